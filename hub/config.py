@@ -1,0 +1,68 @@
+"""Settings of a hub deployment, read from ``HUB_*`` environment variables.
+
+The environment is the single source of truth so that the same code runs on a laptop and in
+production; an optional TOML file (``hub.toml`` in the working folder, or the path in
+``HUB_CONFIG``) may fill in what the environment leaves unset. Secrets are kept out of ``repr``
+so that they never reach a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+DEFAULT_DATABASE_FILE = "hub.duckdb"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    home: Path
+    erp_url: str | None = field(default=None, repr=False)
+    webshop_url: str | None = None
+    webshop_key: str | None = field(default=None, repr=False)
+    webshop_secret: str | None = field(default=None, repr=False)
+    loyalty_dir: str | None = None
+    esp_url: str | None = None
+    esp_key: str | None = field(default=None, repr=False)
+    esp_list_id: str | None = None
+    outbox_dir: str | None = None
+
+    @property
+    def state_dir(self) -> Path:
+        """Where dlt keeps its pipeline folders (cursors are also restored from the database)."""
+        return self.home / ".hub"
+
+    def require(self, *names: str) -> None:
+        """Fail with the names of the missing variables, never their values."""
+        missing = [f"HUB_{n.upper()}" for n in names if not getattr(self, n)]
+        if missing:
+            raise ConfigurationError(f"missing configuration: {', '.join(missing)}")
+
+
+class ConfigurationError(RuntimeError):
+    """A setting the requested work needs is not configured."""
+
+
+def _file_values(home: Path, environ: dict[str, str]) -> dict[str, str]:
+    path = Path(environ["HUB_CONFIG"]) if "HUB_CONFIG" in environ else home / "hub.toml"
+    if not path.is_file():
+        return {}
+    with path.open("rb") as handle:
+        return {str(k).lower(): str(v) for k, v in tomllib.load(handle).items()}
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Settings from the environment, falling back to the config file, then to defaults."""
+    environ = dict(os.environ if environ is None else environ)
+    home = Path(environ.get("HUB_HOME", os.getcwd())).resolve()
+    from_file = _file_values(home, environ)
+    values: dict[str, str | None] = {}
+    for spec in fields(Settings):
+        if spec.name == "home":
+            continue
+        values[spec.name] = environ.get(f"HUB_{spec.name.upper()}") or from_file.get(spec.name)
+    values["database_url"] = values["database_url"] or f"duckdb:///{home / DEFAULT_DATABASE_FILE}"
+    return Settings(home=home, **values)

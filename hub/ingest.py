@@ -1,0 +1,205 @@
+"""Dagster definitions of the landing area: one asset per landed table, their checks, automation.
+
+The asset functions run the dlt sources of ``sources/`` through dagster-dlt; the sources are built
+twice: once with placeholders so that Dagster knows the asset graph without touching any system,
+and once per run with the configured connection settings.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from dagster import (
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSelection,
+    AssetSpec,
+    Definitions,
+    RunRequest,
+    SensorEvaluationContext,
+    SkipReason,
+    asset_check,
+    sensor,
+)
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
+from dagster_dlt.translator import DltResourceTranslatorData
+from dlt.extract.source import DltSource
+
+from hub.config import Settings
+from hub.ledger import account, latest_load_id, table_columns
+from hub.resources import HubDatabase, SourceSystems, database_resource
+from quality.models import LANDING_MODELS
+from sources.erp import erp
+from sources.esp import esp
+from sources.loyalty import list_drops, loyalty
+from sources.webshop import webshop
+
+LANDING_GROUP = "landing"
+
+
+@dataclass(frozen=True)
+class LandedSystem:
+    """A system and how to build its dlt source from the connection settings."""
+
+    name: str
+    build: Callable[[SourceSystems], DltSource]
+    placeholder: Callable[[], DltSource]
+
+
+SYSTEMS = (
+    LandedSystem(
+        "erp",
+        lambda s: erp(credentials=s.erp_url),
+        lambda: erp(credentials="sqlite://"),
+    ),
+    LandedSystem(
+        "webshop",
+        lambda s: webshop(
+            base_url=s.webshop_url, consumer_key=s.webshop_key, consumer_secret=s.webshop_secret
+        ),
+        lambda: webshop(base_url="http://webshop.invalid", consumer_key="-", consumer_secret="-"),
+    ),
+    LandedSystem(
+        "loyalty",
+        lambda s: loyalty(location=s.loyalty_dir),
+        lambda: loyalty(location="."),
+    ),
+    LandedSystem(
+        "esp",
+        lambda s: esp(base_url=s.esp_url, api_key=s.esp_key, list_id=s.esp_list_id),
+        lambda: esp(base_url="http://esp.invalid/3.0", api_key="-", list_id="-"),
+    ),
+)
+
+
+def landing_key(table: str) -> AssetKey:
+    return AssetKey([LANDING_GROUP, table])
+
+
+class LandingTranslator(DagsterDltTranslator):
+    """Asset ``landing/<table>`` per landed table, with no upstream placeholders."""
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
+        table = data.resource.name
+        model = LANDING_MODELS[table]
+        return (
+            super()
+            .get_asset_spec(data)
+            .replace_attributes(
+                key=landing_key(table),
+                deps=[],
+                group_name=LANDING_GROUP,
+                description=f"Rows of {data.resource.source_name} validated against {model.__name__}.",
+            )
+        )
+
+
+def _system_assets(system: LandedSystem, settings: Settings) -> AssetsDefinition:
+    @dlt_assets(
+        dlt_source=system.placeholder(),
+        dlt_pipeline=database_resource(settings).dlt_pipeline(system.name),
+        name=f"land_{system.name}",
+        dagster_dlt_translator=LandingTranslator(),
+    )
+    def land(
+        context: AssetExecutionContext,
+        dlt: DagsterDltResource,
+        database: HubDatabase,
+        systems: SourceSystems,
+    ) -> Iterator:
+        yield from dlt.run(
+            context=context,
+            dlt_source=system.build(systems),
+            dlt_pipeline=database.dlt_pipeline(system.name),
+        )
+
+    return land
+
+
+def _accounting_check(system: str, table: str) -> AssetChecksDefinition:
+    @asset_check(
+        asset=landing_key(table),
+        name="rows_accounted_for",
+        blocking=True,
+        description="Rows read = rows landed + rows quarantined (+ superseded copies) in the last load.",
+    )
+    def check(database: HubDatabase) -> AssetCheckResult:
+        with database.engine().connect() as connection:
+            load_id = latest_load_id(connection, system)
+            if load_id is None:
+                return AssetCheckResult(passed=False, metadata={"reason": "no completed load"})
+            result = account(connection, system, table, load_id)
+        return AssetCheckResult(
+            passed=result.balanced,
+            metadata={
+                "load_id": load_id,
+                "rows_read": result.read,
+                "rows_landed": result.landed,
+                "rows_quarantined": result.quarantined,
+                "rows_superseded": result.superseded,
+            },
+        )
+
+    return check
+
+
+def _schema_check(table: str) -> AssetChecksDefinition:
+    expected = set(LANDING_MODELS[table].to_schema().columns)
+
+    @asset_check(
+        asset=landing_key(table),
+        name="columns_match_contract",
+        description="Every column of the contract's model exists in the landing table.",
+    )
+    def check(database: HubDatabase) -> AssetCheckResult:
+        with database.engine().connect() as connection:
+            present = table_columns(connection, table)
+        missing = sorted(expected - present)
+        return AssetCheckResult(
+            passed=not missing,
+            severity=AssetCheckSeverity.ERROR if not present else AssetCheckSeverity.WARN,
+            metadata={"missing_columns": ", ".join(missing) or "none"},
+        )
+
+    return check
+
+
+def _loyalty_drop_sensor(selection: AssetSelection, settings: Settings):
+    @sensor(
+        name="loyalty_drop_sensor",
+        asset_selection=selection,
+        minimum_interval_seconds=300,
+        description="Lands the loyalty programme as soon as the vendor drops a new file.",
+    )
+    def loyalty_drop(context: SensorEvaluationContext):
+        location = settings.loyalty_dir
+        if not location:
+            return SkipReason("HUB_LOYALTY_DIR is not configured")
+        names = [path.rsplit("/", 1)[-1] for path in list_drops(location)]
+        newest = max(names, default="")
+        if newest <= (context.cursor or ""):
+            return SkipReason("no new loyalty file")
+        context.update_cursor(newest)
+        return RunRequest(run_key=newest)
+
+    return loyalty_drop
+
+
+def ingest_definitions(settings: Settings) -> Definitions:
+    assets = [_system_assets(system, settings) for system in SYSTEMS]
+    checks = []
+    for system in SYSTEMS:
+        for table in system.placeholder().resources:
+            checks += [_accounting_check(system.name, table), _schema_check(table)]
+    loyalty_tables = AssetSelection.assets(
+        *(landing_key(t) for t in next(s for s in SYSTEMS if s.name == "loyalty").placeholder().resources)
+    )
+    return Definitions(
+        assets=assets,
+        asset_checks=checks,
+        sensors=[_loyalty_drop_sensor(loyalty_tables, settings)],
+        resources={"dlt": DagsterDltResource()},
+    )

@@ -1,0 +1,74 @@
+"""Load accounting: what each load read, landed and quarantined, from the database itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from hub.storage import LANDING_SCHEMA, table_exists
+from sources.landing import LEDGER_TABLE, QUARANTINE_TABLE
+
+
+@dataclass(frozen=True)
+class LoadAccount:
+    load_id: str
+    read: int
+    landed: int
+    quarantined: int
+    superseded: int
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.landed + self.quarantined + self.superseded
+
+
+def _scalar(connection: sa.Connection, sql: str, **params) -> int:
+    return int(connection.execute(sa.text(sql), params).scalar() or 0)
+
+
+def latest_load_id(connection: sa.Connection, system: str) -> str | None:
+    """The newest completed dlt load of a system (dlt names the schema after the source)."""
+    if not table_exists(connection, LANDING_SCHEMA, "_dlt_loads"):
+        return None
+    return connection.execute(
+        sa.text(
+            f"SELECT max(load_id) FROM {LANDING_SCHEMA}._dlt_loads WHERE schema_name = :system AND status = 0"
+        ),
+        {"system": system},
+    ).scalar()
+
+
+def account(connection: sa.Connection, system: str, table: str, load_id: str) -> LoadAccount:
+    """Rows read, landed, quarantined and superseded for one table in one load."""
+    read = superseded = landed = quarantined = 0
+    if table_exists(connection, LANDING_SCHEMA, LEDGER_TABLE):
+        row = connection.execute(
+            sa.text(
+                f"SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_superseded), 0) "
+                f"FROM {LANDING_SCHEMA}.{LEDGER_TABLE} WHERE table_name = :t AND _dlt_load_id = :l"
+            ),
+            {"t": table, "l": load_id},
+        ).one()
+        read, superseded = int(row[0]), int(row[1])
+    if table_exists(connection, LANDING_SCHEMA, table):
+        landed = _scalar(
+            connection,
+            f"SELECT count(*) FROM {LANDING_SCHEMA}.{table} WHERE _dlt_load_id = :l",
+            l=load_id,
+        )
+    if table_exists(connection, LANDING_SCHEMA, QUARANTINE_TABLE):
+        quarantined = _scalar(
+            connection,
+            f"SELECT count(*) FROM {LANDING_SCHEMA}.{QUARANTINE_TABLE} "
+            "WHERE table_name = :t AND _dlt_load_id = :l",
+            t=table,
+            l=load_id,
+        )
+    return LoadAccount(load_id, read, landed, quarantined, superseded)
+
+
+def table_columns(connection: sa.Connection, table: str) -> set[str]:
+    if not table_exists(connection, LANDING_SCHEMA, table):
+        return set()
+    return {c["name"] for c in sa.inspect(connection).get_columns(table, schema=LANDING_SCHEMA)}

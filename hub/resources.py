@@ -1,0 +1,61 @@
+"""Dagster resources: the hub's database and the connection settings of the four systems.
+
+Every value comes from a ``HUB_*`` environment variable when one is set (through ``EnvVar``, so the
+Dagster UI shows the variable's name, never a secret), otherwise from the config file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dlt
+import sqlalchemy as sa
+from dagster import ConfigurableResource, EnvVar
+
+from hub import storage
+from hub.config import Settings
+
+
+class HubDatabase(ConfigurableResource):
+    url: str
+    state_dir: str
+
+    def engine(self) -> sa.Engine:
+        return storage.engine(self.url)
+
+    def dlt_pipeline(self, system: str) -> dlt.Pipeline:
+        """The dlt pipeline that lands ``system`` in the landing schema; its state survives runs."""
+        return dlt.pipeline(
+            pipeline_name=f"hub_{system}",
+            destination=storage.dlt_destination(self.url),
+            dataset_name=storage.LANDING_SCHEMA,
+            pipelines_dir=str(Path(self.state_dir) / "dlt"),
+        )
+
+
+class SourceSystems(ConfigurableResource):
+    erp_url: str
+    webshop_url: str
+    webshop_key: str
+    webshop_secret: str
+    loyalty_dir: str
+    esp_url: str
+    esp_key: str
+    esp_list_id: str
+
+
+def _setting(settings: Settings, name: str):
+    variable = f"HUB_{name.upper()}"
+    if os.environ.get(variable):
+        return EnvVar(variable)
+    return getattr(settings, name) or EnvVar(variable)
+
+
+def database_resource(settings: Settings) -> HubDatabase:
+    return HubDatabase(url=_setting(settings, "database_url"), state_dir=str(settings.state_dir))
+
+
+def systems_resource(settings: Settings) -> SourceSystems:
+    names = SourceSystems.model_fields.keys()
+    return SourceSystems(**{name: _setting(settings, name) for name in names})

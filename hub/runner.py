@@ -1,0 +1,78 @@
+"""Running the one pipeline in-process: what ``hub run``, ``hub demo`` and the benchmark share."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dagster import DagsterEventType, DagsterInstance, logger
+
+from hub.config import Settings
+from hub.definitions import PIPELINE_JOB, build_definitions
+
+ProgressCallback = Callable[[str], None]
+
+
+@dataclass
+class PipelineOutcome:
+    success: bool
+    failed_steps: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.success and not self.failed_steps and not self.failed_checks
+
+
+class _ProgressHandler(logging.Handler):
+    """Turns Dagster's structured events into one short line per step and check."""
+
+    def __init__(self, report: ProgressCallback) -> None:
+        super().__init__()
+        self.report = report
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = getattr(record, "dagster_meta", {}).get("dagster_event")
+        if event is None:
+            return
+        kind = event.event_type
+        if kind == DagsterEventType.STEP_START:
+            self.report(f"started  {event.step_key}")
+        elif kind == DagsterEventType.STEP_SUCCESS:
+            self.report(f"finished {event.step_key}")
+        elif kind == DagsterEventType.STEP_FAILURE:
+            self.report(f"FAILED   {event.step_key}")
+        elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            status = "passed" if evaluation.passed else "FAILED"
+            self.report(f"check    {evaluation.asset_key.to_user_string()} {evaluation.check_name}: {status}")
+
+
+def _progress_logger(report: ProgressCallback):
+    @logger(description="Short progress lines for the command line.")
+    def progress(_init_context):
+        log = logging.getLogger("hub.progress")
+        log.propagate = False
+        log.setLevel(logging.DEBUG)
+        log.handlers = [_ProgressHandler(report)]
+        return log
+
+    return progress
+
+
+def run_pipeline(settings: Settings, report: ProgressCallback | None = None) -> PipelineOutcome:
+    """Materialise every asset of the hub once, in this process, and say what failed."""
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(PIPELINE_JOB)
+    if report is not None:
+        job = job.with_logger_defs({"progress": _progress_logger(report)})
+    with DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        failed_steps = [e.step_key for e in result.all_events if e.is_step_failure]
+        failed_checks = [
+            f"{e.asset_key.to_user_string()}:{e.check_name}"
+            for e in result.get_asset_check_evaluations()
+            if not e.passed
+        ]
+    return PipelineOutcome(result.success, failed_steps, failed_checks)

@@ -1,0 +1,135 @@
+"""The one way every connector lands a table: validate each batch, quarantine what fails, count.
+
+Each landed table is a dlt transformer over the system's raw resource. For every batch it writes
+the rows that meet their pandera model to the table (merged on its primary key), the rows that do
+not to ``quarantine`` with their reasons, and one line to ``load_ledger`` with how many rows it
+read. All three go in the same dlt load package, so ``_dlt_load_id`` ties them together and the
+hub can prove, load by load, that rows read = rows landed + rows quarantined (+ rows superseded
+by a newer copy of the same key in the same load).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+from dlt.extract.resource import DltResource
+
+from quality.models import LANDING_MODELS
+from quality.quarantine import Rejected, to_json, validate_rows
+
+QUARANTINE_TABLE = "quarantine"
+LEDGER_TABLE = "load_ledger"
+
+Parser = Callable[[Any], Iterable[tuple[list[dict[str, Any]], list[Rejected]]]]
+
+_QUARANTINE_HINTS = dlt.mark.make_hints(
+    table_name=QUARANTINE_TABLE,
+    write_disposition="append",
+    primary_key="quarantine_id",
+    columns=[
+        {"name": "quarantine_id", "data_type": "text", "nullable": False},
+        {"name": "system", "data_type": "text", "nullable": False},
+        {"name": "table_name", "data_type": "text", "nullable": False},
+        {"name": "raw", "data_type": "text", "nullable": False},
+        {"name": "checks", "data_type": "text", "nullable": False},
+        {"name": "quarantined_at", "data_type": "timestamp", "nullable": False},
+    ],
+)
+_LEDGER_HINTS = dlt.mark.make_hints(
+    table_name=LEDGER_TABLE,
+    write_disposition="append",
+    primary_key="entry_id",
+    columns=[
+        {"name": "entry_id", "data_type": "text", "nullable": False},
+        {"name": "system", "data_type": "text", "nullable": False},
+        {"name": "table_name", "data_type": "text", "nullable": False},
+        {"name": "rows_read", "data_type": "bigint", "nullable": False},
+        {"name": "rows_superseded", "data_type": "bigint", "nullable": False},
+    ],
+)
+
+
+def _as_batches(item: Any) -> Iterable[tuple[list[dict[str, Any]], list[Rejected]]]:
+    rows = item if isinstance(item, list) else [item]
+    yield rows, []
+
+
+def landed(
+    raw: DltResource,
+    *,
+    system: str,
+    table: str,
+    primary_key: str | list[str],
+    columns: dict[str, dict[str, Any]] | None = None,
+    parse: Parser = _as_batches,
+) -> DltResource:
+    """``raw`` piped through validation against the table's model into the landing table ``table``.
+
+    ``parse`` turns one item of ``raw`` into batches of (parsed rows, rows that could not even be
+    parsed); the default takes the item as a batch of ready rows.
+    A key read twice in one load (two nightly snapshots, a page that shifted under the reader) lands
+    once: the merge keeps the newest copy by the ``dedup_sort`` column the caller marks, and the
+    ledger counts the other copies as superseded.
+    """
+    keys = [primary_key] if isinstance(primary_key, str) else list(primary_key)
+    model = LANDING_MODELS[table]
+
+    @dlt.transformer(
+        name=table,
+        primary_key=primary_key,
+        write_disposition="merge",
+        columns=columns,
+    )
+    def land(item: Any) -> Iterator[Any]:
+        load_id = dlt.current.load_package_state()["load_id"]
+        if load_id not in land_state:
+            land_state.clear()
+        seen: set[tuple[Any, ...]] = land_state.setdefault(load_id, set())
+        for parsed, unparsable in parse(item):
+            good, failed = validate_rows(parsed, model)
+            repeated = 0
+            for row in good:
+                key = tuple(row.get(k) for k in keys)
+                repeated += key in seen
+                seen.add(key)
+            rejected = unparsable + failed
+            read = len(parsed) + len(unparsable)
+            if not read:
+                continue
+            yield dlt.mark.with_hints(
+                {
+                    "entry_id": uuid.uuid4().hex,
+                    "system": system,
+                    "table_name": table,
+                    "rows_read": read,
+                    "rows_superseded": repeated,
+                },
+                _LEDGER_HINTS,
+                create_table_variant=True,
+            )
+            if good:
+                yield good
+            if rejected:
+                now = datetime.now(UTC)
+                yield dlt.mark.with_hints(
+                    [
+                        {
+                            "quarantine_id": uuid.uuid4().hex,
+                            "system": system,
+                            "table_name": table,
+                            "raw": to_json(r.raw),
+                            "checks": to_json(r.checks),
+                            "quarantined_at": now,
+                        }
+                        for r in rejected
+                    ],
+                    _QUARANTINE_HINTS,
+                    create_table_variant=True,
+                )
+
+    land_state: dict[str, set[tuple[Any, ...]]] = {}
+    return raw | land

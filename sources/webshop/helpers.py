@@ -1,0 +1,13 @@
+"""Shaping WooCommerce objects for landing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+NEWSLETTER_KEYS = ("newsletter_opt_in", "newsletter_opt_in_at")
+
+
+def with_newsletter_fields(customer: dict[str, Any]) -> dict[str, Any]:
+    """Lift the newsletter opt-in out of ``meta_data`` into columns; ``meta_data`` stays as is."""
+    meta = {m.get("key"): m.get("value") for m in customer.get("meta_data") or [] if isinstance(m, dict)}
+    return {**customer, **{key: meta.get(key) or None for key in NEWSLETTER_KEYS}}
