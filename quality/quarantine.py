@@ -47,8 +47,11 @@ def validate_rows(
         cases = errors.failure_cases
     by_row: dict[int, list[dict[str, str]]] = defaultdict(list)
     whole_batch: list[dict[str, str]] = []
+    schema_name = model.to_schema().name
     for case in cases.itertuples(index=False):
-        check = {"column": str(case.column), "check": _check_name(case.check)}
+        # A schema-level failure names the schema as its column and the column as its failure case.
+        column = case.failure_case if case.column == schema_name else case.column
+        check = {"column": str(column), "check": _check_name(case.check)}
         if pd.isna(case.index):
             whole_batch.append(check)
         elif check not in by_row[int(case.index)]:

@@ -1,0 +1,101 @@
+"""Shared fixtures: simulated systems served over real HTTP, and hub databases on DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from hub import storage
+from hub.config import Settings, load_settings
+from hub.simulator import generate, running_simulator
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+TEST_PERSONS = 300
+TEST_SEED = 7
+TEST_TODAY = date(2026, 11, 1)
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_hub_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests configure the hub explicitly; a developer's own HUB_* variables must not leak in."""
+    for name in list(os.environ):
+        if name.startswith("HUB_") and name != "HUB_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def pristine_systems(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pristine") / "systems"
+    generate(out, persons=TEST_PERSONS, seed=TEST_SEED, today=TEST_TODAY)
+    return out
+
+
+@pytest.fixture
+def systems_dir(pristine_systems: Path, tmp_path: Path) -> Path:
+    """A private copy of the simulated systems, free to be advanced by the test."""
+    copy = tmp_path / "systems"
+    shutil.copytree(pristine_systems, copy)
+    return copy
+
+
+@pytest.fixture
+def simulator(systems_dir: Path):
+    with running_simulator(systems_dir) as sim:
+        yield sim
+
+
+def _postgres_database() -> Iterator[str]:
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"hub_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        storage.engine(url).dispose()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The hub's database, once on an embedded DuckDB file and once on the PostgreSQL server."""
+    if request.param == "duckdb":
+        url = f"duckdb:///{tmp_path / 'hub.duckdb'}"
+        yield url
+        storage.engine(url).dispose()
+    else:
+        yield from _postgres_database()
+
+
+def hub_settings(sim, database_url: str, home: Path) -> Settings:
+    base = load_settings({"HUB_HOME": str(home), "HUB_DATABASE_URL": database_url})
+    return replace(
+        base,
+        erp_url=sim.erp_url,
+        webshop_url=sim.webshop_url,
+        webshop_key=sim.webshop_key,
+        webshop_secret=sim.webshop_secret,
+        loyalty_dir=sim.loyalty_dir,
+        esp_url=sim.esp_url,
+        esp_key=sim.esp_key,
+        esp_list_id=sim.esp_list_id,
+        outbox_dir=str(home / "outbox"),
+    )
+
+
+@pytest.fixture
+def settings(simulator, database_url: str, tmp_path: Path) -> Settings:
+    return hub_settings(simulator, database_url, tmp_path / "hub")

@@ -1,0 +1,42 @@
+"""The Dagster definitions load, and their asset keys do not change by accident."""
+
+from dagster import Definitions, RunRequest, build_sensor_context
+
+from hub.config import load_settings
+from hub.definitions import PIPELINE_JOB, build_definitions
+from hub.ingest import landing_key
+from tests.conftest import hub_settings
+
+LANDING_TABLES = [
+    "erp_customer",
+    "erp_invoice",
+    "esp_campaign",
+    "esp_email_activity",
+    "esp_member",
+    "loyalty_member",
+    "loyalty_purchase",
+    "webshop_customer",
+    "webshop_order",
+]
+
+
+def test_definitions_load_with_every_landing_asset_and_its_checks(tmp_path):
+    defs = build_definitions(load_settings({"HUB_HOME": str(tmp_path)}))
+    Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    assert sorted(graph.get_all_asset_keys()) == sorted(landing_key(t) for t in LANDING_TABLES)
+    checks = {(k.asset_key.path[-1], k.name) for k in graph.asset_check_keys}
+    assert checks == {
+        (t, c) for t in LANDING_TABLES for c in ("rows_accounted_for", "columns_match_contract")
+    }
+    assert defs.resolve_job_def(PIPELINE_JOB) is not None
+    assert defs.resolve_schedule_def("daily_hub_pipeline").cron_schedule == "0 3 * * *"
+
+
+def test_loyalty_sensor_asks_for_a_run_once_per_new_drop(simulator, tmp_path):
+    settings = hub_settings(simulator, f"duckdb:///{tmp_path / 'hub.duckdb'}", tmp_path)
+    sensor = build_definitions(settings).resolve_sensor_def("loyalty_drop_sensor")
+    first = sensor.evaluate_tick(build_sensor_context(cursor=None))
+    assert len(first.run_requests) == 1 and isinstance(first.run_requests[0], RunRequest)
+    again = sensor.evaluate_tick(build_sensor_context(cursor=first.cursor))
+    assert again.run_requests == [] and again.skip_message
