@@ -8,12 +8,18 @@ into a dlt destination as well.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import dlt
+import pandas as pd
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 from sqlalchemy.engine import URL, make_url
 
 LANDING_SCHEMA = "landing"
+HUB_SCHEMA = "hub"
+MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def is_duckdb(url: str) -> bool:
@@ -50,3 +56,37 @@ def table_exists(connection: sa.Connection, schema: str, table: str) -> bool:
 def describe(url: str) -> str:
     """The URL without its password, fit for a log line."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+def migrate(url: str) -> None:
+    """Bring the hub's own schema up to date (Alembic); safe to call before every run."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    with engine(url).begin() as connection:
+        connection.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {HUB_SCHEMA}"))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def insert_frame(connection: sa.Connection, table: str, frame: pd.DataFrame, schema: str = HUB_SCHEMA) -> None:
+    """Bulk-insert ``frame`` (columns named as the table's) inside the caller's transaction.
+
+    DuckDB reads the frame in place; PostgreSQL gets it through COPY. Row-by-row INSERTs through
+    SQLAlchemy would take minutes at a million rows.
+    """
+    if frame.empty:
+        return
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    raw = connection.connection.driver_connection
+    if connection.dialect.name == "duckdb":
+        raw.register("_hub_frame", frame)
+        try:
+            raw.execute(f"INSERT INTO {schema}.{table} ({columns}) SELECT {columns} FROM _hub_frame")
+        finally:
+            raw.unregister("_hub_frame")
+        return
+    clean = frame.astype(object).where(frame.notna(), None)
+    with raw.cursor() as cursor, cursor.copy(f"COPY {schema}.{table} ({columns}) FROM STDIN") as copy:
+        for row in clean.itertuples(index=False, name=None):
+            copy.write_row(row)

@@ -1,0 +1,1 @@
+"""Matching source records: blocking, comparison, an unsupervised Fellegi-Sunter model, clustering."""

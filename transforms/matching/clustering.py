@@ -1,0 +1,75 @@
+"""Clustering scored pairs into people without chaining strangers together.
+
+Connected components over match edges chain records through a single shared family email or a
+common name: A~B and B~C put A and C together however strongly A and C disagree. Here clusters
+grow greedily from the strongest edge down, and two clusters join only if no pair across them is a
+known conflict: a steward's cannot-link, or a pair the model scores as a strong non-match.
+Stewards' must-links are applied first and always hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ClusterInput:
+    """Pairs are positions (left, right) into the record list."""
+
+    size: int
+    edges: np.ndarray  # (n, 2) pairs scored as matches
+    edge_weights: np.ndarray  # their match weights
+    conflicts: np.ndarray  # (n, 2) pairs that must not end up together
+    must_links: np.ndarray  # (n, 2) pairs a steward joined
+
+
+class _Clusters:
+    def __init__(self, size: int, conflicts: np.ndarray) -> None:
+        self.parent = np.arange(size)
+        self.members: dict[int, list[int]] = {}
+        self.conflicts: dict[int, set[int]] = {}
+        for a, b in conflicts:
+            self.conflicts.setdefault(int(a), set()).add(int(b))
+            self.conflicts.setdefault(int(b), set()).add(int(a))
+
+    def root(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return int(x)
+
+    def _members(self, root: int) -> list[int]:
+        return self.members.get(root, [root])
+
+    def compatible(self, a: int, b: int) -> bool:
+        small, large = sorted((a, b), key=lambda r: len(self._members(r)))
+        against = self.conflicts.get(large, set())
+        return not any(m in against for m in self._members(small))
+
+    def join(self, a: int, b: int) -> None:
+        keep, gone = (a, b) if a < b else (b, a)
+        self.parent[gone] = keep
+        self.members[keep] = self._members(keep) + self._members(gone)
+        self.members.pop(gone, None)
+        if gone in self.conflicts or keep in self.conflicts:
+            self.conflicts[keep] = self.conflicts.get(keep, set()) | self.conflicts.pop(gone, set())
+
+    def labels(self) -> np.ndarray:
+        return np.fromiter((self.root(x) for x in range(len(self.parent))), np.int64, len(self.parent))
+
+
+def cluster(data: ClusterInput) -> np.ndarray:
+    """A cluster label per record: the smallest position in its cluster."""
+    clusters = _Clusters(data.size, data.conflicts)
+    for a, b in data.must_links:
+        ra, rb = clusters.root(int(a)), clusters.root(int(b))
+        if ra != rb:
+            clusters.join(ra, rb)
+    order = np.lexsort((data.edges[:, 1], data.edges[:, 0], -data.edge_weights)) if len(data.edges) else []
+    for k in order:
+        ra, rb = clusters.root(int(data.edges[k, 0])), clusters.root(int(data.edges[k, 1]))
+        if ra != rb and clusters.compatible(ra, rb):
+            clusters.join(ra, rb)
+    return clusters.labels()

@@ -1,0 +1,79 @@
+"""Finnish given names and the short forms people use for them in everyday systems.
+
+A nickname and its full name count as the same first name for matching ('Jussi' is 'Juhani').
+The list covers the common names of the population; a name not listed is its own canonical form.
+"""
+
+from __future__ import annotations
+
+_FORMS: dict[str, tuple[str, ...]] = {
+    "johannes": ("juho", "jussi", "hannes", "johan", "juha", "hannu"),
+    "juhani": ("jussi", "juha", "juho"),
+    "katariina": ("katja", "kati", "kaisa", "kaija", "riina", "katri"),
+    "aleksanteri": ("aleksi", "santeri", "ale", "sandu"),
+    "aleksandra": ("sanna", "sandra", "aleksa"),
+    "elisabet": ("liisa", "elisa", "liisi", "elli", "lissu", "betta"),
+    "elisabeth": ("liisa", "elisa", "liisi", "elli"),
+    "matias": ("matti", "masa"),
+    "mattias": ("matti", "masa"),
+    "antero": ("antti", "ante"),
+    "andreas": ("antti", "ante"),
+    "mikael": ("mikko", "mika", "miikka"),
+    "tapani": ("tapsa", "tapio"),
+    "markus": ("markku", "make"),
+    "petteri": ("pete", "petri", "pekka"),
+    "pietari": ("pekka", "petri"),
+    "henrik": ("henri", "heikki", "henkka"),
+    "heikki": ("henkka", "heikku"),
+    "kristiina": ("kirsi", "tiina", "kristi", "kiti"),
+    "kristian": ("kristo", "kride"),
+    "margareeta": ("maarit", "marketta", "reetta", "maiju"),
+    "marketta": ("maarit", "reetta"),
+    "annikki": ("anni", "anna"),
+    "susanna": ("sanna", "susa", "sanni"),
+    "johanna": ("hanna", "jonna", "hanne"),
+    "helena": ("lena", "leena", "hele"),
+    "magdaleena": ("leena", "mataleena"),
+    "emilia": ("emmi", "milla", "emma"),
+    "sofia": ("sofie", "sohvi", "fia"),
+    "eveliina": ("eve", "evi", "veera"),
+    "karoliina": ("karo", "liina", "iina"),
+    "josefiina": ("josa", "fiina", "iina"),
+    "viktoria": ("vikke", "tori"),
+    "ville": ("vilhelm", "wilhelm", "vilho"),
+    "vilhelmiina": ("miina", "vilma", "helmi"),
+    "tuomas": ("tuomo", "tommi", "tomi"),
+    "timoteus": ("timo", "timppa"),
+    "samuel": ("samu", "sami"),
+    "daniel": ("dani", "taneli", "tani"),
+    "jaakko": ("jaska", "jaakob", "jakob"),
+    "kalle": ("kaarlo", "kaarle", "karl"),
+    "kaarlo": ("kalle", "kaarle"),
+    "nikolai": ("niko", "nikke"),
+    "nikolas": ("niko", "nikke"),
+    "sebastian": ("sebu", "seba"),
+    "oskari": ("oskar", "ossi", "osku"),
+    "valtteri": ("valtsu", "walter"),
+    "eliel": ("eli",),
+    "olavi": ("olli", "olle", "olavi"),
+    "ilmari": ("ilmo", "ilkka"),
+}
+
+
+def _build() -> dict[str, frozenset[str]]:
+    groups: dict[str, set[str]] = {}
+    for full, shorts in _FORMS.items():
+        for name in (full, *shorts):
+            groups.setdefault(name, set()).update({full, *shorts})
+    return {name: frozenset(group) for name, group in groups.items()}
+
+
+_EQUIVALENTS = _build()
+
+
+def equivalent(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` (folded first names) can be the same person's name."""
+    if a == b:
+        return True
+    group = _EQUIVALENTS.get(a)
+    return group is not None and b in group

@@ -1,0 +1,1 @@
+"""Standardisation of identity fields: a display form kept for people, a folded form for matching."""

@@ -1,0 +1,37 @@
+"""Emails and phone numbers, checked and normalised by the libraries that know their rules."""
+
+from __future__ import annotations
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from transforms.standardise.text import repair
+
+DEFAULT_REGION = "FI"
+
+
+def normalise_email(value: str) -> str | None:
+    """Trimmed, lower-cased and syntax-checked (no network); None when it is no email address."""
+    text = repair(value).lower()
+    if not text:
+        return None
+    try:
+        return validate_email(text, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
+
+
+def email_local_part(email: str) -> str:
+    """'matti.virtanen+shop@gmail.com' -> 'matti.virtanen': the part people reuse across providers."""
+    return email.split("@", 1)[0].split("+", 1)[0]
+
+
+def normalise_phone(value: str, region: str = DEFAULT_REGION) -> str | None:
+    """Any way people write a number -> E.164 ('+358401234567'); None when it is no valid number."""
+    try:
+        number = phonenumbers.parse(repair(value), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
