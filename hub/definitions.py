@@ -17,6 +17,7 @@ from dagster import (
 
 from hub import storage
 from hub.config import Settings, load_settings
+from hub.golden import golden_definitions
 from hub.ingest import ingest_definitions
 from hub.resources import database_resource, systems_resource
 
@@ -43,7 +44,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         # An embedded DuckDB file takes one writer at a time: run its steps one after another.
         executor=in_process_executor if storage.is_duckdb(settings.database_url) else multiprocess_executor,
     )
-    return Definitions.merge(core, ingest_definitions(settings))
+    return Definitions.merge(core, ingest_definitions(settings), golden_definitions())
 
 
 defs = build_definitions()

@@ -1,9 +1,9 @@
 """The matching run: block, compare, score with the Fellegi-Sunter model, classify, cluster.
 
-Three outcomes per scored pair: ``match`` (probability at or above ``match_threshold``),
-``possible`` (for a steward to review) and ``non_match``. Pairs the model scores as strong
-non-matches, and pairs whose full birth dates or whole names plainly differ, become conflicts that
-clustering never crosses.
+Three outcomes per scored pair: ``match`` (probability at or above the match threshold),
+``possible`` (for a steward to review) and ``non_match``. Pairs whose features together speak
+strongly against them, and pairs whose full birth dates or whole names plainly differ, become
+conflicts that clustering never crosses.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ import pandas as pd
 from transforms.matching.blocking import blocking_keys, candidate_pairs
 from transforms.matching.clustering import ClusterInput, cluster
 from transforms.matching.features import compare
-from transforms.matching.model import MatchModel, fit
+from transforms.matching.model import TERM_FREQUENCY_FEATURES, MatchModel, fit
 
 
 @dataclass(frozen=True)
 class Thresholds:
     match: float = 0.97
     possible: float = 0.5
-    conflict_weight: float = -8.0
+    conflict_evidence: float = -10.0  # features together say at least 1000:1 against
 
 
 @dataclass
@@ -45,16 +45,49 @@ def hard_conflicts(levels: pd.DataFrame) -> np.ndarray:
     return birth_differs | names_differ
 
 
+def random_pairs(size: int, count: int = 1_000_000, seed: int = 20261123) -> np.ndarray:
+    """Random record pairs (deterministic), for measuring how often strangers agree."""
+    rng = np.random.default_rng(seed)
+    pairs = rng.integers(0, size, size=(min(count, size * (size - 1) // 2 or 1), 2))
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    pairs.sort(axis=1)
+    return pairs
+
+
+def exact_frequencies(records: pd.DataFrame, pairs: np.ndarray) -> dict[str, np.ndarray]:
+    """Per name feature, how common the left record's value is: the u of an exact agreement on it."""
+    out = {}
+    for feature in TERM_FREQUENCY_FEATURES:
+        values = records[feature]
+        share = values.map(values.value_counts(normalize=True)).to_numpy(dtype=float)
+        out[feature] = share[pairs[:, 0]] if len(pairs) else np.empty(0)
+    return out
+
+
 def score_pairs(
     records: pd.DataFrame, pairs: np.ndarray, model: MatchModel | None, thresholds: Thresholds
 ) -> tuple[pd.DataFrame, MatchModel]:
-    """Feature levels, weight, probability and outcome of each pair; fits the model when none is given."""
+    """Feature levels and weights, total weight, probability and outcome of each pair.
+
+    Fits the model when none is given.
+    """
     levels = compare(records, pairs)
     if model is None:
-        model = fit(levels)
-    scored = pd.concat([pd.DataFrame({"left": pairs[:, 0], "right": pairs[:, 1]}), levels, model.score(levels)], axis=1)
+        random_levels = compare(records, random_pairs(len(records)), gate_contacts=False)
+        model = fit(levels, random_levels, len(records))
+    contributions = model.contributions(levels, exact_frequencies(records, pairs))
+    scored = pd.concat(
+        [
+            pd.DataFrame({"left": pairs[:, 0], "right": pairs[:, 1]}),
+            levels,
+            contributions.add_prefix("weight_"),
+            model.score(contributions),
+        ],
+        axis=1,
+    )
     scored["outcome"] = classify(scored, thresholds)
-    scored["conflict"] = hard_conflicts(levels) | (scored["match_weight"].to_numpy() <= thresholds.conflict_weight)
+    against = contributions.sum(axis=1).to_numpy() <= thresholds.conflict_evidence
+    scored["conflict"] = hard_conflicts(levels) | against
     scored.loc[scored["conflict"], "outcome"] = "non_match"
     return scored, model
 

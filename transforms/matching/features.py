@@ -22,7 +22,7 @@ MISSING = -1
 LEVELS: dict[str, tuple[str, ...]] = {
     "first_name": ("different", "nickname or close", "typo", "exact"),
     "last_name": ("different", "one part shared", "typo", "exact"),
-    "email": ("different", "same user at another domain", "exact"),
+    "email": ("different", "exact"),
     "phone": ("different", "one digit off", "exact"),
     "birth": ("different", "day and month swapped", "same day and month", "exact"),
     "address": ("different", "same postal code", "same street", "exact"),
@@ -91,13 +91,17 @@ class LastName(BaseCompareFeature):
 
 
 class Email(BaseCompareFeature):
-    def __init__(self, label: str = "email") -> None:
-        super().__init__(["email", "email_local"], ["email", "email_local"], label=label)
+    """Emails: the same address or not.
 
-    def _compute_vectorized(self, e1, u1, e2, u2):
-        exact = e1.to_numpy() == e2.to_numpy()
-        same_user = u1.to_numpy() == u2.to_numpy()
-        level = np.select([exact, same_user], [2, 1], 0)
+    The user part alone ('matti.virtanen' at two providers) is deliberately not a level: people
+    build it from their names, so namesakes share it, and it would count the names twice.
+    """
+
+    def __init__(self, label: str = "email") -> None:
+        super().__init__("email", "email", label=label)
+
+    def _compute_vectorized(self, e1, e2):
+        level = (e1.to_numpy() == e2.to_numpy()).astype(np.int8)
         return np.where(_missing(e1, e2), MISSING, level)
 
 
@@ -153,10 +157,21 @@ def comparator() -> recordlinkage.Compare:
     return recordlinkage.Compare([FirstName(), LastName(), Email(), Phone(), Birth(), Address()])
 
 
-def compare(records: pd.DataFrame, pairs: np.ndarray) -> pd.DataFrame:
-    """Agreement levels (int8) of every pair; columns in ``LEVELS`` order."""
+CONTACT_FEATURES = ("email", "phone", "address")
+
+
+def compare(records: pd.DataFrame, pairs: np.ndarray, gate_contacts: bool = True) -> pd.DataFrame:
+    """Agreement levels (int8) of every pair; columns in ``LEVELS`` order.
+
+    Between records whose first names differ, a shared email, phone or address is what a family
+    has, not proof of one person: there those features count as missing, neither for nor against.
+    ``gate_contacts=False`` keeps them, for measuring how often strangers share contact data.
+    """
     if len(pairs) == 0:
         return pd.DataFrame({name: pd.Series(dtype=np.int8) for name in LEVELS})
     index = pd.MultiIndex.from_arrays([pairs[:, 0], pairs[:, 1]])
-    levels = comparator().compute(index, records)
-    return levels[list(LEVELS)].astype(np.int8).reset_index(drop=True)
+    levels = comparator().compute(index, records)[list(LEVELS)].astype(np.int8).reset_index(drop=True)
+    different_people = (levels["first_name"].to_numpy() == 0) & gate_contacts
+    for feature in CONTACT_FEATURES:
+        levels.loc[different_people, feature] = MISSING
+    return levels

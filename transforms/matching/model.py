@@ -1,13 +1,16 @@
-"""An unsupervised Fellegi-Sunter model over multi-level agreement, fitted by EM on candidate pairs.
+"""An unsupervised Fellegi-Sunter model over multi-level agreement.
 
-Both the m (agreement among true matches) and u (agreement among non-matches) probabilities are
-estimated on the candidate pairs themselves rather than u on random pairs: among candidates,
-non-matches are mostly relatives and namesakes, who share an address, a family email or a name far
-more often than random strangers do. Estimating u where those people are is what keeps a shared
-family email from looking like proof of identity. No ground truth is used.
+u (how often strangers agree at each level) is measured directly on random record pairs, which are
+almost all non-matches; m (how often the same person agrees) and the prior (the chance that two
+random records are one person) are then estimated by expectation-maximisation with u held fixed.
+Holding u fixed, and using the prior of random pairs rather than of blocked candidates, keeps EM
+from drifting into a solution where 'match' means 'relative' or 'namesake'. No ground truth is used.
 
-The weight of a pair is log2 of the prior odds plus, for each feature, log2(m/u) of its level; a
-missing value contributes nothing. Each term is kept, so every pair can be explained.
+For exact name agreement, u is replaced by the frequency of the name itself (a term-frequency
+adjustment): two 'Virtanen's agree far more often by chance than two 'Pyykkönen's.
+
+The weight of a pair is log2 of the prior odds plus, per feature, log2(m/u) of its level; a
+missing value adds nothing. Each term is kept, so every pair can be explained.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import pandas as pd
 
 from transforms.matching.features import LEVELS, MISSING
 
-PROBABILITY_FLOOR = 1e-6
+FLOOR = 1e-9
+M_FLOOR = 1e-3  # no agreement level is impossible for one person: keeps EM from ruling a level out
+TERM_FREQUENCY_FEATURES = ("first_name", "last_name")
 
 
 @dataclass
@@ -39,18 +44,28 @@ class MatchModel:
     def prior_weight(self) -> float:
         return float(np.log2(self.prior / (1 - self.prior)))
 
-    def contributions(self, levels: pd.DataFrame) -> pd.DataFrame:
-        """Per pair and feature, the weight its level adds (0 where the value is missing)."""
+    def contributions(self, levels: pd.DataFrame, exact_frequency: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+        """Per pair and feature, the weight its level adds (0 where the value is missing).
+
+        ``exact_frequency`` gives, per feature, the frequency of each pair's value where the pair
+        agrees exactly; it replaces u for those pairs.
+        """
         weights = self.level_weights()
         out = {}
         for feature in self.m:
             lv = levels[feature].to_numpy()
-            out[feature] = np.where(lv == MISSING, 0.0, weights[feature][np.clip(lv, 0, None)])
+            contribution = np.where(lv == MISSING, 0.0, weights[feature][np.clip(lv, 0, None)])
+            if exact_frequency is not None and feature in exact_frequency:
+                top = len(self.m[feature]) - 1
+                exact = lv == top
+                adjusted = np.log2(self.m[feature][top] / np.clip(exact_frequency[feature], FLOOR, None))
+                contribution = np.where(exact, adjusted, contribution)
+            out[feature] = contribution
         return pd.DataFrame(out, index=levels.index)
 
-    def score(self, levels: pd.DataFrame) -> pd.DataFrame:
-        """Match weight and probability of every pair."""
-        weight = self.prior_weight() + self.contributions(levels).sum(axis=1).to_numpy()
+    def score(self, contributions: pd.DataFrame) -> pd.DataFrame:
+        """Match weight and probability of every pair from its feature contributions."""
+        weight = self.prior_weight() + contributions.sum(axis=1).to_numpy()
         return pd.DataFrame({"match_weight": weight, "match_probability": 1.0 / (1.0 + np.exp2(-weight))})
 
     def to_rows(self) -> list[dict]:
@@ -80,45 +95,60 @@ class MatchModel:
         return cls(prior=prior, m=m, u=u)
 
 
-def _initial(levels: int, agree: bool) -> np.ndarray:
-    """A starting guess: matches mostly agree fully, non-matches mostly disagree."""
-    ramp = np.arange(1, levels + 1, dtype=float)
-    shape = ramp**3 if agree else ramp[::-1] ** 3
-    return shape / shape.sum()
+def _distribution(
+    levels: np.ndarray, count: int, weights: np.ndarray | None = None, floor: float = FLOOR
+) -> np.ndarray:
+    known = levels != MISSING
+    totals = np.bincount(levels[known], weights=None if weights is None else weights[known], minlength=count)
+    shares = np.clip(totals / max(totals.sum(), FLOOR), floor, None)
+    return shares / shares.sum()
+
+
+def estimate_u(random_levels: pd.DataFrame) -> dict[str, np.ndarray]:
+    """u per level: agreement among random pairs, which are non-matches but for a vanishing few."""
+    return {f: _distribution(random_levels[f].to_numpy(), len(names)) for f, names in LEVELS.items()}
+
+
+def _initial_m(count: int) -> np.ndarray:
+    ramp = np.arange(1, count + 1, dtype=float) ** 3
+    return ramp / ramp.sum()
 
 
 def fit(
-    levels: pd.DataFrame, max_iterations: int = 200, tolerance: float = 1e-7, initial_prior: float = 0.2
+    candidate_levels: pd.DataFrame,
+    random_levels: pd.DataFrame,
+    record_count: int,
+    max_iterations: int = 200,
+    tolerance: float = 1e-4,
 ) -> MatchModel:
-    """Expectation-maximisation of a two-class mixture over the agreement levels of candidate pairs."""
+    """u from random pairs; then EM for m and the prior with u fixed.
+
+    The prior is the probability that two records drawn at random are the same person. EM runs over
+    the candidate pairs only: a pair blocking never proposed has a vanishing posterior, so it adds
+    nothing to m and only its count to the denominator of the prior.
+    """
     features = list(LEVELS)
-    arrays = {f: levels[f].to_numpy() for f in features}
-    m = {f: _initial(len(LEVELS[f]), agree=True) for f in features}
-    u = {f: _initial(len(LEVELS[f]), agree=False) for f in features}
-    prior = initial_prior
+    u = estimate_u(random_levels)
+    m = {f: _initial_m(len(LEVELS[f])) for f in features}
+    arrays = {f: candidate_levels[f].to_numpy() for f in features}
+    all_pairs = max(record_count * (record_count - 1) / 2, 1.0)
+    log_u = np.zeros(len(candidate_levels))
+    for f in features:
+        known = arrays[f] != MISSING
+        log_u[known] += np.log(u[f][arrays[f][known]])
+    prior = 1.0 / max(record_count, 2)
     history: list[float] = []
     for _ in range(max_iterations):
-        log_m = np.full(len(levels), np.log(prior))
-        log_u = np.full(len(levels), np.log(1 - prior))
+        log_m = np.zeros(len(candidate_levels))
         for f in features:
-            lv = arrays[f]
-            known = lv != MISSING
-            log_m[known] += np.log(m[f][lv[known]])
-            log_u[known] += np.log(u[f][lv[known]])
-        posterior = 1.0 / (1.0 + np.exp(np.clip(log_u - log_m, -700, 700)))
-        new_prior = float(np.clip(posterior.mean(), PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR))
-        for f in features:
-            lv = arrays[f]
-            known = lv != MISSING
-            count = len(LEVELS[f])
-            m_counts = np.bincount(lv[known], weights=posterior[known], minlength=count)
-            u_counts = np.bincount(lv[known], weights=1 - posterior[known], minlength=count)
-            m[f] = np.clip(m_counts / max(m_counts.sum(), PROBABILITY_FLOOR), PROBABILITY_FLOOR, None)
-            u[f] = np.clip(u_counts / max(u_counts.sum(), PROBABILITY_FLOOR), PROBABILITY_FLOOR, None)
-            m[f] /= m[f].sum()
-            u[f] /= u[f].sum()
+            known = arrays[f] != MISSING
+            log_m[known] += np.log(m[f][arrays[f][known]])
+        odds = np.log(prior) + log_m - np.log(1 - prior) - log_u
+        posterior = 1.0 / (1.0 + np.exp(-np.clip(odds, -700, 700)))
+        new_prior = float(np.clip(posterior.sum() / all_pairs, 1e-12, 0.5))
+        m = {f: _distribution(arrays[f], len(LEVELS[f]), posterior, M_FLOOR) for f in features}
         history.append(new_prior)
-        converged = abs(new_prior - prior) < tolerance
+        converged = abs(np.log(new_prior / prior)) < tolerance
         prior = new_prior
         if converged:
             break

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 _FORMS: dict[str, tuple[str, ...]] = {
     "johannes": ("juho", "jussi", "hannes", "johan", "juha", "hannu"),
-    "juhani": ("jussi", "juha", "juho"),
+    "juhani": ("jussi", "juha", "juho", "jukka", "hannu"),
     "katariina": ("katja", "kati", "kaisa", "kaija", "riina", "katri"),
     "aleksanteri": ("aleksi", "santeri", "ale", "sandu"),
     "aleksandra": ("sanna", "sandra", "aleksa"),
@@ -24,15 +24,15 @@ _FORMS: dict[str, tuple[str, ...]] = {
     "petteri": ("pete", "petri", "pekka"),
     "pietari": ("pekka", "petri"),
     "henrik": ("henri", "heikki", "henkka"),
-    "heikki": ("henkka", "heikku"),
+    "heikki": ("henkka", "heikku", "hessu", "heke"),
     "kristiina": ("kirsi", "tiina", "kristi", "kiti"),
     "kristian": ("kristo", "kride"),
     "margareeta": ("maarit", "marketta", "reetta", "maiju"),
-    "marketta": ("maarit", "reetta"),
+    "marketta": ("maarit", "reetta", "marke"),
     "annikki": ("anni", "anna"),
     "susanna": ("sanna", "susa", "sanni"),
     "johanna": ("hanna", "jonna", "hanne"),
-    "helena": ("lena", "leena", "hele"),
+    "helena": ("lena", "leena", "hele", "heli", "helka"),
     "magdaleena": ("leena", "mataleena"),
     "emilia": ("emmi", "milla", "emma"),
     "sofia": ("sofie", "sohvi", "fia"),
@@ -56,7 +56,34 @@ _FORMS: dict[str, tuple[str, ...]] = {
     "valtteri": ("valtsu", "walter"),
     "eliel": ("eli",),
     "olavi": ("olli", "olle", "olavi"),
-    "ilmari": ("ilmo", "ilkka"),
+    "ilmari": ("ilmo", "ilkka", "immu", "ilmi"),
+    "sakari": ("sakke", "sakku", "saku"),
+    "kaarina": ("kaija", "kaisu", "kaarin"),
+    "jari": ("jartsa", "jarkko"),
+    "erkki": ("eki", "erkka"),
+    "maria": ("maija", "maikki", "mari", "maarit", "maiju"),
+    "irmeli": ("irma", "irmu"),
+    "elina": ("elli", "ella", "eli", "ellu"),
+    "anneli": ("anne", "anni", "annu"),
+    "tuula": ("tuulikki", "tuuli"),
+    "marjatta": ("marja", "marjo", "maija"),
+    "hannele": ("hanna", "hanne"),
+    "pirjo": ("pirkko", "pike"),
+    "ritva": ("riitta", "ritu"),
+    "sirkka": ("sirkku", "sirpa"),
+    "kalevi": ("kale", "kalle"),
+    "tapio": ("tapsa", "tapani"),
+    "seppo": ("sepi", "sepe"),
+    "pentti": ("pena", "pentsa"),
+    "esa": ("esko", "esse"),
+    "jorma": ("jore", "jortsu"),
+    "raimo": ("raikka", "raipe"),
+    "kari": ("kartsa", "kake"),
+    "mikko": ("mikki", "mikke"),
+    "veikko": ("veke", "veikka"),
+    "lauri": ("lassi", "late", "lasse"),
+    "aulikki": ("aulis", "auli"),
+    "tellervo": ("telle", "terttu"),
 }
 
 
@@ -72,8 +99,15 @@ _EQUIVALENTS = _build()
 
 
 def equivalent(a: str, b: str) -> bool:
-    """True when ``a`` and ``b`` (folded first names) can be the same person's name."""
+    """True when ``a`` and ``b`` (folded first names) can be the same person's name.
+
+    Beyond the table, a short name that starts like a longer one is taken as its pet form
+    ('Sakke' for 'Sakari', 'Jartsa' for 'Jari'): Finnish nicknames are mostly built that way.
+    """
     if a == b:
         return True
     group = _EQUIVALENTS.get(a)
-    return group is not None and b in group
+    if group is not None and b in group:
+        return True
+    short, long = sorted((a, b), key=len)
+    return 3 <= len(short) <= 5 and len(long) > len(short) and short[:3] == long[:3]

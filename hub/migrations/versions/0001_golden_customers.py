@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("city_display", sa.String), sa.Column("city", sa.String),
         sa.Column("updated_at", TS),
         sa.Column("fingerprint", sa.String, nullable=False),
+        sa.Column("matched_fingerprint", sa.String),
         schema=SCHEMA,
     )
     op.create_table(

@@ -1,0 +1,66 @@
+"""Scores of a clustering against the simulator's ground truth (benchmarks only, never the pipeline)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def read_truth(systems_dir: Path) -> pd.Series:
+    """person_id by unique_id ('<system>:<source_key>')."""
+    truth = pd.read_csv(systems_dir / "truth.csv", dtype=str)
+    return pd.Series(truth["person_id"].to_numpy(), index=truth["system"] + ":" + truth["source_key"])
+
+
+def _pairs_within(labels: pd.Series) -> int:
+    sizes = labels.value_counts().to_numpy(dtype=np.int64)
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+@dataclass(frozen=True)
+class PairwiseScores:
+    precision: float
+    recall: float
+    f1: float
+    true_positive_pairs: int
+    predicted_pairs: int
+    true_pairs: int
+
+
+def pairwise_scores(predicted: pd.Series, truth: pd.Series) -> PairwiseScores:
+    """Precision and recall over all record pairs that a clustering puts together."""
+    truth = truth.reindex(predicted.index)
+    both = pd.Series(list(zip(predicted.to_numpy(), truth.to_numpy(), strict=True)), index=predicted.index)
+    tp, pp, tt = _pairs_within(both), _pairs_within(predicted), _pairs_within(truth.dropna())
+    precision = tp / pp if pp else 1.0
+    recall = tp / tt if tt else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return PairwiseScores(precision, recall, f1, tp, pp, tt)
+
+
+@dataclass(frozen=True)
+class ClusterScores:
+    exact_clusters: float  # share of true people whose records form exactly one predicted cluster
+    people: int
+    predicted_clusters: int
+
+
+def cluster_scores(predicted: pd.Series, truth: pd.Series) -> ClusterScores:
+    truth = truth.reindex(predicted.index)
+    frame = pd.DataFrame({"p": predicted.to_numpy(), "t": truth.to_numpy()}).dropna()
+    people = frame.groupby("t")["p"].agg(["nunique", "size", "first"])
+    predicted_size = frame["p"].value_counts()
+    exact = (people["nunique"] == 1) & (people["first"].map(predicted_size).to_numpy() == people["size"])
+    return ClusterScores(float(exact.mean()) if len(people) else 1.0, len(people), int(frame["p"].nunique()))
+
+
+def blocking_recall(pairs: np.ndarray, ids: np.ndarray, truth: pd.Series) -> float:
+    """Share of true matching pairs that blocking put in front of the comparison."""
+    person = truth.reindex(ids).to_numpy()
+    same = person[pairs[:, 0]] == person[pairs[:, 1]] if len(pairs) else np.array([], dtype=bool)
+    found = int(same.sum())
+    total = _pairs_within(pd.Series(person).dropna())
+    return found / total if total else 1.0

@@ -1,0 +1,193 @@
+"""Dagster definitions of the golden-customer area: standardise, match, cluster, survive.
+
+Matching is incremental by default: records whose standardised fingerprint changed since they were
+last matched are compared with all others, and stored pairs of the rest are kept. A full rebuild
+re-scores every pair with the same model (and gives the same clusters); ``refit`` re-estimates the
+model itself. Clustering and survivorship always run over everything: they are cheap, and
+deterministic given the stored pairs.
+"""
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from dagster import AssetExecutionContext, AssetKey, Config, Definitions, MaterializeResult, asset
+
+from hub import golden_store as store
+from hub import storage
+from hub.ingest import landing_key
+from hub.metrics import measure
+from hub.resources import HubDatabase
+from quality.models import LANDING_MODELS
+from transforms.matching.blocking import blocking_keys, candidate_pairs
+from transforms.matching.clustering import ClusterInput, cluster
+from transforms.matching.engine import Thresholds, score_pairs
+from transforms.matching.stable_ids import assign_ids
+from transforms.source_records import read_identities, standardise
+from transforms.survivorship import load_rules, survive
+
+GOLDEN_GROUP = "golden"
+
+
+def golden_key(name: str) -> AssetKey:
+    return AssetKey([GOLDEN_GROUP, name])
+
+
+class MatchingConfig(Config):
+    full_rebuild: bool = False
+    refit: bool = False
+
+
+def _stage(meter, **metadata) -> MaterializeResult:
+    return MaterializeResult(
+        metadata={**metadata, "seconds": round(meter.seconds, 2), "peak_rss_mb": round(meter.peak_rss_mb, 1)}
+    )
+
+
+@asset(
+    key=golden_key("source_records"),
+    deps=[landing_key(t) for t in LANDING_MODELS],
+    group_name=GOLDEN_GROUP,
+    description="Every identity in the landing area as one standardised source record.",
+)
+def source_records(database: HubDatabase) -> MaterializeResult:
+    with measure() as meter:
+        storage.migrate(database.url)
+        with database.engine().connect() as connection:
+            records = standardise(read_identities(connection))
+        with database.engine().begin() as connection:
+            saved = store.save_records(connection, records)
+    changed = int((saved["fingerprint"] != saved["matched_fingerprint"]).sum())
+    per_system = records["source_system"].value_counts().to_dict()
+    return _stage(
+        meter,
+        records=len(records),
+        changed_since_matching=changed,
+        **{f"records_{k}": int(v) for k, v in per_system.items()},
+    )
+
+
+@asset(
+    key=golden_key("match_pairs"),
+    deps=[golden_key("source_records")],
+    group_name=GOLDEN_GROUP,
+    description="Scored candidate pairs (match, possible match, conflict) with their feature levels.",
+)
+def match_pairs(context: AssetExecutionContext, config: MatchingConfig, database: HubDatabase) -> MaterializeResult:
+    thresholds = Thresholds()
+    with measure() as meter:
+        with database.engine().connect() as connection:
+            records = store.load_records(connection)
+            model = None if config.refit else store.load_model(connection)
+        full = config.full_rebuild or model is None
+        keys = blocking_keys(records)
+        if full:
+            pairs, touching = candidate_pairs(keys), None
+        else:
+            changed = records.index[(records["fingerprint"] != records["matched_fingerprint"]).to_numpy()]
+            pairs = candidate_pairs(keys, changed=changed) if len(changed) else np.empty((0, 2), np.int64)
+            touching = records.loc[changed, "unique_id"].tolist()
+        scored, fitted = score_pairs(records, pairs, model, thresholds)
+        ids = records["unique_id"].to_numpy()
+        with database.engine().begin() as connection:
+            if model is None:
+                store.save_model(connection, fitted)
+            store.replace_pairs(connection, store.pairs_to_store(scored, ids), touching)
+            connection.execute(
+                sa.text(
+                    f"DELETE FROM {storage.HUB_SCHEMA}.match_pair WHERE left_id NOT IN "
+                    f"(SELECT unique_id FROM {storage.HUB_SCHEMA}.source_record) OR right_id NOT IN "
+                    f"(SELECT unique_id FROM {storage.HUB_SCHEMA}.source_record)"
+                )
+            )
+            store.mark_matched(connection)
+    outcomes = scored["outcome"].value_counts().to_dict()
+    context.log.info(f"scored {len(scored):,} candidate pairs ({'full' if full else 'incremental'})")
+    return _stage(
+        meter,
+        mode="full" if full else "incremental",
+        model_refitted=model is None,
+        records_compared=len(records) if full else len(touching or []),
+        candidate_pairs=len(scored),
+        matches=int(outcomes.get("match", 0)),
+        possible_matches=int(outcomes.get("possible", 0)),
+        conflicts=int(scored["conflict"].sum()),
+    )
+
+
+def _positions(ids: pd.Index, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of ids as positions, and which rows had both records still present."""
+    left, right = ids.get_indexer(frame["left_id"]), ids.get_indexer(frame["right_id"])
+    known = (left >= 0) & (right >= 0)
+    return np.column_stack([left[known], right[known]]).astype(np.int64), known
+
+
+@asset(
+    key=golden_key("customer_xref"),
+    deps=[golden_key("match_pairs")],
+    group_name=GOLDEN_GROUP,
+    description="Which golden customer every source record belongs to, with stable IDs and their history.",
+)
+def customer_xref(context: AssetExecutionContext, database: HubDatabase) -> MaterializeResult:
+    with measure() as meter:
+        with database.engine().connect() as connection:
+            records = store.load_records(connection)
+            pairs = store.load_pairs(connection)
+            overrides = store.load_overrides(connection)
+            previous = store.load_xref(connection)
+            highest = store.highest_issued_id(connection)
+        ids = pd.Index(records["unique_id"])
+        matches = pairs[(pairs["outcome"] == "match") & ~pairs["conflict"].astype(bool)]
+        edges, present = _positions(ids, matches)
+        labels = cluster(
+            ClusterInput(
+                size=len(records),
+                edges=edges,
+                edge_weights=matches["match_weight"].to_numpy()[present],
+                conflicts=np.concatenate(
+                    [
+                        _positions(ids, pairs[pairs["conflict"].astype(bool)])[0],
+                        _positions(ids, overrides[overrides["decision"] == "cannot_link"])[0],
+                    ]
+                ),
+                must_links=_positions(ids, overrides[overrides["decision"] == "must_link"])[0],
+            )
+        )
+        customer_ids, events = assign_ids(pd.Series(labels, index=ids), previous, highest)
+        with database.engine().begin() as connection:
+            store.save_clusters(connection, records, customer_ids, events, context.run_id)
+    kinds = pd.Series([e.event for e in events], dtype=object).value_counts().to_dict()
+    return _stage(
+        meter,
+        customers=int(customer_ids.nunique()),
+        source_records=len(records),
+        **{f"ids_{k}": int(v) for k, v in kinds.items()},
+    )
+
+
+@asset(
+    key=golden_key("golden_customer"),
+    deps=[golden_key("customer_xref")],
+    group_name=GOLDEN_GROUP,
+    description="One row per customer: surviving attribute values, with per-attribute lineage.",
+)
+def golden_customer(database: HubDatabase) -> MaterializeResult:
+    with measure() as meter:
+        with database.engine().connect() as connection:
+            records = store.load_records(connection)
+            xref = store.load_xref(connection)
+        records["customer_id"] = xref.reindex(records["unique_id"]).to_numpy()
+        golden, lineage = survive(records, load_rules())
+        summary = records.groupby("customer_id").agg(
+            source_records=("unique_id", "size"),
+            source_systems=("source_system", lambda s: ",".join(sorted(set(s)))),
+        )
+        golden = golden.join(summary, on="customer_id")
+        golden["birth_date"] = pd.to_datetime(golden["birth_date"]).dt.date
+        golden["updated_at"] = store.now()
+        with database.engine().begin() as connection:
+            store.save_golden(connection, golden, lineage)
+    return _stage(meter, customers=len(golden), lineage_rows=len(lineage))
+
+
+def golden_definitions() -> Definitions:
+    return Definitions(assets=[source_records, match_pairs, customer_xref, golden_customer])

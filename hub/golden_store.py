@@ -1,0 +1,204 @@
+"""Reading and writing the golden-customer tables of the ``hub`` schema.
+
+Each writer runs inside the caller's transaction, so a crash half-way leaves the previous state
+whole and the next run simply does the work again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from hub.storage import HUB_SCHEMA, insert_frame
+from transforms.matching.features import LEVELS
+from transforms.matching.model import MatchModel
+from transforms.matching.stable_ids import IdEvent, id_number
+
+RECORD_COLUMNS = [
+    "unique_id",
+    "source_system",
+    "source_key",
+    "first_name_display",
+    "last_name_display",
+    "first_name",
+    "last_name",
+    "email",
+    "email_local",
+    "phone",
+    "birth_date",
+    "birth_month_day",
+    "street_display",
+    "street",
+    "street_name",
+    "postal_code",
+    "city_display",
+    "city",
+    "updated_at",
+]
+COMPARED = ["first_name", "last_name", "email", "phone", "birth_date", "birth_month_day", "street", "postal_code"]
+LEVEL_COLUMNS = {f: f"level_{f}" for f in LEVELS}
+PAIR_COLUMNS = [
+    "left_id",
+    "right_id",
+    *LEVEL_COLUMNS.values(),
+    "match_weight",
+    "match_probability",
+    "outcome",
+    "conflict",
+]
+
+
+def _read(connection: sa.Connection, sql: str, **params) -> pd.DataFrame:
+    result = connection.execute(sa.text(sql), params)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def fingerprints(records: pd.DataFrame) -> pd.Series:
+    """A hash of what matching compares: an unchanged fingerprint needs no new matching."""
+    return pd.util.hash_pandas_object(records[COMPARED].astype(str), index=False).astype(str)
+
+
+def save_records(connection: sa.Connection, records: pd.DataFrame) -> pd.DataFrame:
+    """Replace the standardised records, keeping each one's fingerprint as of its last matching."""
+    previous = _read(connection, f"SELECT unique_id, matched_fingerprint FROM {HUB_SCHEMA}.source_record")
+    frame = records[RECORD_COLUMNS].copy()
+    frame["birth_date"] = frame["birth_date"].dt.date
+    frame["fingerprint"] = fingerprints(records).to_numpy()
+    frame = frame.merge(previous, on="unique_id", how="left")
+    connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.source_record"))
+    insert_frame(connection, "source_record", frame)
+    return frame
+
+
+def load_records(connection: sa.Connection) -> pd.DataFrame:
+    """Standardised records in ``unique_id`` order, with positions as the index."""
+    frame = _read(
+        connection,
+        f"SELECT {', '.join(RECORD_COLUMNS)}, fingerprint, matched_fingerprint "
+        f"FROM {HUB_SCHEMA}.source_record ORDER BY unique_id",
+    )
+    frame["birth_date"] = pd.to_datetime(frame["birth_date"], errors="coerce").astype("datetime64[ns]")
+    frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True, errors="coerce")
+    return frame.astype({c: object for c in RECORD_COLUMNS if c not in ("birth_date", "updated_at")})
+
+
+def mark_matched(connection: sa.Connection) -> None:
+    connection.execute(sa.text(f"UPDATE {HUB_SCHEMA}.source_record SET matched_fingerprint = fingerprint"))
+
+
+def load_model(connection: sa.Connection) -> MatchModel | None:
+    rows = _read(connection, f"SELECT feature, level, level_name, m, u FROM {HUB_SCHEMA}.match_model")
+    return MatchModel.from_rows(rows.to_dict("records")) if not rows.empty else None
+
+
+def save_model(connection: sa.Connection, model: MatchModel) -> None:
+    connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.match_model"))
+    insert_frame(connection, "match_model", pd.DataFrame(model.to_rows()).assign(fitted_at=now()))
+
+
+def pairs_to_store(scored: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """Scored pairs worth keeping: matches, possible matches, and conflicts (clustering needs them)."""
+    kept = scored[(scored["outcome"] != "non_match") | scored["conflict"]]
+    frame = pd.DataFrame({"left_id": ids[kept["left"].to_numpy()], "right_id": ids[kept["right"].to_numpy()]})
+    for feature, column in LEVEL_COLUMNS.items():
+        frame[column] = kept[feature].to_numpy()
+    for column in ("match_weight", "match_probability", "outcome", "conflict"):
+        frame[column] = kept[column].to_numpy()
+    return frame.assign(scored_at=now())
+
+
+def replace_pairs(connection: sa.Connection, pairs: pd.DataFrame, touching: list[str] | None) -> None:
+    """Store pairs; with ``touching``, only pairs involving those records are replaced."""
+    table = f"{HUB_SCHEMA}.match_pair"
+    if touching is None:
+        connection.execute(sa.text(f"DELETE FROM {table}"))
+    elif touching:
+        _stage_ids(connection, touching)
+        connection.execute(
+            sa.text(
+                f"DELETE FROM {table} WHERE left_id IN (SELECT unique_id FROM _hub_touching) "
+                f"OR right_id IN (SELECT unique_id FROM _hub_touching)"
+            )
+        )
+    insert_frame(connection, "match_pair", pairs)
+
+
+def _stage_ids(connection: sa.Connection, ids: list[str]) -> None:
+    connection.execute(sa.text("CREATE TEMPORARY TABLE IF NOT EXISTS _hub_touching (unique_id VARCHAR)"))
+    connection.execute(sa.text("DELETE FROM _hub_touching"))
+    insert_frame(connection, "_hub_touching", pd.DataFrame({"unique_id": ids}), schema=None)
+
+
+def load_pairs(connection: sa.Connection) -> pd.DataFrame:
+    return _read(connection, f"SELECT {', '.join(PAIR_COLUMNS)} FROM {HUB_SCHEMA}.match_pair")
+
+
+def add_override(
+    connection: sa.Connection, left_id: str, right_id: str, decision: str, decided_by: str, reason: str | None
+) -> str:
+    if decision not in ("must_link", "cannot_link"):
+        raise ValueError("decision must be must_link or cannot_link")
+    left_id, right_id = sorted((left_id, right_id))
+    override_id = uuid.uuid4().hex
+    connection.execute(
+        sa.text(f"INSERT INTO {HUB_SCHEMA}.match_override VALUES (:o, :l, :r, :d, :b, :why, :at)"),
+        {"o": override_id, "l": left_id, "r": right_id, "d": decision, "b": decided_by, "why": reason, "at": now()},
+    )
+    return override_id
+
+
+def load_overrides(connection: sa.Connection) -> pd.DataFrame:
+    """The steward's latest decision on every pair they decided."""
+    frame = _read(connection, f"SELECT left_id, right_id, decision, decided_at FROM {HUB_SCHEMA}.match_override")
+    return frame.sort_values("decided_at").drop_duplicates(["left_id", "right_id"], keep="last")
+
+
+def load_xref(connection: sa.Connection) -> pd.Series:
+    """customer_id by unique_id, as of the last run."""
+    frame = _read(connection, f"SELECT source_system, source_key, customer_id FROM {HUB_SCHEMA}.customer_xref")
+    return pd.Series(
+        frame["customer_id"].to_numpy(), index=frame["source_system"] + ":" + frame["source_key"], dtype=object
+    )
+
+
+def highest_issued_id(connection: sa.Connection) -> int:
+    ids = _read(connection, f"SELECT DISTINCT customer_id FROM {HUB_SCHEMA}.customer_id_history")["customer_id"]
+    return max((id_number(i) for i in ids), default=0)
+
+
+def save_clusters(
+    connection: sa.Connection, records: pd.DataFrame, customer_ids: pd.Series, events: list[IdEvent], run_id: str
+) -> None:
+    xref = pd.DataFrame(
+        {
+            "source_system": records["source_system"].to_numpy(),
+            "source_key": records["source_key"].to_numpy(),
+            "customer_id": customer_ids.reindex(records["unique_id"]).to_numpy(),
+        }
+    )
+    connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.customer_xref"))
+    insert_frame(connection, "customer_xref", xref)
+    history = pd.DataFrame(
+        [{"customer_id": e.customer_id, "event": e.event, "related_id": e.related_id} for e in events],
+        columns=["customer_id", "event", "related_id"],
+    )
+    insert_frame(connection, "customer_id_history", history.assign(run_id=run_id, recorded_at=now()))
+
+
+def save_golden(connection: sa.Connection, golden: pd.DataFrame, lineage: pd.DataFrame) -> None:
+    connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.golden_customer"))
+    connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.golden_lineage"))
+    insert_frame(connection, "golden_customer", golden)
+    insert_frame(connection, "golden_lineage", lineage)
+
+
+def record_run(connection: sa.Connection, **values) -> None:
+    insert_frame(connection, "match_run", pd.DataFrame([values]))
