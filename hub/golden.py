@@ -22,7 +22,7 @@ from transforms.matching.blocking import blocking_keys, candidate_pairs
 from transforms.matching.clustering import ClusterInput, cluster
 from transforms.matching.engine import Thresholds, score_pairs
 from transforms.matching.stable_ids import assign_ids
-from transforms.source_records import read_identities, standardise
+from transforms.source_records import landing_tables, read_identities, standardise
 from transforms.survivorship import load_rules, survive
 
 GOLDEN_GROUP = "golden"
@@ -53,7 +53,8 @@ def source_records(database: HubDatabase) -> MaterializeResult:
     with measure() as meter:
         storage.migrate(database.url)
         with database.engine().connect() as connection:
-            records = standardise(read_identities(connection))
+            landed = {t: storage.table_columns(connection, storage.LANDING_SCHEMA, t) for t in landing_tables()}
+            records = standardise(read_identities(connection, landed))
         with database.engine().begin() as connection:
             saved = store.save_records(connection, records)
     changed = int((saved["fingerprint"] != saved["matched_fingerprint"]).sum())

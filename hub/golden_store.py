@@ -1,4 +1,4 @@
-"""Reading and writing the golden-customer tables of the ``hub`` schema.
+"""Reading and writing the golden-customer tables of the ``mdm`` schema.
 
 Each writer runs inside the caller's transaction, so a crash half-way leaves the previous state
 whole and the next run simply does the work again.

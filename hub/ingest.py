@@ -57,9 +57,7 @@ SYSTEMS = (
     ),
     LandedSystem(
         "webshop",
-        lambda s: webshop(
-            base_url=s.webshop_url, consumer_key=s.webshop_key, consumer_secret=s.webshop_secret
-        ),
+        lambda s: webshop(base_url=s.webshop_url, consumer_key=s.webshop_key, consumer_secret=s.webshop_secret),
         lambda: webshop(base_url="http://webshop.invalid", consumer_key="-", consumer_secret="-"),
     ),
     LandedSystem(

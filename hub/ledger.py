@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from hub.storage import LANDING_SCHEMA, table_exists
+from hub.storage import table_columns as storage_columns
 from sources.landing import LEDGER_TABLE, QUARANTINE_TABLE
 
 
@@ -32,9 +33,7 @@ def latest_load_id(connection: sa.Connection, system: str) -> str | None:
     if not table_exists(connection, LANDING_SCHEMA, "_dlt_loads"):
         return None
     return connection.execute(
-        sa.text(
-            f"SELECT max(load_id) FROM {LANDING_SCHEMA}._dlt_loads WHERE schema_name = :system AND status = 0"
-        ),
+        sa.text(f"SELECT max(load_id) FROM {LANDING_SCHEMA}._dlt_loads WHERE schema_name = :system AND status = 0"),
         {"system": system},
     ).scalar()
 
@@ -60,8 +59,7 @@ def account(connection: sa.Connection, system: str, table: str, load_id: str) ->
     if table_exists(connection, LANDING_SCHEMA, QUARANTINE_TABLE):
         quarantined = _scalar(
             connection,
-            f"SELECT count(*) FROM {LANDING_SCHEMA}.{QUARANTINE_TABLE} "
-            "WHERE table_name = :t AND _dlt_load_id = :l",
+            f"SELECT count(*) FROM {LANDING_SCHEMA}.{QUARANTINE_TABLE} WHERE table_name = :t AND _dlt_load_id = :l",
             t=table,
             l=load_id,
         )
@@ -69,6 +67,4 @@ def account(connection: sa.Connection, system: str, table: str, load_id: str) ->
 
 
 def table_columns(connection: sa.Connection, table: str) -> set[str]:
-    if not table_exists(connection, LANDING_SCHEMA, table):
-        return set()
-    return {c["name"] for c in sa.inspect(connection).get_columns(table, schema=LANDING_SCHEMA)}
+    return storage_columns(connection, LANDING_SCHEMA, table)

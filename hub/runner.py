@@ -18,6 +18,7 @@ ProgressCallback = Callable[[str], None]
 class PipelineOutcome:
     success: bool
     failed_steps: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
 
     @property
@@ -69,10 +70,20 @@ def run_pipeline(settings: Settings, report: ProgressCallback | None = None) -> 
         job = job.with_logger_defs({"progress": _progress_logger(report)})
     with DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False)
-        failed_steps = [e.step_key for e in result.all_events if e.is_step_failure]
+        failures = [e for e in result.all_events if e.is_step_failure]
+        failed_steps = [e.step_key for e in failures]
+        errors = [_error_summary(e) for e in failures]
         failed_checks = [
             f"{e.asset_key.to_user_string()}:{e.check_name}"
             for e in result.get_asset_check_evaluations()
             if not e.passed
         ]
-    return PipelineOutcome(result.success, failed_steps, failed_checks)
+    return PipelineOutcome(result.success, failed_steps, errors, failed_checks)
+
+
+def _error_summary(event) -> str:
+    """The failed step's exception class and message; engines hide SQL parameters, so no data leaks."""
+    error = event.step_failure_data.error
+    while error.cause is not None and error.cls_name in ("DagsterExecutionStepExecutionError",):
+        error = error.cause
+    return f"{event.step_key}: {error.cls_name}: {error.message.strip()[:500]}"

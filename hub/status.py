@@ -52,9 +52,7 @@ def landing_status(engine: sa.Engine) -> list[TableStatus]:
                 rows = connection.execute(sa.text(f"SELECT count(*) FROM {LANDING_SCHEMA}.{table}")).scalar()
             if has_quarantine:
                 quarantined = connection.execute(
-                    sa.text(
-                        f"SELECT count(*) FROM {LANDING_SCHEMA}.{QUARANTINE_TABLE} WHERE table_name = :t"
-                    ),
+                    sa.text(f"SELECT count(*) FROM {LANDING_SCHEMA}.{QUARANTINE_TABLE} WHERE table_name = :t"),
                     {"t": table},
                 ).scalar()
             last = account(connection, system, table, load_id) if load_id else None
@@ -114,6 +112,4 @@ def quarantined_rows(
             query = query.where(c.table_name == table)
         query = query.order_by(c.quarantined_at.desc(), c.quarantine_id).limit(limit)
         rows = connection.execute(query).all()
-    return [
-        QuarantinedRow(r[0], r[1], r[2], r[3], json.loads(r[4]), mask_record(json.loads(r[5]))) for r in rows
-    ]
+    return [QuarantinedRow(r[0], r[1], r[2], r[3], json.loads(r[4]), mask_record(json.loads(r[5]))) for r in rows]

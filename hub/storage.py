@@ -15,10 +15,11 @@ import pandas as pd
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 from sqlalchemy.engine import URL, make_url
 
 LANDING_SCHEMA = "landing"
-HUB_SCHEMA = "hub"
+HUB_SCHEMA = "mdm"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -28,12 +29,15 @@ def is_duckdb(url: str) -> bool:
 
 @lru_cache(maxsize=8)
 def engine(url: str) -> sa.Engine:
-    """One engine per URL for the process; DuckDB files allow a single writer process."""
+    """One engine per URL for the process; DuckDB files allow a single writer process.
+
+    ``hide_parameters`` keeps personal data out of SQL error messages.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
-        return sa.create_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True)
+        return sa.create_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True, hide_parameters=True)
     if parsed.get_backend_name() == "duckdb":
-        return sa.create_engine(parsed, poolclass=sa.pool.NullPool)
+        return sa.create_engine(parsed, poolclass=sa.pool.NullPool, hide_parameters=True)
     raise ValueError(f"unsupported hub database backend: {parsed.get_backend_name()}")
 
 
@@ -44,13 +48,26 @@ def dlt_destination(url: str):
     if backend == "duckdb":
         return dlt.destinations.duckdb(credentials=parsed.database)
     if backend == "postgresql":
-        plain = parsed.set(drivername="postgresql")
-        return dlt.destinations.postgres(credentials=plain.render_as_string(hide_password=False))
+        credentials = PostgresCredentials()
+        credentials.parse_native_representation(
+            parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        credentials.password = credentials.password or ""  # trust or peer auth needs none
+        return dlt.destinations.postgres(credentials=credentials)
     raise ValueError(f"unsupported hub database backend: {backend}")
 
 
+def table_columns(connection: sa.Connection, schema: str, table: str) -> set[str]:
+    """Column names of a table (empty if it does not exist), from the portable information schema."""
+    rows = connection.execute(
+        sa.text("SELECT column_name FROM information_schema.columns WHERE table_schema = :s AND table_name = :t"),
+        {"s": schema, "t": table},
+    )
+    return {r[0] for r in rows}
+
+
 def table_exists(connection: sa.Connection, schema: str, table: str) -> bool:
-    return sa.inspect(connection).has_table(table, schema=schema)
+    return bool(table_columns(connection, schema, table))
 
 
 def describe(url: str) -> str:
@@ -69,7 +86,7 @@ def migrate(url: str) -> None:
         command.upgrade(config, "head")
 
 
-def insert_frame(connection: sa.Connection, table: str, frame: pd.DataFrame, schema: str = HUB_SCHEMA) -> None:
+def insert_frame(connection: sa.Connection, table: str, frame: pd.DataFrame, schema: str | None = HUB_SCHEMA) -> None:
     """Bulk-insert ``frame`` (columns named as the table's) inside the caller's transaction.
 
     DuckDB reads the frame in place; PostgreSQL gets it through COPY. Row-by-row INSERTs through
@@ -78,15 +95,16 @@ def insert_frame(connection: sa.Connection, table: str, frame: pd.DataFrame, sch
     if frame.empty:
         return
     columns = ", ".join(f'"{c}"' for c in frame.columns)
+    target = f"{schema}.{table}" if schema else table
     raw = connection.connection.driver_connection
     if connection.dialect.name == "duckdb":
         raw.register("_hub_frame", frame)
         try:
-            raw.execute(f"INSERT INTO {schema}.{table} ({columns}) SELECT {columns} FROM _hub_frame")
+            raw.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM _hub_frame")
         finally:
             raw.unregister("_hub_frame")
         return
     clean = frame.astype(object).where(frame.notna(), None)
-    with raw.cursor() as cursor, cursor.copy(f"COPY {schema}.{table} ({columns}) FROM STDIN") as copy:
+    with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
         for row in clean.itertuples(index=False, name=None):
             copy.write_row(row)

@@ -78,12 +78,13 @@ def landed(
     keys = [primary_key] if isinstance(primary_key, str) else list(primary_key)
     model = LANDING_MODELS[table]
 
-    @dlt.transformer(
-        name=table,
-        primary_key=primary_key,
-        write_disposition="merge",
-        columns=columns,
+    # Every batch carries its table's hints: dlt would otherwise pass the landing table's column
+    # hints on to the ledger and quarantine variants as well.
+    table_hints = dlt.mark.make_hints(
+        table_name=table, write_disposition="merge", primary_key=primary_key, columns=columns
     )
+
+    @dlt.transformer(name=table)
     def land(item: Any) -> Iterator[Any]:
         load_id = dlt.current.load_package_state()["load_id"]
         if load_id not in land_state:
@@ -112,7 +113,7 @@ def landed(
                 create_table_variant=True,
             )
             if good:
-                yield good
+                yield dlt.mark.with_hints(good, table_hints, create_table_variant=True)
             if rejected:
                 now = datetime.now(UTC)
                 yield dlt.mark.with_hints(

@@ -17,9 +17,7 @@ from hub import storage
 from hub.config import Settings, load_settings
 from hub.simulator import generate, running_simulator
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_PERSONS = 300
 TEST_SEED = 7
 TEST_TODAY = date(2026, 11, 1)
@@ -94,6 +92,12 @@ def hub_settings(sim, database_url: str, home: Path) -> Settings:
         esp_list_id=sim.esp_list_id,
         outbox_dir=str(home / "outbox"),
     )
+
+
+@pytest.fixture
+def make_settings():
+    """Settings pointing at a running simulator: ``make_settings(sim, database_url, home)``."""
+    return hub_settings
 
 
 @pytest.fixture

@@ -4,9 +4,10 @@ from dagster import Definitions, RunRequest, build_sensor_context
 
 from hub.config import load_settings
 from hub.definitions import PIPELINE_JOB, build_definitions
+from hub.golden import golden_key
 from hub.ingest import landing_key
-from tests.conftest import hub_settings
 
+GOLDEN_ASSETS = ["source_records", "match_pairs", "customer_xref", "golden_customer"]
 LANDING_TABLES = [
     "erp_customer",
     "erp_invoice",
@@ -24,19 +25,19 @@ def test_definitions_load_with_every_landing_asset_and_its_checks(tmp_path):
     defs = build_definitions(load_settings({"HUB_HOME": str(tmp_path)}))
     Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
-    assert sorted(graph.get_all_asset_keys()) == sorted(landing_key(t) for t in LANDING_TABLES)
+    golden = [golden_key(n) for n in GOLDEN_ASSETS]
+    assert sorted(graph.get_all_asset_keys()) == sorted([landing_key(t) for t in LANDING_TABLES] + golden)
     checks = {(k.asset_key.path[-1], k.name) for k in graph.asset_check_keys}
-    assert checks == {
-        (t, c) for t in LANDING_TABLES for c in ("rows_accounted_for", "columns_match_contract")
-    }
+    assert checks == {(t, c) for t in LANDING_TABLES for c in ("rows_accounted_for", "columns_match_contract")}
     assert defs.resolve_job_def(PIPELINE_JOB) is not None
     assert defs.resolve_schedule_def("daily_hub_pipeline").cron_schedule == "0 3 * * *"
 
 
-def test_loyalty_sensor_asks_for_a_run_once_per_new_drop(simulator, tmp_path):
-    settings = hub_settings(simulator, f"duckdb:///{tmp_path / 'hub.duckdb'}", tmp_path)
-    sensor = build_definitions(settings).resolve_sensor_def("loyalty_drop_sensor")
-    first = sensor.evaluate_tick(build_sensor_context(cursor=None))
+def test_loyalty_sensor_asks_for_a_run_once_per_new_drop(simulator, tmp_path, make_settings):
+    settings = make_settings(simulator, f"duckdb:///{tmp_path / 'hub.duckdb'}", tmp_path)
+    defs = build_definitions(settings)
+    sensor = defs.resolve_sensor_def("loyalty_drop_sensor")
+    first = sensor.evaluate_tick(build_sensor_context(cursor=None, definitions=defs))
     assert len(first.run_requests) == 1 and isinstance(first.run_requests[0], RunRequest)
-    again = sensor.evaluate_tick(build_sensor_context(cursor=first.cursor))
+    again = sensor.evaluate_tick(build_sensor_context(cursor=first.cursor, definitions=defs))
     assert again.run_requests == [] and again.skip_message

@@ -104,13 +104,6 @@ _SOURCES: dict[str, tuple[str, str, str, dict[str, tuple[str, ...]]]] = {
 }
 
 
-def _available(connection: sa.Connection, table: str) -> set[str] | None:
-    inspector = sa.inspect(connection)
-    if not inspector.has_table(table, schema=LANDING):
-        return None
-    return {c["name"] for c in inspector.get_columns(table, schema=LANDING)}
-
-
 def _first_present(candidates: tuple[str, ...], columns: set[str]) -> str:
     """A coalesce of the candidate columns that were landed (dlt creates no all-null column)."""
     present = [c for c in candidates if c in columns]
@@ -119,12 +112,20 @@ def _first_present(candidates: tuple[str, ...], columns: set[str]) -> str:
     return present[0] if len(present) == 1 else f"coalesce({', '.join(present)})"
 
 
-def read_identities(connection: sa.Connection) -> pd.DataFrame:
-    """Raw identity fields of every source record, as text, straight from the landing tables."""
+def landing_tables() -> set[str]:
+    """The landing tables identities are read from."""
+    return {table for table, *_ in _SOURCES.values()}
+
+
+def read_identities(connection: sa.Connection, landed_columns: dict[str, set[str]]) -> pd.DataFrame:
+    """Raw identity fields of every source record, as text, straight from the landing tables.
+
+    ``landed_columns`` holds the columns each landing table has (no entry: not landed yet).
+    """
     frames = []
     for label, (table, key, where, fields) in _SOURCES.items():
-        columns = _available(connection, table)
-        if columns is None:
+        columns = landed_columns.get(table)
+        if not columns:
             continue
         selected = ", ".join(
             f"CAST({_first_present(candidates, columns)} AS VARCHAR) AS {name}" for name, candidates in fields.items()
@@ -150,6 +151,8 @@ def _birth(text: str) -> tuple[str | None, str | None]:
     try:
         parsed = pd.Timestamp(text[:10])
     except ValueError:
+        return None, None
+    if pd.isna(parsed):
         return None, None
     return parsed.date().isoformat(), f"{parsed.month:02d}-{parsed.day:02d}"
 

@@ -1,7 +1,7 @@
 """Alembic environment: the hub's own tables (schema ``hub``) on DuckDB or PostgreSQL.
 
 The landing schema belongs to dlt, which evolves it itself; everything the hub computes lives in
-the ``hub`` schema and changes only through these migrations.
+the ``mdm`` schema and changes only through these migrations.
 """
 
 from alembic import context

@@ -13,7 +13,7 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-SCHEMA = "hub"
+SCHEMA = "mdm"
 TS = sa.DateTime(timezone=True)
 
 
@@ -23,13 +23,21 @@ def upgrade() -> None:
         sa.Column("unique_id", sa.String, primary_key=True),
         sa.Column("source_system", sa.String, nullable=False),
         sa.Column("source_key", sa.String, nullable=False),
-        sa.Column("first_name_display", sa.String), sa.Column("last_name_display", sa.String),
-        sa.Column("first_name", sa.String), sa.Column("last_name", sa.String),
-        sa.Column("email", sa.String), sa.Column("email_local", sa.String), sa.Column("phone", sa.String),
-        sa.Column("birth_date", sa.Date), sa.Column("birth_month_day", sa.String),
-        sa.Column("street_display", sa.String), sa.Column("street", sa.String),
-        sa.Column("street_name", sa.String), sa.Column("postal_code", sa.String),
-        sa.Column("city_display", sa.String), sa.Column("city", sa.String),
+        sa.Column("first_name_display", sa.String),
+        sa.Column("last_name_display", sa.String),
+        sa.Column("first_name", sa.String),
+        sa.Column("last_name", sa.String),
+        sa.Column("email", sa.String),
+        sa.Column("email_local", sa.String),
+        sa.Column("phone", sa.String),
+        sa.Column("birth_date", sa.Date),
+        sa.Column("birth_month_day", sa.String),
+        sa.Column("street_display", sa.String),
+        sa.Column("street", sa.String),
+        sa.Column("street_name", sa.String),
+        sa.Column("postal_code", sa.String),
+        sa.Column("city_display", sa.String),
+        sa.Column("city", sa.String),
         sa.Column("updated_at", TS),
         sa.Column("fingerprint", sa.String, nullable=False),
         sa.Column("matched_fingerprint", sa.String),
@@ -49,8 +57,10 @@ def upgrade() -> None:
         "match_pair",
         sa.Column("left_id", sa.String, primary_key=True),
         sa.Column("right_id", sa.String, primary_key=True),
-        *(sa.Column(f"level_{f}", sa.SmallInteger, nullable=False)
-          for f in ("first_name", "last_name", "email", "phone", "birth", "address")),
+        *(
+            sa.Column(f"level_{f}", sa.SmallInteger, nullable=False)
+            for f in ("first_name", "last_name", "email", "phone", "birth", "address")
+        ),
         sa.Column("match_weight", sa.Float, nullable=False),
         sa.Column("match_probability", sa.Float, nullable=False),
         sa.Column("outcome", sa.String, nullable=False),
@@ -91,10 +101,14 @@ def upgrade() -> None:
     op.create_table(
         "golden_customer",
         sa.Column("customer_id", sa.String, primary_key=True),
-        sa.Column("first_name", sa.String), sa.Column("last_name", sa.String),
-        sa.Column("email", sa.String), sa.Column("phone", sa.String),
-        sa.Column("birth_date", sa.Date), sa.Column("street", sa.String),
-        sa.Column("postal_code", sa.String), sa.Column("city", sa.String),
+        sa.Column("first_name", sa.String),
+        sa.Column("last_name", sa.String),
+        sa.Column("email", sa.String),
+        sa.Column("phone", sa.String),
+        sa.Column("birth_date", sa.Date),
+        sa.Column("street", sa.String),
+        sa.Column("postal_code", sa.String),
+        sa.Column("city", sa.String),
         sa.Column("source_records", sa.Integer, nullable=False),
         sa.Column("source_systems", sa.String, nullable=False),
         sa.Column("updated_at", TS, nullable=False),
@@ -126,6 +140,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("match_run", "golden_lineage", "golden_customer", "customer_id_history", "customer_xref",
-                  "match_override", "match_pair", "match_model", "source_record"):
+    for table in (
+        "match_run",
+        "golden_lineage",
+        "golden_customer",
+        "customer_id_history",
+        "customer_xref",
+        "match_override",
+        "match_pair",
+        "match_model",
+        "source_record",
+    ):
         op.drop_table(table, schema=SCHEMA)

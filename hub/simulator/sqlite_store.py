@@ -1,0 +1,62 @@
+"""Opening the simulator's SQLite files the same way everywhere.
+
+Generation writes with the journal and fsync off (a crash just means generating again); the
+server and `advance` use the default rollback journal, whose writes change the main file's
+mtime, which is what the server's listing cache keys on.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def create(path: Path, schema: str) -> sqlite3.Connection:
+    """A new, empty database at `path` (any old file is removed) with `schema` applied."""
+    for leftover in (path, path.with_name(path.name + "-journal")):
+        leftover.unlink(missing_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=OFF")
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-200000")
+    conn.executescript(schema)
+    conn.execute("BEGIN")
+    return conn
+
+
+def finish(conn: sqlite3.Connection, indexes: str = "") -> None:
+    """Build the indexes (cheaper after the bulk insert than during it), commit and close."""
+    if conn.in_transaction:
+        conn.execute("COMMIT")
+    if indexes:
+        conn.executescript(indexes)
+    conn.close()
+
+
+WRITES_TABLE = """
+CREATE TABLE writes (
+  id          INTEGER PRIMARY KEY,
+  method      TEXT NOT NULL,
+  path        TEXT NOT NULL,
+  body        TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  status      INTEGER NOT NULL
+);
+"""
+
+
+def record_write(conn: sqlite3.Connection, method: str, path: str, body: str, status: int) -> None:
+    """Log a write request in the `writes` table: path without query string, wall-clock UTC time."""
+    received = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    conn.execute(
+        "INSERT INTO writes (method, path, body, received_at, status) VALUES (?,?,?,?,?)",
+        (method, path, body, received, status),
+    )
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection for reading and small writes (server requests, `advance`)."""
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout=60000")
+    return conn
