@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PERSONS ?= 5000
 
+BENCH_PERSONS ?= 100000
+BENCH_INSTALLED := $(VENV)/.bench-installed
+
 .PHONY: install demo test lint bench dagster clean
 
 $(INSTALLED): pyproject.toml
@@ -26,8 +29,15 @@ lint: $(INSTALLED)
 test: lint
 	$(BIN)/pytest
 
+$(BENCH_INSTALLED): $(INSTALLED)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_INSTALLED)
+
+bench: $(BENCH_INSTALLED)
+	$(BIN)/hub bench --persons $(BENCH_PERSONS)
+
 dagster: $(INSTALLED)
 	$(BIN)/dagster dev -w workspace.yaml
 
 clean:
-	rm -rf $(VENV) demo .hub .pytest_cache
+	rm -rf $(VENV) demo bench .hub .pytest_cache

@@ -89,28 +89,39 @@ def serve_sim(
     serve(directory, host=host, port=port, fault_rate=fault_rate)
 
 
-def _run(settings: Settings) -> bool:
+def _matching_config(full_rebuild: bool, refit: bool) -> dict | None:
+    if not (full_rebuild or refit):
+        return None
+    return {"ops": {"golden__match_pairs": {"config": {"full_rebuild": full_rebuild, "refit": refit}}}}
+
+
+def _run(settings: Settings, run_config: dict | None = None) -> bool:
     from hub.runner import run_pipeline
 
     settings.require(*SYSTEM_SETTINGS)
     console.print(f"Running the hub pipeline into {storage.describe(settings.database_url)}")
-    outcome = run_pipeline(settings, report=lambda line: console.print(f"  {line}", highlight=False))
+    outcome = run_pipeline(
+        settings, report=lambda line: console.print(f"  {line}", highlight=False), run_config=run_config
+    )
     _print_status(settings)
     if outcome.ok:
         console.print("[bold green]Pipeline succeeded.[/bold green]")
     else:
-        for step in outcome.failed_steps:
-            console.print(f"[red]failed step:[/red] {step}")
+        for error in outcome.errors:
+            console.print(f"[red]failed step:[/red] {error}", highlight=False)
         for check in outcome.failed_checks:
             console.print(f"[red]failed check:[/red] {check}")
     return outcome.ok
 
 
 @app.command()
-def run() -> None:
+def run(
+    full_rebuild: bool = typer.Option(False, help="Re-score every candidate pair, not only changed records."),
+    refit: bool = typer.Option(False, help="Re-estimate the match model (implies a full rebuild)."),
+) -> None:
     """Materialise the whole pipeline against the configured systems; non-zero exit on failure."""
     try:
-        ok = _run(load_settings())
+        ok = _run(load_settings(), _matching_config(full_rebuild, refit))
     except ConfigurationError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None
@@ -203,3 +214,162 @@ def demo(
     quarantine(system=None, table=None, limit=5)
     console.print(f"The hub's database is {directory / 'hub.duckdb'}; try `HUB_HOME={directory} hub status`.")
     raise typer.Exit(0 if ok else 1)
+
+
+review_app = typer.Typer(help="Possible matches for a steward to decide.", no_args_is_help=False)
+app.add_typer(review_app, name="review")
+
+
+@review_app.callback(invoke_without_command=True)
+def review_list(ctx: typer.Context, limit: int = typer.Option(20)) -> None:
+    """List possible matches with the evidence for and against each."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from hub.review import review_queue
+
+    items = review_queue(storage.engine(load_settings().database_url), limit)
+    if not items:
+        console.print("Nothing to review.")
+    for item in items:
+        table = Table(
+            title=f"{item.left_id}  ~  {item.right_id}   p={item.probability:.3f}  "
+            f"(customers {item.left_customer} / {item.right_customer})",
+            title_justify="left",
+        )
+        table.add_column("field")
+        table.add_column(item.left_id)
+        table.add_column(item.right_id)
+        for field in (
+            "first_name_display",
+            "last_name_display",
+            "email",
+            "phone",
+            "birth_date",
+            "birth_month_day",
+            "street_display",
+            "postal_code",
+        ):
+            table.add_row(field, *(str(side.get(field) or "") for side in (item.left, item.right)))
+        for evidence in item.evidence:
+            table.add_row(f"[dim]{evidence.feature}[/dim]", f"[dim]{evidence.level}[/dim]", f"{evidence.weight:+.1f}")
+        console.print(table)
+    console.print("Decide with `hub review accept LEFT RIGHT` or `hub review reject LEFT RIGHT`.")
+
+
+def _decide(left: str, right: str, accept: bool, steward: str, reason: str | None) -> None:
+    from hub.review import decide
+
+    try:
+        decide(storage.engine(load_settings().database_url), left, right, accept, steward, reason)
+    except LookupError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    verdict = "same person (must-link)" if accept else "different people (cannot-link)"
+    console.print(f"Recorded: {left} and {right} are {verdict}. `hub run` applies it.")
+
+
+@review_app.command("accept")
+def review_accept(
+    left: str,
+    right: str,
+    steward: str = typer.Option(os.environ.get("USER", "steward")),
+    reason: str = typer.Option(None),
+) -> None:
+    """The two records are one person."""
+    _decide(left, right, True, steward, reason)
+
+
+@review_app.command("reject")
+def review_reject(
+    left: str,
+    right: str,
+    steward: str = typer.Option(os.environ.get("USER", "steward")),
+    reason: str = typer.Option(None),
+) -> None:
+    """The two records are different people."""
+    _decide(left, right, False, steward, reason)
+
+
+customer_app = typer.Typer(help="Golden customers.", no_args_is_help=True)
+app.add_typer(customer_app, name="customer")
+
+
+@customer_app.command("show")
+def customer_show(customer_id: str) -> None:
+    """A golden record with its sources, the lineage of every value, and its ID history."""
+    from hub.customers import show
+
+    view = show(storage.engine(load_settings().database_url), customer_id)
+    if view.current_id != customer_id:
+        console.print(f"{customer_id} was merged into [bold]{view.current_id}[/bold].")
+    if view.golden is None:
+        console.print(f"[red]no customer {view.current_id}[/red]")
+        raise typer.Exit(1)
+    golden = Table(title=f"Golden customer {view.current_id}", title_justify="left")
+    for column in ("attribute", "value", "from", "record", "rule"):
+        golden.add_column(column)
+    lineage = view.lineage.set_index("attribute") if not view.lineage.empty else None
+    for attribute in ("first_name", "last_name", "email", "phone", "birth_date", "street", "postal_code", "city"):
+        source = lineage.loc[attribute] if lineage is not None and attribute in lineage.index else None
+        golden.add_row(
+            attribute,
+            str(view.golden.get(attribute) or ""),
+            "" if source is None else source["source_system"],
+            "" if source is None else source["source_key"],
+            "" if source is None else f"{source['rule']} (of {source['candidates']})",
+        )
+    console.print(golden)
+    _print_frame(view.sources, f"Source records ({len(view.sources)})")
+    _print_frame(view.history, "ID history")
+
+
+def _print_frame(frame, title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in frame.columns:
+        table.add_column(str(column))
+    for row in frame.itertuples(index=False):
+        table.add_row(*("" if value is None else str(value) for value in row))
+    console.print(table)
+
+
+@customer_app.command("history")
+def customer_history(customer_id: str) -> None:
+    """What happened to an ID: created, merged into another, split from one."""
+    from hub.customers import id_history, resolve
+
+    with storage.engine(load_settings().database_url).connect() as connection:
+        current = resolve(connection, customer_id)
+        history = id_history(connection, customer_id)
+    console.print(f"{customer_id} is now held by [bold]{current}[/bold].")
+    _print_frame(history, "ID history")
+
+
+@customer_app.command("unmerge")
+def customer_unmerge(
+    customer_id: str,
+    record: str = typer.Option(..., help="e.g. erp:C0100234"),
+    steward: str = typer.Option(os.environ.get("USER", "steward")),
+    reason: str = typer.Option(None),
+) -> None:
+    """Split one source record off a customer; the next run gives it a customer ID of its own."""
+    from hub.review import unmerge
+
+    try:
+        count = unmerge(storage.engine(load_settings().database_url), customer_id, record, steward, reason)
+    except LookupError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"Recorded {count} cannot-link decision(s). `hub run` applies them.")
+
+
+@app.command()
+def bench(
+    persons: int = typer.Option(10_000, help="How many people to simulate."),
+    seed: int = typer.Option(1),
+    directory: Path = typer.Option(Path("bench"), "--dir", help="Working folder of the benchmark."),
+    splink: bool = typer.Option(True, help="Run Splink 5 on the same records (needs the `bench` extra)."),
+) -> None:
+    """Score matching against the simulator's truth, side by side with Splink; time and memory per stage."""
+    from hub.bench.runner import run_benchmark
+
+    run_benchmark(persons, seed, directory, splink=splink, console=console)

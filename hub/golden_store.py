@@ -41,10 +41,12 @@ RECORD_COLUMNS = [
 ]
 COMPARED = ["first_name", "last_name", "email", "phone", "birth_date", "birth_month_day", "street", "postal_code"]
 LEVEL_COLUMNS = {f: f"level_{f}" for f in LEVELS}
+WEIGHT_COLUMNS = [f"weight_{f}" for f in LEVELS]
 PAIR_COLUMNS = [
     "left_id",
     "right_id",
     *LEVEL_COLUMNS.values(),
+    *WEIGHT_COLUMNS,
     "match_weight",
     "match_probability",
     "outcome",
@@ -110,7 +112,7 @@ def pairs_to_store(scored: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
     frame = pd.DataFrame({"left_id": ids[kept["left"].to_numpy()], "right_id": ids[kept["right"].to_numpy()]})
     for feature, column in LEVEL_COLUMNS.items():
         frame[column] = kept[feature].to_numpy()
-    for column in ("match_weight", "match_probability", "outcome", "conflict"):
+    for column in (*WEIGHT_COLUMNS, "match_weight", "match_probability", "outcome", "conflict"):
         frame[column] = kept[column].to_numpy()
     return frame.assign(scored_at=now())
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from dagster import DagsterEventType, DagsterInstance, logger
+from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance, logger
 
 from hub.config import Settings
 from hub.definitions import PIPELINE_JOB, build_definitions
@@ -20,6 +20,8 @@ class PipelineOutcome:
     failed_steps: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
+    materializations: dict[str, dict] = field(default_factory=dict)
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -62,23 +64,38 @@ def _progress_logger(report: ProgressCallback):
     return progress
 
 
-def run_pipeline(settings: Settings, report: ProgressCallback | None = None) -> PipelineOutcome:
-    """Materialise every asset of the hub once, in this process, and say what failed."""
+def run_pipeline(
+    settings: Settings, report: ProgressCallback | None = None, run_config: dict | None = None
+) -> PipelineOutcome:
+    """Materialise every asset of the hub once, in this process, and say what failed.
+
+    ``run_config`` reaches the assets' config, e.g. a full rebuild of matching.
+    """
     defs = build_definitions(settings)
     job = defs.resolve_job_def(PIPELINE_JOB)
     if report is not None:
         job = job.with_logger_defs({"progress": _progress_logger(report)})
     with DagsterInstance.ephemeral() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
         failures = [e for e in result.all_events if e.is_step_failure]
         failed_steps = [e.step_key for e in failures]
         errors = [_error_summary(e) for e in failures]
         failed_checks = [
             f"{e.asset_key.to_user_string()}:{e.check_name}"
             for e in result.get_asset_check_evaluations()
-            if not e.passed
+            if not e.passed and e.severity == AssetCheckSeverity.ERROR
         ]
-    return PipelineOutcome(result.success, failed_steps, errors, failed_checks)
+        materializations = {
+            e.asset_key.to_user_string(): {
+                k: v.value for k, v in e.step_materialization_data.materialization.metadata.items()
+            }
+            for e in result.all_events
+            if e.is_step_materialization
+        }
+        step_seconds = {
+            e.step_key: e.event_specific_data.duration_ms / 1000 for e in result.all_events if e.is_step_success
+        }
+    return PipelineOutcome(result.success, failed_steps, errors, failed_checks, materializations, step_seconds)
 
 
 def _error_summary(event) -> str:

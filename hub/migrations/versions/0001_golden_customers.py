@@ -15,6 +15,7 @@ depends_on = None
 
 SCHEMA = "mdm"
 TS = sa.DateTime(timezone=True)
+FEATURES = ("first_name", "last_name", "email", "phone", "birth", "address")
 
 
 def upgrade() -> None:
@@ -57,10 +58,8 @@ def upgrade() -> None:
         "match_pair",
         sa.Column("left_id", sa.String, primary_key=True),
         sa.Column("right_id", sa.String, primary_key=True),
-        *(
-            sa.Column(f"level_{f}", sa.SmallInteger, nullable=False)
-            for f in ("first_name", "last_name", "email", "phone", "birth", "address")
-        ),
+        *(sa.Column(f"level_{f}", sa.SmallInteger, nullable=False) for f in FEATURES),
+        *(sa.Column(f"weight_{f}", sa.Float, nullable=False) for f in FEATURES),
         sa.Column("match_weight", sa.Float, nullable=False),
         sa.Column("match_probability", sa.Float, nullable=False),
         sa.Column("outcome", sa.String, nullable=False),
