@@ -75,6 +75,7 @@ def run_pipeline(
     job = defs.resolve_job_def(PIPELINE_JOB)
     if report is not None:
         job = job.with_logger_defs({"progress": _progress_logger(report)})
+        run_config = {**(run_config or {}), "loggers": {"progress": {}}}
     with DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
         failures = [e for e in result.all_events if e.is_step_failure]

@@ -55,11 +55,17 @@ def random_pairs(size: int, count: int = 1_000_000, seed: int = 20261123) -> np.
 
 
 def exact_frequencies(records: pd.DataFrame, pairs: np.ndarray) -> dict[str, np.ndarray]:
-    """Per name feature, how common the left record's value is: the u of an exact agreement on it."""
+    """Per name feature, how common the left record's value is: the u of an exact agreement on it.
+
+    A name counts as common as its most common use in either field, so that a surname typed into
+    the first-name field (and matched against the other record's surname) is not mistaken for a rare
+    first name.
+    """
+    shares = [records[f].value_counts(normalize=True) for f in TERM_FREQUENCY_FEATURES]
+    either = pd.concat(shares, axis=1).max(axis=1)
     out = {}
     for feature in TERM_FREQUENCY_FEATURES:
-        values = records[feature]
-        share = values.map(values.value_counts(normalize=True)).to_numpy(dtype=float)
+        share = records[feature].map(either).to_numpy(dtype=float)
         out[feature] = share[pairs[:, 0]] if len(pairs) else np.empty(0)
     return out
 

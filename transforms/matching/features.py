@@ -44,50 +44,58 @@ def _missing(*series: pd.Series) -> np.ndarray:
     return mask
 
 
-def _orientation(f1: pd.Series, l1: pd.Series, f2: pd.Series, l2: pd.Series) -> np.ndarray:
-    """True where first and last name were typed the wrong way round in one of the records."""
-    direct = _similarity(f1, f2) + _similarity(l1, l2)
-    swapped = _similarity(f1, l2) + _similarity(l1, f2)
-    return swapped > direct + 0.2
+def _per_distinct_pair(left: list[str], right: list[str], test) -> np.ndarray:
+    """``test(a, b)`` for every pair, evaluated once per distinct (a, b): names repeat a lot."""
+    codes, vocabulary = pd.factorize(np.asarray(left + right, dtype=object))
+    n = len(left)
+    combined = codes[:n].astype(np.int64) * len(vocabulary) + codes[n:]
+    distinct, inverse = np.unique(combined, return_inverse=True)
+    a_codes, b_codes = np.divmod(distinct, len(vocabulary))
+    answers = np.fromiter(
+        (test(vocabulary[a], vocabulary[b]) for a, b in zip(a_codes, b_codes, strict=True)), bool, len(distinct)
+    )
+    return answers[inverse]
 
 
-class FirstName(BaseCompareFeature):
-    """First names: exact, a typo away, a nickname of one another, or different (swap-aware)."""
+def _first_word(series: pd.Series) -> pd.Series:
+    distinct = series.dropna().unique()
+    return series.map(dict(zip(distinct, (name.split(" ")[0] for name in distinct), strict=True)))
 
-    def __init__(self, label: str = "first_name") -> None:
-        super().__init__(["first_name", "last_name"], ["first_name", "last_name"], label=label)
+
+def _shares_a_part(a: str, b: str) -> bool:
+    return bool(set(a.split()) & set(b.split()))
+
+
+class Names(BaseCompareFeature):
+    """First and last names, aware of names typed into each other's fields.
+
+    First names: exact, a typo away, a nickname of one another (or the same first given name),
+    or different. Last names: exact, a typo away, one part of a double-barrelled name shared
+    (a married name), or different.
+    """
+
+    def __init__(self) -> None:
+        fields = ["first_name", "last_name"]
+        super().__init__(fields, fields, label=["first_name", "last_name"])
 
     def _compute_vectorized(self, f1, l1, f2, l2):
-        swap = _orientation(f1, l1, f2, l2)
-        other = f2.mask(swap, l2)
-        similarity = _similarity(f1, other)
-        nick = np.fromiter((equivalent(a, b) for a, b in zip(_text(f1), _text(other), strict=True)), bool, len(f1))
-        first_word = _similarity(f1.str.split(" ").str[0], other.str.split(" ").str[0])
-        level = np.select(
-            [similarity == 1.0, similarity >= 0.93, nick | (first_word == 1.0) | (similarity >= 0.88)],
-            [3, 2, 1],
-            0,
+        direct_first, direct_last = _similarity(f1, f2), _similarity(l1, l2)
+        swap = _similarity(f1, l2) + _similarity(l1, f2) > direct_first + direct_last + 0.2
+        first_other, last_other = f2.mask(swap, l2), l2.mask(swap, f2)
+        first_sim = np.where(swap, _similarity(f1, first_other), direct_first)
+        last_sim = np.where(swap, _similarity(l1, last_other), direct_last)
+
+        nickname = _per_distinct_pair(_text(f1), _text(first_other), equivalent)
+        same_given = _similarity(_first_word(f1), _first_word(first_other)) == 1.0
+        first = np.select(
+            [first_sim == 1.0, first_sim >= 0.93, nickname | same_given | (first_sim >= 0.88)], [3, 2, 1], 0
         )
-        return np.where(_missing(f1, other), MISSING, level)
-
-
-class LastName(BaseCompareFeature):
-    """Last names: exact, a typo away, one part of a double-barrelled name shared, or different."""
-
-    def __init__(self, label: str = "last_name") -> None:
-        super().__init__(["first_name", "last_name"], ["first_name", "last_name"], label=label)
-
-    def _compute_vectorized(self, f1, l1, f2, l2):
-        swap = _orientation(f1, l1, f2, l2)
-        other = l2.mask(swap, f2)
-        similarity = _similarity(l1, other)
-        shared = np.fromiter(
-            (bool(set(a.split()) & set(b.split())) for a, b in zip(_text(l1), _text(other), strict=True)),
-            bool,
-            len(l1),
+        shared = _per_distinct_pair(_text(l1), _text(last_other), _shares_a_part)
+        last = np.select([last_sim == 1.0, last_sim >= 0.93, shared], [3, 2, 1], 0)
+        return (
+            np.where(_missing(f1, first_other), MISSING, first),
+            np.where(_missing(l1, last_other), MISSING, last),
         )
-        level = np.select([similarity == 1.0, similarity >= 0.93, shared], [3, 2, 1], 0)
-        return np.where(_missing(l1, other), MISSING, level)
 
 
 class Email(BaseCompareFeature):
@@ -154,10 +162,11 @@ class Address(BaseCompareFeature):
 
 
 def comparator() -> recordlinkage.Compare:
-    return recordlinkage.Compare([FirstName(), LastName(), Email(), Phone(), Birth(), Address()])
+    return recordlinkage.Compare([Names(), Email(), Phone(), Birth(), Address()])
 
 
 CONTACT_FEATURES = ("email", "phone", "address")
+CHUNK_PAIRS = 500_000  # pairs compared at a time: bounds memory whatever the number of candidates
 
 
 def compare(records: pd.DataFrame, pairs: np.ndarray, gate_contacts: bool = True) -> pd.DataFrame:
@@ -169,8 +178,12 @@ def compare(records: pd.DataFrame, pairs: np.ndarray, gate_contacts: bool = True
     """
     if len(pairs) == 0:
         return pd.DataFrame({name: pd.Series(dtype=np.int8) for name in LEVELS})
-    index = pd.MultiIndex.from_arrays([pairs[:, 0], pairs[:, 1]])
-    levels = comparator().compute(index, records)[list(LEVELS)].astype(np.int8).reset_index(drop=True)
+    comparer = comparator()
+    chunks = [
+        comparer.compute(pd.MultiIndex.from_arrays([chunk[:, 0], chunk[:, 1]]), records)[list(LEVELS)].astype(np.int8)
+        for chunk in np.array_split(pairs, max(1, -(-len(pairs) // CHUNK_PAIRS)))
+    ]
+    levels = pd.concat(chunks, ignore_index=True)
     different_people = (levels["first_name"].to_numpy() == 0) & gate_contacts
     for feature in CONTACT_FEATURES:
         levels.loc[different_people, feature] = MISSING
