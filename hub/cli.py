@@ -14,7 +14,7 @@ from rich.table import Table
 
 from hub import storage
 from hub.config import ConfigurationError, Settings, load_settings
-from hub.status import landing_status, quarantined_rows
+from hub.status import golden_summary, landing_status, quarantined_rows
 
 app = typer.Typer(help="Customer master data hub.", no_args_is_help=True, add_completion=False)
 console = Console()
@@ -153,6 +153,16 @@ def _print_status(settings: Settings) -> None:
             f"{s.quarantined_total:,}",
         )
     console.print(table)
+    golden = golden_summary(storage.engine(settings.database_url))
+    if golden is None:
+        return
+    systems = Table(title=f"Golden customers: {golden.customers:,} from {golden.source_records:,} source records")
+    systems.add_column("found in")
+    systems.add_column("customers", justify="right")
+    for combination, count in list(golden.by_systems.items())[:12]:
+        systems.add_row(combination.replace(",", " + "), f"{count:,}")
+    console.print(systems)
+    console.print(f"{golden.possible_matches:,} possible matches await review (`hub review`).")
 
 
 @app.command()

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from hub.storage import HUB_SCHEMA, insert_frame
+from hub.storage import HUB_SCHEMA, insert_frame, read_frame
 from transforms.matching.features import LEVELS
 from transforms.matching.model import MatchModel
 from transforms.matching.stable_ids import IdEvent, id_number
@@ -82,7 +82,7 @@ def save_records(connection: sa.Connection, records: pd.DataFrame) -> pd.DataFra
 
 def load_records(connection: sa.Connection) -> pd.DataFrame:
     """Standardised records in ``unique_id`` order, with positions as the index."""
-    frame = _read(
+    frame = read_frame(
         connection,
         f"SELECT {', '.join(RECORD_COLUMNS)}, fingerprint, matched_fingerprint "
         f"FROM {HUB_SCHEMA}.source_record ORDER BY unique_id",
@@ -140,7 +140,7 @@ def _stage_ids(connection: sa.Connection, ids: list[str]) -> None:
 
 
 def load_pairs(connection: sa.Connection) -> pd.DataFrame:
-    return _read(connection, f"SELECT {', '.join(PAIR_COLUMNS)} FROM {HUB_SCHEMA}.match_pair")
+    return read_frame(connection, f"SELECT {', '.join(PAIR_COLUMNS)} FROM {HUB_SCHEMA}.match_pair")
 
 
 def add_override(

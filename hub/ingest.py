@@ -28,9 +28,10 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.extract.source import DltSource
 
+from hub import storage
 from hub.config import Settings
 from hub.ledger import account, latest_load_id, table_columns
-from hub.resources import HubDatabase, SourceSystems, database_resource
+from hub.resources import HubDatabase, SourceSystems, landing_pipeline
 from quality.models import LANDING_MODELS
 from sources.erp import erp
 from sources.esp import esp
@@ -98,7 +99,7 @@ class LandingTranslator(DagsterDltTranslator):
 def _system_assets(system: LandedSystem, settings: Settings) -> AssetsDefinition:
     @dlt_assets(
         dlt_source=system.placeholder(),
-        dlt_pipeline=database_resource(settings).dlt_pipeline(system.name),
+        dlt_pipeline=landing_pipeline(system.name, settings.database_url, settings.state_dir),
         name=f"land_{system.name}",
         dagster_dlt_translator=LandingTranslator(),
     )
@@ -112,6 +113,7 @@ def _system_assets(system: LandedSystem, settings: Settings) -> AssetsDefinition
             context=context,
             dlt_source=system.build(systems),
             dlt_pipeline=database.dlt_pipeline(system.name),
+            loader_file_format=storage.loader_file_format(database.url),
         )
 
     return land

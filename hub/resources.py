@@ -25,13 +25,17 @@ class HubDatabase(ConfigurableResource):
         return storage.engine(self.url)
 
     def dlt_pipeline(self, system: str) -> dlt.Pipeline:
-        """The dlt pipeline that lands ``system`` in the landing schema; its state survives runs."""
-        return dlt.pipeline(
-            pipeline_name=f"hub_{system}",
-            destination=storage.dlt_destination(self.url),
-            dataset_name=storage.LANDING_SCHEMA,
-            pipelines_dir=str(Path(self.state_dir) / "dlt"),
-        )
+        return landing_pipeline(system, self.url, Path(self.state_dir))
+
+
+def landing_pipeline(system: str, database_url: str, state_dir: Path) -> dlt.Pipeline:
+    """The dlt pipeline that lands ``system`` in the landing schema; its state survives runs."""
+    return dlt.pipeline(
+        pipeline_name=f"hub_{system}",
+        destination=storage.dlt_destination(database_url),
+        dataset_name=storage.LANDING_SCHEMA,
+        pipelines_dir=str(state_dir / "dlt"),
+    )
 
 
 class SourceSystems(ConfigurableResource):

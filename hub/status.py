@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from hub.ledger import account, latest_load_id
-from hub.storage import LANDING_SCHEMA, table_exists
+from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, table_exists
 from quality.masking import mask_record
 from quality.models import LANDING_MODELS
 from sources.landing import QUARANTINE_TABLE
@@ -113,3 +113,31 @@ def quarantined_rows(
         query = query.order_by(c.quarantined_at.desc(), c.quarantine_id).limit(limit)
         rows = connection.execute(query).all()
     return [QuarantinedRow(r[0], r[1], r[2], r[3], json.loads(r[4]), mask_record(json.loads(r[5]))) for r in rows]
+
+
+@dataclass(frozen=True)
+class GoldenSummary:
+    customers: int
+    source_records: int
+    by_systems: dict[str, int]  # 'erp,esp' -> customers seen in exactly those systems
+    possible_matches: int
+
+
+def golden_summary(engine: sa.Engine) -> GoldenSummary | None:
+    """How many golden customers, and across which systems they were found; None before matching."""
+    with engine.connect() as connection:
+        if not table_exists(connection, HUB_SCHEMA, "golden_customer"):
+            return None
+        customers, records = connection.execute(
+            sa.text(f"SELECT count(*), coalesce(sum(source_records), 0) FROM {HUB_SCHEMA}.golden_customer")
+        ).one()
+        systems = connection.execute(
+            sa.text(
+                f"SELECT source_systems, count(*) FROM {HUB_SCHEMA}.golden_customer "
+                "GROUP BY source_systems ORDER BY count(*) DESC"
+            )
+        ).all()
+        possible = connection.execute(
+            sa.text(f"SELECT count(*) FROM {HUB_SCHEMA}.match_pair WHERE outcome = 'possible'")
+        ).scalar()
+    return GoldenSummary(int(customers), int(records), {s: int(n) for s, n in systems}, int(possible))

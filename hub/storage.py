@@ -57,6 +57,11 @@ def dlt_destination(url: str):
     raise ValueError(f"unsupported hub database backend: {backend}")
 
 
+def loader_file_format(url: str) -> str | None:
+    """DuckDB loads Parquet files natively, many times faster than dlt's default INSERT statements."""
+    return "parquet" if is_duckdb(url) else None
+
+
 def table_columns(connection: sa.Connection, schema: str, table: str) -> set[str]:
     """Column names of a table (empty if it does not exist), from the portable information schema."""
     rows = connection.execute(
@@ -84,6 +89,14 @@ def migrate(url: str) -> None:
         connection.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {HUB_SCHEMA}"))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def read_frame(connection: sa.Connection, sql: str) -> pd.DataFrame:
+    """A whole query result as a frame; DuckDB hands its columns over natively, without Python rows."""
+    if connection.dialect.name == "duckdb":
+        return connection.connection.driver_connection.execute(sql).df()
+    result = connection.execute(sa.text(sql))
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
 def insert_frame(connection: sa.Connection, table: str, frame: pd.DataFrame, schema: str | None = HUB_SCHEMA) -> None:

@@ -7,6 +7,7 @@ which may hold personal data.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from dlt.common.configuration.specs import RuntimeConfiguration
@@ -16,6 +17,7 @@ from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
 DEFAULT_ATTEMPTS = 8
+BATCH_ROWS = 5_000
 
 
 def rest_client(
@@ -79,3 +81,15 @@ class TotalItemsPaginator(BasePaginator):
 
     def update_request(self, request: Request) -> None:
         request.params = {**(request.params or {}), "offset": self.offset, "count": self.count}
+
+
+def in_batches(pages: Iterable[list[Any]], rows: int = BATCH_ROWS) -> Iterator[list[Any]]:
+    """Pages regrouped into batches of about ``rows``: validation and loading cost per batch, not per row."""
+    batch: list[Any] = []
+    for page in pages:
+        batch.extend(page)
+        if len(batch) >= rows:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -13,7 +13,7 @@ from typing import Any
 
 import dlt
 
-from sources.http import DEFAULT_ATTEMPTS, TotalItemsPaginator, rest_client
+from sources.http import DEFAULT_ATTEMPTS, TotalItemsPaginator, in_batches, rest_client
 from sources.landing import landed
 
 SYSTEM = "esp"
@@ -54,11 +54,13 @@ def esp(
     @dlt.resource(name="esp_member_raw", primary_key="id")
     def members(changed=dlt.sources.incremental("last_changed")) -> Iterator[list[dict[str, Any]]]:
         params = {"since_last_changed": changed.start_value} if changed.start_value else {}
-        yield from client.paginate(
-            f"lists/{list_id}/members",
-            params=params,
-            paginator=TotalItemsPaginator(count),
-            data_selector="members",
+        yield from in_batches(
+            client.paginate(
+                f"lists/{list_id}/members",
+                params=params,
+                paginator=TotalItemsPaginator(count),
+                data_selector="members",
+            )
         )
 
     @dlt.resource(name="esp_campaign_raw", primary_key="id")
@@ -79,12 +81,12 @@ def esp(
     @dlt.transformer(name="esp_email_activity_raw")
     def activity(page: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         for campaign in page:
-            for emails in client.paginate(
+            pages = client.paginate(
                 f"reports/{campaign['id']}/email-activity",
                 paginator=TotalItemsPaginator(count),
                 data_selector="emails",
-            ):
-                yield _activity_rows(campaign["id"], emails)
+            )
+            yield from in_batches(_activity_rows(campaign["id"], emails) for emails in pages)
 
     member_columns = {
         "last_changed": {"data_type": "timestamp", "dedup_sort": "desc"},

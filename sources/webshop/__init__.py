@@ -7,7 +7,7 @@ from typing import Any
 
 import dlt
 
-from sources.http import DEFAULT_ATTEMPTS, HeaderPagesPaginator, rest_client
+from sources.http import DEFAULT_ATTEMPTS, HeaderPagesPaginator, in_batches, rest_client
 from sources.landing import landed
 from sources.webshop.helpers import with_newsletter_fields
 
@@ -35,7 +35,7 @@ def webshop(
         params = {"per_page": min(per_page, MAX_PER_PAGE), "orderby": "id", "order": "asc"}
         if modified.start_value:
             params["modified_after"] = modified.start_value
-        yield from client.paginate(path, params=params, paginator=HeaderPagesPaginator())
+        yield from in_batches(client.paginate(path, params=params, paginator=HeaderPagesPaginator()))
 
     @dlt.resource(name="webshop_customer_raw", primary_key="id")
     def customers(modified=dlt.sources.incremental("date_modified_gmt")):

@@ -7,10 +7,9 @@ records keeps the ID and each other part gets a new one, recorded as split from 
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 ID_PREFIX = "CUST"
@@ -31,49 +30,48 @@ class IdEvent:
     related_id: str | None
 
 
-def _new_ids(start: int) -> Iterator[str]:
-    number = start
-    while True:
-        number += 1
-        yield format_id(number)
-
-
 def assign_ids(clusters: pd.Series, previous: pd.Series, highest_issued: int) -> tuple[pd.Series, list[IdEvent]]:
     """``clusters``: cluster label by unique_id; ``previous``: customer_id by unique_id from the last run.
 
     Returns the customer_id of every record and the events that explain every change. IDs are
-    numbered in order of issue, so the smallest number is the oldest ID.
+    numbered in order of issue, so the smallest number is the oldest ID. Clusters are taken in the
+    order of their smallest record key, which makes the result independent of how labels were drawn.
     """
-    fresh = _new_ids(highest_issued)
-    old = previous.reindex(clusters.index)
-    groups = {label: list(ids) for label, ids in clusters.groupby(clusters, sort=False).groups.items()}
-    order = sorted(groups, key=lambda label: min(groups[label]))
+    frame = pd.DataFrame(
+        {"label": clusters.to_numpy(), "old": previous.reindex(clusters.index).to_numpy()},
+        index=clusters.index.astype(str),
+    )
+    first_key = frame.index.to_series().groupby(frame["label"].to_numpy()).min()
+    rank = first_key.rank(method="first").astype(np.int64)  # label -> position in processing order
 
-    # Each old ID goes to the new cluster holding most of its records (ties: the one seen first).
-    holders: dict[str, tuple[int, int]] = {}
-    for rank, label in enumerate(order):
-        for cid, count in Counter(old.loc[groups[label]].dropna()).items():
-            best = holders.get(cid)
-            if best is None or count > best[0]:
-                holders[cid] = (count, rank)
-    kept_by_rank: dict[int, list[str]] = {}
-    for cid, (_, rank) in holders.items():
-        kept_by_rank.setdefault(rank, []).append(cid)
+    # Each old ID goes to the new cluster holding most of its records (ties: the earlier cluster).
+    held = frame.dropna(subset=["old"]).groupby(["old", "label"]).size().rename("records").reset_index()
+    held["rank"] = held["label"].map(rank)
+    held["number"] = held["old"].map(id_number)
+    holders = held.sort_values(["old", "records", "rank"], ascending=[True, False, True]).drop_duplicates("old")
+    kept = holders.sort_values("number").groupby("label")["old"].agg(list)
 
-    assigned: dict[object, str] = {}
     events: list[IdEvent] = []
-    for rank, label in enumerate(order):
-        kept = sorted(kept_by_rank.get(rank, []), key=id_number)
-        lost = sorted(set(old.loc[groups[label]].dropna()) - set(kept), key=id_number)
-        if kept:
-            survivor = kept[0]
-            events += [IdEvent(other, "merged_into", survivor) for other in kept[1:]]
+    assigned: dict[object, str] = {}
+    number = highest_issued
+    for label in rank.sort_values().index:
+        ids = kept.get(label)
+        if ids:
+            assigned[label] = ids[0]
+            events += [IdEvent(other, "merged_into", ids[0]) for other in ids[1:]]
         else:
-            survivor = next(fresh)
-            events.append(IdEvent(survivor, "created", None))
-        events += [IdEvent(survivor, "split_from", source) for source in lost]
-        assigned[label] = survivor
+            number += 1
+            assigned[label] = format_id(number)
+            events.append(IdEvent(assigned[label], "created", None))
+
+    moved = held.merge(holders[["old", "label"]], on="old", suffixes=("", "_holder"))
+    moved = moved[moved["label"] != moved["label_holder"]].sort_values(["rank", "number"])
+    events += [
+        IdEvent(assigned[label], "split_from", old) for label, old in zip(moved["label"], moved["old"], strict=True)
+    ]
+
     live = set(assigned.values())
     merged = {e.customer_id for e in events if e.event == "merged_into"}
-    events += [IdEvent(cid, "retired", None) for cid in sorted(set(previous.dropna()) - live - merged)]
-    return clusters.map(assigned), events
+    retired = sorted(set(previous.dropna()) - live - merged, key=id_number)
+    events += [IdEvent(cid, "retired", None) for cid in retired]
+    return pd.Series(frame["label"].map(assigned).to_numpy(), index=clusters.index), events
