@@ -77,7 +77,7 @@ def match_pairs(context: AssetExecutionContext, config: MatchingConfig, database
     thresholds = Thresholds()
     with measure() as meter:
         with database.engine().connect() as connection:
-            records = store.load_records(connection)
+            records = store.load_records(connection, store.MATCHING_COLUMNS)
             model = None if config.refit else store.load_model(connection)
         full = config.full_rebuild or model is None
         keys = blocking_keys(records)
@@ -131,8 +131,8 @@ def _positions(ids: pd.Index, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarr
 def customer_xref(context: AssetExecutionContext, database: HubDatabase) -> MaterializeResult:
     with measure() as meter:
         with database.engine().connect() as connection:
-            records = store.load_records(connection)
-            pairs = store.load_pairs(connection)
+            records = store.load_records(connection, ["unique_id", "source_system", "source_key"])
+            pairs = store.load_links(connection)
             overrides = store.load_overrides(connection)
             previous = store.load_xref(connection)
             highest = store.highest_issued_id(connection)

@@ -42,16 +42,6 @@ RECORD_COLUMNS = [
 COMPARED = ["first_name", "last_name", "email", "phone", "birth_date", "birth_month_day", "street", "postal_code"]
 LEVEL_COLUMNS = {f: f"level_{f}" for f in LEVELS}
 WEIGHT_COLUMNS = [f"weight_{f}" for f in LEVELS]
-PAIR_COLUMNS = [
-    "left_id",
-    "right_id",
-    *LEVEL_COLUMNS.values(),
-    *WEIGHT_COLUMNS,
-    "match_weight",
-    "match_probability",
-    "outcome",
-    "conflict",
-]
 
 
 def _read(connection: sa.Connection, sql: str, **params) -> pd.DataFrame:
@@ -80,16 +70,26 @@ def save_records(connection: sa.Connection, records: pd.DataFrame) -> pd.DataFra
     return frame
 
 
-def load_records(connection: sa.Connection) -> pd.DataFrame:
-    """Standardised records in ``unique_id`` order, with positions as the index."""
+MATCHING_COLUMNS = [c for c in RECORD_COLUMNS if not c.endswith("_display") and c not in ("city", "updated_at")]
+
+
+def load_records(connection: sa.Connection, columns: list[str] | None = None) -> pd.DataFrame:
+    """Standardised records in ``unique_id`` order, with positions as the index.
+
+    ``columns`` limits what is read (with the fingerprints): at a million records every column
+    of text costs the better part of a hundred megabytes.
+    """
+    wanted = columns or RECORD_COLUMNS
     frame = read_frame(
         connection,
-        f"SELECT {', '.join(RECORD_COLUMNS)}, fingerprint, matched_fingerprint "
+        f"SELECT {', '.join(wanted)}, fingerprint, matched_fingerprint "
         f"FROM {HUB_SCHEMA}.source_record ORDER BY unique_id",
     )
-    frame["birth_date"] = pd.to_datetime(frame["birth_date"], errors="coerce").astype("datetime64[ns]")
-    frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True, errors="coerce")
-    return frame.astype({c: object for c in RECORD_COLUMNS if c not in ("birth_date", "updated_at")})
+    if "birth_date" in frame:
+        frame["birth_date"] = pd.to_datetime(frame["birth_date"], errors="coerce").astype("datetime64[ns]")
+    if "updated_at" in frame:
+        frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True, errors="coerce")
+    return frame.astype({c: object for c in wanted if c not in ("birth_date", "updated_at")})
 
 
 def mark_matched(connection: sa.Connection) -> None:
@@ -139,8 +139,13 @@ def _stage_ids(connection: sa.Connection, ids: list[str]) -> None:
     insert_frame(connection, "_hub_touching", pd.DataFrame({"unique_id": ids}), schema=None)
 
 
-def load_pairs(connection: sa.Connection) -> pd.DataFrame:
-    return read_frame(connection, f"SELECT {', '.join(PAIR_COLUMNS)} FROM {HUB_SCHEMA}.match_pair")
+def load_links(connection: sa.Connection) -> pd.DataFrame:
+    """What clustering needs of the stored pairs: matches with their weights, and conflicts."""
+    return read_frame(
+        connection,
+        f"SELECT left_id, right_id, match_weight, outcome, conflict FROM {HUB_SCHEMA}.match_pair "
+        "WHERE outcome = 'match' OR conflict",
+    )
 
 
 def add_override(

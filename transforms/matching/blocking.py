@@ -1,7 +1,7 @@
 """Blocking: the passes that choose which record pairs are worth comparing at all.
 
-Each pass pairs records sharing one derived key; the candidate set is their union (recordlinkage's
-``Index``). A key shared by more records than a pass allows (a common name, a shop's placeholder
+Each pass, a recordlinkage index algorithm, pairs records sharing one derived key; the candidate set
+is their union. A key shared by more records than a pass allows (a common name, a shop's placeholder
 email) says little about identity and would add pairs quadratically, so such blocks are skipped
 and counted. Recall of every pass is measured by the benchmark.
 """
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import jellyfish
 import numpy as np
 import pandas as pd
-import recordlinkage
 from recordlinkage.base import BaseIndexAlgorithm
 
 from transforms.standardise.text import per_unique
@@ -29,11 +28,10 @@ PASSES = (
     BlockingPass("email", 50),
     BlockingPass("phone", 50),
     BlockingPass("email_local", 30),
-    BlockingPass("name", 150),
-    BlockingPass("name_set", 150),
+    BlockingPass("name_set", 30),
     BlockingPass("last_birthday", 100),
     BlockingPass("first_birthday", 100),
-    BlockingPass("postcode_first", 100),
+    BlockingPass("postcode_first", 30),
     BlockingPass("street_initial", 50),
     BlockingPass("name_sounds_postcode", 60),
 )
@@ -53,7 +51,6 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     keys["phone"] = records["phone"]
     local = records["email_local"]
     keys["email_local"] = local.where(local.str.len() >= 6)
-    keys["name"] = first + "|" + last
     keys["name_set"] = per_unique((first + " " + last).dropna(), lambda s: " ".join(sorted(s.split()))).reindex(
         records.index
     )
@@ -96,22 +93,27 @@ class CappedBlock(BaseIndexAlgorithm):
         return pd.MultiIndex.from_arrays([joined["i_x"].to_numpy(), joined["i_y"].to_numpy()])
 
 
+def _encoded(pairs: pd.MultiIndex, size: int) -> np.ndarray:
+    """Pairs as one int64 each (left * size + right, left < right): cheap to merge and deduplicate."""
+    left, right = np.asarray(pairs.get_level_values(0)), np.asarray(pairs.get_level_values(1))
+    return np.minimum(left, right).astype(np.int64) * size + np.maximum(left, right)
+
+
 def candidate_pairs(keys: pd.DataFrame, changed: pd.Index | None = None) -> np.ndarray:
     """Union of all passes as an (n, 2) array of positions with left < right.
 
     With ``changed``, only pairs with at least one changed record are made (incremental matching).
+    The union is taken on encoded integers: a union of pandas MultiIndexes of millions of pairs
+    would cost gigabytes.
     """
-    indexer = recordlinkage.Index()
-    indexer.add([CappedBlock(p.name, p.max_block) for p in PASSES])
-    if changed is None:
-        pairs = indexer.index(keys)
-    else:
-        pairs = indexer.index(keys.loc[changed], keys)
-    if len(pairs) == 0:
-        return np.empty((0, 2), dtype=np.int64)
-    array = np.column_stack([pairs.get_level_values(0), pairs.get_level_values(1)]).astype(np.int64)
-    array.sort(axis=1)
-    return np.unique(array, axis=0)
+    size = len(keys)
+    codes = []
+    for p in PASSES:
+        index = CappedBlock(p.name, p.max_block)
+        pairs = index.index(keys) if changed is None else index.index(keys.loc[changed], keys)
+        codes.append(_encoded(pairs, size))
+    unique = np.unique(np.concatenate(codes)) if codes else np.empty(0, dtype=np.int64)
+    return np.column_stack(np.divmod(unique, size)).astype(np.int64)
 
 
 def pairs_per_pass(keys: pd.DataFrame) -> dict[str, np.ndarray]:

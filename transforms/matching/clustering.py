@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,22 @@ class _Clusters:
         return np.fromiter((self.root(x) for x in range(len(self.parent))), np.int64, len(self.parent))
 
 
+def _relevant_conflicts(data: ClusterInput) -> np.ndarray:
+    """The conflicts that could ever bind: both records in one connected component of the links.
+
+    Two namesakes in unrelated parts of the graph can never be joined, so remembering that they
+    must not be costs memory for nothing (millions of such pairs at a million records).
+    """
+    links = np.concatenate([data.edges.reshape(-1, 2), data.must_links.reshape(-1, 2)])
+    graph = coo_matrix((np.ones(len(links)), (links[:, 0], links[:, 1])), shape=(data.size, data.size))
+    _, component = connected_components(graph, directed=False)
+    conflicts = data.conflicts.reshape(-1, 2)
+    return conflicts[component[conflicts[:, 0]] == component[conflicts[:, 1]]]
+
+
 def cluster(data: ClusterInput) -> np.ndarray:
     """A cluster label per record: the smallest position in its cluster."""
-    clusters = _Clusters(data.size, data.conflicts)
+    clusters = _Clusters(data.size, _relevant_conflicts(data))
     for a, b in data.must_links:
         ra, rb = clusters.root(int(a)), clusters.root(int(b))
         if ra != rb:

@@ -33,9 +33,13 @@ class MatchResult:
     model: MatchModel
 
 
-def classify(scored: pd.DataFrame, thresholds: Thresholds) -> np.ndarray:
-    p = scored["match_probability"].to_numpy()
-    return np.select([p >= thresholds.match, p >= thresholds.possible], ["match", "possible"], "non_match")
+OUTCOMES = ("non_match", "possible", "match")
+
+
+def classify(probability: np.ndarray, conflict: np.ndarray, thresholds: Thresholds) -> pd.Categorical:
+    """The outcome of each pair; a conflict is never a match, whatever its probability."""
+    code = np.select([probability >= thresholds.match, probability >= thresholds.possible], [2, 1], 0)
+    return pd.Categorical.from_codes(np.where(conflict, 0, code), categories=OUTCOMES)
 
 
 def hard_conflicts(levels: pd.DataFrame) -> np.ndarray:
@@ -81,20 +85,20 @@ def score_pairs(
     if model is None:
         random_levels = compare(records, random_pairs(len(records)), gate_contacts=False)
         model = fit(levels, random_levels, len(records))
-    contributions = model.contributions(levels, exact_frequencies(records, pairs))
+    contributions = model.contributions(levels, exact_frequencies(records, pairs)).astype(np.float32)
+    scores = model.score(contributions)
+    conflict = hard_conflicts(levels) | (contributions.sum(axis=1).to_numpy() <= thresholds.conflict_evidence)
     scored = pd.concat(
         [
             pd.DataFrame({"left": pairs[:, 0], "right": pairs[:, 1]}),
             levels,
             contributions.add_prefix("weight_"),
-            model.score(contributions),
+            scores,
         ],
         axis=1,
     )
-    scored["outcome"] = classify(scored, thresholds)
-    against = contributions.sum(axis=1).to_numpy() <= thresholds.conflict_evidence
-    scored["conflict"] = hard_conflicts(levels) | against
-    scored.loc[scored["conflict"], "outcome"] = "non_match"
+    scored["outcome"] = classify(scores["match_probability"].to_numpy(), conflict, thresholds)
+    scored["conflict"] = conflict
     return scored, model
 
 
