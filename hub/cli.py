@@ -206,16 +206,9 @@ def demo(
     with running_simulator(directory / "systems", fault_rate=fault_rate) as sim:
         os.environ.update(
             {
+                **sim.hub_environment(),
                 "HUB_HOME": str(directory),
                 "HUB_DATABASE_URL": f"duckdb:///{directory / 'hub.duckdb'}",
-                "HUB_ERP_URL": sim.erp_url,
-                "HUB_WEBSHOP_URL": sim.webshop_url,
-                "HUB_WEBSHOP_KEY": sim.webshop_key,
-                "HUB_WEBSHOP_SECRET": sim.webshop_secret,
-                "HUB_LOYALTY_DIR": sim.loyalty_dir,
-                "HUB_ESP_URL": sim.esp_url,
-                "HUB_ESP_KEY": sim.esp_key,
-                "HUB_ESP_LIST_ID": sim.esp_list_id,
                 "HUB_OUTBOX_DIR": str(directory / "outbox"),
             }
         )

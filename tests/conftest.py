@@ -6,7 +6,6 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -79,18 +78,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 def hub_settings(sim, database_url: str, home: Path) -> Settings:
-    base = load_settings({"HUB_HOME": str(home), "HUB_DATABASE_URL": database_url})
-    return replace(
-        base,
-        erp_url=sim.erp_url,
-        webshop_url=sim.webshop_url,
-        webshop_key=sim.webshop_key,
-        webshop_secret=sim.webshop_secret,
-        loyalty_dir=sim.loyalty_dir,
-        esp_url=sim.esp_url,
-        esp_key=sim.esp_key,
-        esp_list_id=sim.esp_list_id,
-        outbox_dir=str(home / "outbox"),
+    return load_settings(
+        {
+            **sim.hub_environment(),
+            "HUB_HOME": str(home),
+            "HUB_DATABASE_URL": database_url,
+            "HUB_OUTBOX_DIR": str(home / "outbox"),
+        }
     )
 
 

@@ -13,17 +13,10 @@ from hub.cli import app
 
 def environment(sim, database_url: str, home) -> dict[str, str]:
     return {
+        **sim.hub_environment(),
         "COLUMNS": "200",  # a wide terminal, so that table cells are not cut
         "HUB_HOME": str(home),
         "HUB_DATABASE_URL": database_url,
-        "HUB_ERP_URL": sim.erp_url,
-        "HUB_WEBSHOP_URL": sim.webshop_url,
-        "HUB_WEBSHOP_KEY": sim.webshop_key,
-        "HUB_WEBSHOP_SECRET": sim.webshop_secret,
-        "HUB_LOYALTY_DIR": sim.loyalty_dir,
-        "HUB_ESP_URL": sim.esp_url,
-        "HUB_ESP_KEY": sim.esp_key,
-        "HUB_ESP_LIST_ID": sim.esp_list_id,
     }
 
 

@@ -53,19 +53,8 @@ class Scores:
 
 
 def _settings(sim, workdir: Path):
-    import dataclasses
-
-    base = load_settings({"HUB_HOME": str(workdir), "HUB_DATABASE_URL": f"duckdb:///{workdir / 'hub.duckdb'}"})
-    return dataclasses.replace(
-        base,
-        erp_url=sim.erp_url,
-        webshop_url=sim.webshop_url,
-        webshop_key=sim.webshop_key,
-        webshop_secret=sim.webshop_secret,
-        loyalty_dir=sim.loyalty_dir,
-        esp_url=sim.esp_url,
-        esp_key=sim.esp_key,
-        esp_list_id=sim.esp_list_id,
+    return load_settings(
+        {**sim.hub_environment(), "HUB_HOME": str(workdir), "HUB_DATABASE_URL": f"duckdb:///{workdir / 'hub.duckdb'}"}
     )
 
 

@@ -37,6 +37,19 @@ class SimulatorEndpoints:
     erp_url: str  # SQLAlchemy URL of the ERP database
     loyalty_dir: str  # the loyalty vendor's drop folder
 
+    def hub_environment(self) -> dict[str, str]:
+        """The ``HUB_*`` variables that point a hub at these systems, as a user would set them."""
+        return {
+            "HUB_ERP_URL": self.erp_url,
+            "HUB_WEBSHOP_URL": self.webshop_url,
+            "HUB_WEBSHOP_KEY": self.webshop_key,
+            "HUB_WEBSHOP_SECRET": self.webshop_secret,
+            "HUB_LOYALTY_DIR": self.loyalty_dir,
+            "HUB_ESP_URL": self.esp_url,
+            "HUB_ESP_KEY": self.esp_key,
+            "HUB_ESP_LIST_ID": self.esp_list_id,
+        }
+
 
 def endpoints(out_dir: Path, url: str) -> SimulatorEndpoints:
     out_dir = Path(out_dir).resolve()
