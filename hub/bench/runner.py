@@ -151,8 +151,11 @@ def run_benchmark(persons: int, seed: int, workdir: Path, splink: bool = True, c
 
 
 def _print(report: dict, console: Console) -> None:
-    quality = Table(title=f"Matching quality, {report['persons']:,} persons / {report['records']:,} records")
-    for column in ("matcher", "precision", "recall", "F1", "exact clusters", "clusters", "seconds", "peak MB"):
+    quality = Table(
+        title=f"Matching quality, {report['persons']:,} persons / {report['records']:,} records",
+        caption="exact: share of people whose records form exactly one cluster; secs and peak MB: matching only",
+    )
+    for column in ("matcher", "precision", "recall", "F1", "exact", "clusters", "secs", "peak MB"):
         quality.add_column(column, justify="right" if column != "matcher" else "left")
     for name, s in report["scores"].items():
         quality.add_row(
