@@ -7,8 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
-from hub import golden_store as store
-from hub.storage import HUB_SCHEMA
+from hub.storage import HUB_SCHEMA, read_frame
 
 S = HUB_SCHEMA
 
@@ -28,7 +27,7 @@ def resolve(connection: sa.Connection, customer_id: str) -> str:
     seen = {customer_id}
     current = customer_id
     while True:
-        merged = store._read(
+        merged = read_frame(
             connection,
             f"SELECT related_id FROM {S}.customer_id_history WHERE customer_id = :c AND event = 'merged_into' "
             "ORDER BY recorded_at DESC LIMIT 1",
@@ -42,7 +41,7 @@ def resolve(connection: sa.Connection, customer_id: str) -> str:
 
 def id_history(connection: sa.Connection, customer_id: str) -> pd.DataFrame:
     """Every event that names the ID, either as subject or as the related ID."""
-    return store._read(
+    return read_frame(
         connection,
         f"SELECT customer_id, event, related_id, run_id, recorded_at FROM {S}.customer_id_history "
         "WHERE customer_id = :c OR related_id = :c ORDER BY recorded_at, customer_id",
@@ -53,8 +52,8 @@ def id_history(connection: sa.Connection, customer_id: str) -> pd.DataFrame:
 def show(engine: sa.Engine, customer_id: str) -> CustomerView:
     with engine.connect() as connection:
         current = resolve(connection, customer_id)
-        golden = store._read(connection, f"SELECT * FROM {S}.golden_customer WHERE customer_id = :c", c=current)
-        sources = store._read(
+        golden = read_frame(connection, f"SELECT * FROM {S}.golden_customer WHERE customer_id = :c", c=current)
+        sources = read_frame(
             connection,
             f"""SELECT r.source_system, r.source_key, r.first_name_display, r.last_name_display, r.email, r.phone,
                        r.birth_date, r.birth_month_day, r.street_display, r.postal_code, r.updated_at
@@ -63,7 +62,7 @@ def show(engine: sa.Engine, customer_id: str) -> CustomerView:
                 WHERE x.customer_id = :c ORDER BY r.source_system, r.source_key""",
             c=current,
         )
-        lineage = store._read(
+        lineage = read_frame(
             connection,
             f"SELECT attribute, source_system, source_key, source_updated_at, rule, candidates "
             f"FROM {S}.golden_lineage WHERE customer_id = :c ORDER BY attribute",

@@ -44,11 +44,6 @@ LEVEL_COLUMNS = {f: f"level_{f}" for f in LEVELS}
 WEIGHT_COLUMNS = [f"weight_{f}" for f in LEVELS]
 
 
-def _read(connection: sa.Connection, sql: str, **params) -> pd.DataFrame:
-    result = connection.execute(sa.text(sql), params)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -60,7 +55,7 @@ def fingerprints(records: pd.DataFrame) -> pd.Series:
 
 def save_records(connection: sa.Connection, records: pd.DataFrame) -> pd.DataFrame:
     """Replace the standardised records, keeping each one's fingerprint as of its last matching."""
-    previous = _read(connection, f"SELECT unique_id, matched_fingerprint FROM {HUB_SCHEMA}.source_record")
+    previous = read_frame(connection, f"SELECT unique_id, matched_fingerprint FROM {HUB_SCHEMA}.source_record")
     frame = records[RECORD_COLUMNS].copy()
     frame["birth_date"] = frame["birth_date"].dt.date
     frame["fingerprint"] = fingerprints(records).to_numpy()
@@ -97,7 +92,7 @@ def mark_matched(connection: sa.Connection) -> None:
 
 
 def load_model(connection: sa.Connection) -> MatchModel | None:
-    rows = _read(connection, f"SELECT feature, level, level_name, m, u FROM {HUB_SCHEMA}.match_model")
+    rows = read_frame(connection, f"SELECT feature, level, level_name, m, u FROM {HUB_SCHEMA}.match_model")
     return MatchModel.from_rows(rows.to_dict("records")) if not rows.empty else None
 
 
@@ -164,20 +159,20 @@ def add_override(
 
 def load_overrides(connection: sa.Connection) -> pd.DataFrame:
     """The steward's latest decision on every pair they decided."""
-    frame = _read(connection, f"SELECT left_id, right_id, decision, decided_at FROM {HUB_SCHEMA}.match_override")
+    frame = read_frame(connection, f"SELECT left_id, right_id, decision, decided_at FROM {HUB_SCHEMA}.match_override")
     return frame.sort_values("decided_at").drop_duplicates(["left_id", "right_id"], keep="last")
 
 
 def load_xref(connection: sa.Connection) -> pd.Series:
     """customer_id by unique_id, as of the last run."""
-    frame = _read(connection, f"SELECT source_system, source_key, customer_id FROM {HUB_SCHEMA}.customer_xref")
+    frame = read_frame(connection, f"SELECT source_system, source_key, customer_id FROM {HUB_SCHEMA}.customer_xref")
     return pd.Series(
         frame["customer_id"].to_numpy(), index=frame["source_system"] + ":" + frame["source_key"], dtype=object
     )
 
 
 def highest_issued_id(connection: sa.Connection) -> int:
-    ids = _read(connection, f"SELECT DISTINCT customer_id FROM {HUB_SCHEMA}.customer_id_history")["customer_id"]
+    ids = read_frame(connection, f"SELECT DISTINCT customer_id FROM {HUB_SCHEMA}.customer_id_history")["customer_id"]
     return max((id_number(i) for i in ids), default=0)
 
 

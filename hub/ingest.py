@@ -30,7 +30,7 @@ from dlt.extract.source import DltSource
 
 from hub import storage
 from hub.config import Settings
-from hub.ledger import account, latest_load_id, table_columns
+from hub.ledger import account, latest_load_id
 from hub.resources import HubDatabase, SourceSystems, landing_pipeline
 from quality.models import LANDING_MODELS
 from sources.erp import erp
@@ -156,7 +156,7 @@ def _schema_check(table: str) -> AssetChecksDefinition:
     )
     def check(database: HubDatabase) -> AssetCheckResult:
         with database.engine().connect() as connection:
-            present = table_columns(connection, table)
+            present = storage.table_columns(connection, storage.LANDING_SCHEMA, table)
         missing = sorted(expected - present)
         return AssetCheckResult(
             passed=not missing,

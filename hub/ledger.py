@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from hub.storage import LANDING_SCHEMA, table_exists
-from hub.storage import table_columns as storage_columns
 from sources.landing import LEDGER_TABLE, QUARANTINE_TABLE
 
 
@@ -64,7 +63,3 @@ def account(connection: sa.Connection, system: str, table: str, load_id: str) ->
             l=load_id,
         )
     return LoadAccount(load_id, read, landed, quarantined, superseded)
-
-
-def table_columns(connection: sa.Connection, table: str) -> set[str]:
-    return storage_columns(connection, LANDING_SCHEMA, table)

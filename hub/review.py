@@ -8,7 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from hub import golden_store as store
-from hub.storage import HUB_SCHEMA
+from hub.storage import HUB_SCHEMA, read_frame
 from transforms.matching.features import LEVELS
 
 S = HUB_SCHEMA
@@ -61,7 +61,7 @@ _SHOWN = [
 def review_queue(engine: sa.Engine, limit: int = 20) -> list[ReviewItem]:
     """Possible matches that sit in different customers and no steward has decided yet."""
     with engine.connect() as connection:
-        pairs = store._read(
+        pairs = read_frame(
             connection,
             f"""
             SELECT p.*, l.customer_id AS left_customer, r.customer_id AS right_customer
@@ -105,7 +105,7 @@ def _records(connection: sa.Connection, ids: list[str]) -> dict[str, dict]:
 def decide(engine: sa.Engine, left_id: str, right_id: str, accept: bool, steward: str, reason: str | None) -> str:
     """Record a steward's decision; the next run obeys it (must-link or cannot-link)."""
     with engine.begin() as connection:
-        known = store._read(
+        known = read_frame(
             connection,
             f"SELECT count(*) AS n FROM {S}.source_record WHERE unique_id IN (:a, :b)",
             a=left_id,
@@ -121,7 +121,7 @@ def decide(engine: sa.Engine, left_id: str, right_id: str, accept: bool, steward
 def unmerge(engine: sa.Engine, customer_id: str, record_id: str, steward: str, reason: str | None) -> int:
     """Split a record off its customer: cannot-links to every other record of that customer."""
     with engine.begin() as connection:
-        members = store._read(
+        members = read_frame(
             connection,
             f"SELECT source_system || ':' || source_key AS unique_id FROM {S}.customer_xref WHERE customer_id = :c",
             c=customer_id,

@@ -91,11 +91,15 @@ def migrate(url: str) -> None:
         command.upgrade(config, "head")
 
 
-def read_frame(connection: sa.Connection, sql: str) -> pd.DataFrame:
-    """A whole query result as a frame; DuckDB hands its columns over natively, without Python rows."""
-    if connection.dialect.name == "duckdb":
+def read_frame(connection: sa.Connection, sql: str, **params) -> pd.DataFrame:
+    """A whole query result as a frame.
+
+    Without parameters DuckDB hands its columns over natively, without building Python rows: at a
+    million records that is seconds against minutes.
+    """
+    if connection.dialect.name == "duckdb" and not params:
         return connection.connection.driver_connection.execute(sql).df()
-    result = connection.execute(sa.text(sql))
+    result = connection.execute(sa.text(sql), params)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
