@@ -32,19 +32,17 @@ SYSTEM_SETTINGS = (
 
 
 def _generation_progress(progress: Progress):
-    tasks: dict[str, int] = {}
+    task = progress.add_task("simulating", total=None)
 
     def report(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = progress.add_task(stage, total=total)
-        progress.update(tasks[stage], completed=done, total=total)
+        progress.update(task, description=f"simulating: {stage}", completed=done, total=total)
 
     return report
 
 
 def _progress_bar() -> Progress:
     return Progress(
-        TextColumn("{task.description:<24}"),
+        TextColumn("{task.description:<30}"),
         BarColumn(),
         TaskProgressColumn(),
         TimeElapsedColumn(),
@@ -184,7 +182,8 @@ def quarantine(
         listing.add_column(column)
     for r in rows:
         checks = "; ".join(f"{c['column']}: {c['check']}" for c in r.checks)
-        listing.add_row(r.system, r.table, r.load_id, checks, str(r.masked))
+        raw = ", ".join(f"{key}={value}" for key, value in r.masked.items())
+        listing.add_row(r.system, r.table, r.load_id, checks, raw)
     console.print(listing)
 
 

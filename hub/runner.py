@@ -29,7 +29,7 @@ class PipelineOutcome:
 
 
 class _ProgressHandler(logging.Handler):
-    """Turns Dagster's structured events into one short line per step and check."""
+    """Turns Dagster's structured events into one short line per asset, check and failure."""
 
     def __init__(self, report: ProgressCallback) -> None:
         super().__init__()
@@ -40,10 +40,8 @@ class _ProgressHandler(logging.Handler):
         if event is None:
             return
         kind = event.event_type
-        if kind == DagsterEventType.STEP_START:
-            self.report(f"started  {event.step_key}")
-        elif kind == DagsterEventType.STEP_SUCCESS:
-            self.report(f"finished {event.step_key}")
+        if kind == DagsterEventType.ASSET_MATERIALIZATION:
+            self.report(f"done     {event.asset_key.to_user_string()}")
         elif kind == DagsterEventType.STEP_FAILURE:
             self.report(f"FAILED   {event.step_key}")
         elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
