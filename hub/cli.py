@@ -227,7 +227,7 @@ def review_list(ctx: typer.Context, limit: int = typer.Option(20)) -> None:
     """List possible matches with the evidence for and against each."""
     if ctx.invoked_subcommand is not None:
         return
-    from hub.review import review_queue
+    from hub.review import SHOWN_FIELDS, review_queue
 
     items = review_queue(storage.engine(load_settings().database_url), limit)
     if not items:
@@ -241,16 +241,7 @@ def review_list(ctx: typer.Context, limit: int = typer.Option(20)) -> None:
         table.add_column("field")
         table.add_column(item.left_id)
         table.add_column(item.right_id)
-        for field in (
-            "first_name_display",
-            "last_name_display",
-            "email",
-            "phone",
-            "birth_date",
-            "birth_month_day",
-            "street_display",
-            "postal_code",
-        ):
+        for field in SHOWN_FIELDS:
             table.add_row(field, *(str(side.get(field) or "") for side in (item.left, item.right)))
         for evidence in item.evidence:
             table.add_row(f"[dim]{evidence.feature}[/dim]", f"[dim]{evidence.level}[/dim]", f"{evidence.weight:+.1f}")

@@ -44,8 +44,8 @@ def explain(row: pd.Series) -> list[Evidence]:
     return sorted(evidence, key=lambda e: -abs(e.weight))
 
 
-_SHOWN = [
-    "unique_id",
+# What a steward sees of each record of a pair, in this order.
+SHOWN_FIELDS = [
     "first_name_display",
     "last_name_display",
     "email",
@@ -95,9 +95,9 @@ def review_queue(engine: sa.Engine, limit: int = 20) -> list[ReviewItem]:
 
 
 def _records(connection: sa.Connection, ids: list[str]) -> dict[str, dict]:
-    query = sa.text(f"SELECT {', '.join(_SHOWN)} FROM {S}.source_record WHERE unique_id IN :ids").bindparams(
-        sa.bindparam("ids", expanding=True)
-    )
+    query = sa.text(
+        f"SELECT unique_id, {', '.join(SHOWN_FIELDS)} FROM {S}.source_record WHERE unique_id IN :ids"
+    ).bindparams(sa.bindparam("ids", expanding=True))
     result = connection.execute(query, {"ids": ids}) if ids else []
     return {row["unique_id"]: dict(row) for row in (r._mapping for r in result)}
 
