@@ -200,7 +200,3 @@ def save_golden(connection: sa.Connection, golden: pd.DataFrame, lineage: pd.Dat
     connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.golden_lineage"))
     insert_frame(connection, "golden_customer", golden)
     insert_frame(connection, "golden_lineage", lineage)
-
-
-def record_run(connection: sa.Connection, **values) -> None:
-    insert_frame(connection, "match_run", pd.DataFrame([values]))

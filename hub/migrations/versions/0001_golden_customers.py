@@ -124,23 +124,10 @@ def upgrade() -> None:
         sa.Column("candidates", sa.Integer, nullable=False),
         schema=SCHEMA,
     )
-    op.create_table(
-        "match_run",
-        sa.Column("run_id", sa.String, primary_key=True),
-        sa.Column("mode", sa.String, nullable=False),
-        sa.Column("records", sa.Integer, nullable=False),
-        sa.Column("changed_records", sa.Integer, nullable=False),
-        sa.Column("pairs_scored", sa.BigInteger, nullable=False),
-        sa.Column("customers", sa.Integer, nullable=False),
-        sa.Column("started_at", TS, nullable=False),
-        sa.Column("finished_at", TS, nullable=False),
-        schema=SCHEMA,
-    )
 
 
 def downgrade() -> None:
     for table in (
-        "match_run",
         "golden_lineage",
         "golden_customer",
         "customer_id_history",
