@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,21 @@ class Store:
             sqlite_store.record_write(conn, method, path, body, status)
         finally:
             conn.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """A connection in an immediate write transaction: committed when the block ends normally,
+        rolled back when it raises; either way listings are told the store changed."""
+        conn = self.connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            conn.close()
+            self.changed()
 
     def changed(self) -> None:
         """Called after this server committed a write."""

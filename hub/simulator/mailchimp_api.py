@@ -166,9 +166,7 @@ def build_router(store: Store, api_key: str, list_id: str) -> APIRouter:
 
     def write_tags(request: Request, mid: str, tags: list[tuple[str, str]], raw: str) -> None:
         moment = now()
-        conn = store.connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        with store.writing() as conn:
             row = conn.execute("SELECT doc FROM member WHERE id = ?", (mid,)).fetchone()
             if row is None:
                 raise _not_found()
@@ -185,27 +183,13 @@ def build_router(store: Store, api_key: str, list_id: str) -> APIRouter:
             doc["last_changed"] = moment
             conn.execute("UPDATE member SET last_changed = ?, doc = ? WHERE id = ?", (moment, jsondoc.dumps(doc), mid))
             sqlite_store.record_write(conn, request.method, request.url.path, raw, 204)
-            conn.execute("COMMIT")
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            conn.close()
-            store.changed()
 
     def erase(request: Request, mid: str, raw: str) -> None:
-        conn = store.connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        with store.writing() as conn:
             if conn.execute("DELETE FROM member WHERE id = ?", (mid,)).rowcount == 0:
                 raise _not_found()
             conn.execute("DELETE FROM activity WHERE member_id = ?", (mid,))
             sqlite_store.record_write(conn, request.method, request.url.path, raw, 204)
-            conn.execute("COMMIT")
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            conn.close()
-            store.changed()
 
     @router.post("/lists/{audience}/members/{member}/tags", status_code=204)
     async def update_tags(request: Request, audience: str, member: str) -> Response:

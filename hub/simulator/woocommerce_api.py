@@ -242,9 +242,7 @@ def _batch_updates(raw: bytes) -> list[Any]:
 def _apply_updates(store: Store, updates: list[Any], now: str, path: str, raw: str) -> list[dict[str, Any]]:
     """Merge each update's meta_data into the stored customer (by meta id, else by key)."""
     answered = []
-    conn = store.connect()
-    try:
-        conn.execute("BEGIN IMMEDIATE")
+    with store.writing() as conn:
         for update in updates:
             cid = update.get("id") if isinstance(update, dict) else None
             row = (
@@ -282,10 +280,4 @@ def _apply_updates(store: Store, updates: list[Any], now: str, path: str, raw: s
             )
             answered.append(doc)
         sqlite_store.record_write(conn, "POST", path, raw, 200)
-        conn.execute("COMMIT")
-    finally:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        conn.close()
-        store.changed()
     return answered
