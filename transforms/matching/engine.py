@@ -1,4 +1,4 @@
-"""The matching run: block, compare, score with the Fellegi-Sunter model, classify, cluster.
+"""Scoring candidate pairs: compare, fit or apply the Fellegi-Sunter model, classify, mark conflicts.
 
 Three outcomes per scored pair: ``match`` (probability at or above the match threshold),
 ``possible`` (for a steward to review) and ``non_match``. Pairs whose features together speak
@@ -13,8 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from transforms.matching.blocking import blocking_keys, candidate_pairs
-from transforms.matching.clustering import ClusterInput, cluster
 from transforms.matching.features import compare
 from transforms.matching.model import TERM_FREQUENCY_FEATURES, MatchModel, fit
 
@@ -24,13 +22,6 @@ class Thresholds:
     match: float = 0.97
     possible: float = 0.5
     conflict_evidence: float = -10.0  # features together say at least 1000:1 against
-
-
-@dataclass
-class MatchResult:
-    pairs: pd.DataFrame  # left, right (positions), one column per feature level, weight, probability, outcome
-    labels: np.ndarray  # cluster label per record position
-    model: MatchModel
 
 
 OUTCOMES = ("non_match", "possible", "match")
@@ -100,38 +91,3 @@ def score_pairs(
     scored["outcome"] = classify(scores["match_probability"].to_numpy(), conflict, thresholds)
     scored["conflict"] = conflict
     return scored, model
-
-
-def cluster_records(size: int, scored: pd.DataFrame, must_links: np.ndarray, cannot_links: np.ndarray) -> np.ndarray:
-    matches = scored[scored["outcome"] == "match"]
-    conflicts = scored.loc[scored["conflict"], ["left", "right"]].to_numpy()
-    return cluster(
-        ClusterInput(
-            size=size,
-            edges=matches[["left", "right"]].to_numpy(),
-            edge_weights=matches["match_weight"].to_numpy(),
-            conflicts=np.concatenate([conflicts, cannot_links.reshape(-1, 2)]),
-            must_links=must_links.reshape(-1, 2),
-        )
-    )
-
-
-def match(
-    records: pd.DataFrame,
-    model: MatchModel | None = None,
-    thresholds: Thresholds = Thresholds(),
-    must_links: np.ndarray | None = None,
-    cannot_links: np.ndarray | None = None,
-) -> MatchResult:
-    """Match every record against every other (a full run). Links are position pairs."""
-    records = records.reset_index(drop=True)
-    pairs = candidate_pairs(blocking_keys(records))
-    scored, model = score_pairs(records, pairs, model, thresholds)
-    empty = np.empty((0, 2), dtype=np.int64)
-    labels = cluster_records(
-        len(records),
-        scored,
-        empty if must_links is None else must_links,
-        empty if cannot_links is None else cannot_links,
-    )
-    return MatchResult(scored, labels, model)
