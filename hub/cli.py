@@ -13,10 +13,18 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from hub import storage
+from hub.commands import access as access_commands
+from hub.commands import audit as audit_commands
+from hub.commands import consent as consent_commands
+from hub.commands import dsr as dsr_commands
 from hub.config import ConfigurationError, Settings, load_settings
 from hub.status import golden_summary, landing_status, quarantined_rows
 
 app = typer.Typer(help="Customer master data hub.", no_args_is_help=True, add_completion=False)
+app.add_typer(consent_commands.app, name="consent")
+app.add_typer(access_commands.app, name="access")
+app.add_typer(dsr_commands.app, name="dsr")
+app.add_typer(audit_commands.app, name="audit")
 console = Console()
 
 SYSTEM_SETTINGS = (

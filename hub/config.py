@@ -29,11 +29,32 @@ class Settings:
     esp_key: str | None = field(default=None, repr=False)
     esp_list_id: str | None = None
     outbox_dir: str | None = None
+    loyalty_inbox_dir: str | None = None
+    pseudonym_key: str | None = field(default=None, repr=False)
+    soft_opt_in: str | None = None
+    role: str | None = None
 
     @property
     def state_dir(self) -> Path:
         """Where dlt keeps its pipeline folders (cursors are also restored from the database)."""
         return self.home / ".hub"
+
+    @property
+    def loyalty_inbox(self) -> Path:
+        """The loyalty vendor's inbox for the hub's files (segments, erasure and correction notices)."""
+        if self.loyalty_inbox_dir:
+            return Path(self.loyalty_inbox_dir)
+        return Path(self.outbox_dir or self.home / "outbox") / "loyalty"
+
+    @property
+    def soft_opt_in_enabled(self) -> bool:
+        """Whether existing customers may get email marketing without an explicit opt-in (off unless set)."""
+        return (self.soft_opt_in or "").strip().lower() in {"1", "true", "yes", "on"}
+
+    @property
+    def acting_role(self) -> str:
+        """The access role of the command line (``HUB_ROLE``); a data engineer's shell is the pipeline's."""
+        return self.role or "pipeline"
 
     def require(self, *names: str) -> None:
         """Fail with the names of the missing variables, never their values."""

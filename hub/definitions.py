@@ -16,7 +16,9 @@ from dagster import (
 )
 
 from hub import storage
+from hub.access.assets import access_definitions
 from hub.config import Settings, load_settings
+from hub.consent import consent_definitions
 from hub.golden import golden_definitions
 from hub.ingest import ingest_definitions
 from hub.resources import database_resource, systems_resource
@@ -44,7 +46,9 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         # An embedded DuckDB file takes one writer at a time: run its steps one after another.
         executor=in_process_executor if storage.is_duckdb(settings.database_url) else multiprocess_executor,
     )
-    return Definitions.merge(core, ingest_definitions(settings), golden_definitions())
+    return Definitions.merge(
+        core, ingest_definitions(settings), golden_definitions(), consent_definitions(), access_definitions()
+    )
 
 
 defs = build_definitions()

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from hub import storage
 from hub.config import Settings, load_settings
+from hub.runner import run_pipeline
 from hub.simulator import generate, running_simulator
 
 POSTGRES_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -51,11 +52,11 @@ def simulator(systems_dir: Path):
         yield sim
 
 
-def _postgres_database() -> Iterator[str]:
+def _postgres_database(template: str | None = None) -> Iterator[str]:
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"hub_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     url = sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     try:
         yield url
@@ -97,3 +98,40 @@ def make_settings():
 @pytest.fixture
 def settings(simulator, database_url: str, tmp_path: Path) -> Settings:
     return hub_settings(simulator, database_url, tmp_path / "hub")
+
+
+@pytest.fixture(scope="session", params=["duckdb", "postgresql"])
+def _piped_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pristine_systems: Path):
+    """The whole pipeline run once per backend over the pristine systems: (backend, hub home, URL)."""
+    root = tmp_path_factory.mktemp(f"piped-{request.param}")
+    home = root / "hub"
+    systems = root / "systems"
+    shutil.copytree(pristine_systems, systems)
+    databases = iter([f"duckdb:///{home / 'hub.duckdb'}"]) if request.param == "duckdb" else _postgres_database()
+    url = next(databases)
+    with running_simulator(systems) as sim:
+        outcome = run_pipeline(hub_settings(sim, url, home))
+    assert outcome.ok, outcome.errors
+    storage.engine(url).dispose()
+    yield request.param, home, url
+    next(databases, None)
+
+
+@pytest.fixture
+def piped_settings(_piped_template, simulator, tmp_path: Path) -> Iterator[Settings]:
+    """A private copy of a hub after one full pipeline run, on DuckDB and on PostgreSQL.
+
+    The copy's simulator serves the same pristine systems, so a further run is a reload of the same
+    data. Copying a file or cloning a template database takes a fraction of a pipeline run.
+    """
+    backend, template_home, template_url = _piped_template
+    home = tmp_path / "hub"
+    shutil.copytree(template_home, home)
+    if backend == "duckdb":
+        url = f"duckdb:///{home / 'hub.duckdb'}"
+        yield hub_settings(simulator, url, home)
+        storage.engine(url).dispose()
+    else:
+        template = sa.make_url(template_url).database
+        for url in _postgres_database(template=template):
+            yield hub_settings(simulator, url, home)

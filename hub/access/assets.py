@@ -1,0 +1,7 @@
+"""Dagster definitions of the access area."""
+
+from dagster import Definitions
+
+
+def access_definitions() -> Definitions:
+    return Definitions()
