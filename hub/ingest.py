@@ -30,9 +30,11 @@ from dlt.extract.source import DltSource
 
 from hub import storage
 from hub.config import Settings
+from hub.gdpr.suppression import load_suppression
 from hub.ledger import account, latest_load_id
 from hub.resources import HubDatabase, SourceSystems, landing_pipeline
 from quality.models import LANDING_MODELS
+from quality.suppression import Suppression
 from sources.erp import erp
 from sources.esp import esp
 from sources.loyalty import list_drops, loyalty
@@ -46,29 +48,31 @@ class LandedSystem:
     """A system and how to build its dlt source from the connection settings."""
 
     name: str
-    build: Callable[[SourceSystems], DltSource]
+    build: Callable[[SourceSystems, Suppression], DltSource]
     placeholder: Callable[[], DltSource]
 
 
 SYSTEMS = (
     LandedSystem(
         "erp",
-        lambda s: erp(credentials=s.erp_url),
+        lambda s, held: erp(credentials=s.erp_url, suppression=held),
         lambda: erp(credentials="sqlite://"),
     ),
     LandedSystem(
         "webshop",
-        lambda s: webshop(base_url=s.webshop_url, consumer_key=s.webshop_key, consumer_secret=s.webshop_secret),
+        lambda s, held: webshop(
+            base_url=s.webshop_url, consumer_key=s.webshop_key, consumer_secret=s.webshop_secret, suppression=held
+        ),
         lambda: webshop(base_url="http://webshop.invalid", consumer_key="-", consumer_secret="-"),
     ),
     LandedSystem(
         "loyalty",
-        lambda s: loyalty(location=s.loyalty_dir),
+        lambda s, held: loyalty(location=s.loyalty_dir, suppression=held),
         lambda: loyalty(location="."),
     ),
     LandedSystem(
         "esp",
-        lambda s: esp(base_url=s.esp_url, api_key=s.esp_key, list_id=s.esp_list_id),
+        lambda s, held: esp(base_url=s.esp_url, api_key=s.esp_key, list_id=s.esp_list_id, suppression=held),
         lambda: esp(base_url="http://esp.invalid/3.0", api_key="-", list_id="-"),
     ),
 )
@@ -109,9 +113,11 @@ def _system_assets(system: LandedSystem, settings: Settings) -> AssetsDefinition
         database: HubDatabase,
         systems: SourceSystems,
     ) -> Iterator:
+        with database.engine().connect() as connection:
+            held = load_suppression(connection, database.key())
         yield from dlt.run(
             context=context,
-            dlt_source=system.build(systems),
+            dlt_source=system.build(systems, held),
             dlt_pipeline=database.dlt_pipeline(system.name),
             loader_file_format=storage.loader_file_format(database.url),
         )
@@ -124,7 +130,7 @@ def _accounting_check(system: str, table: str) -> AssetChecksDefinition:
         asset=landing_key(table),
         name="rows_accounted_for",
         blocking=True,
-        description="Rows read = rows landed + rows quarantined (+ superseded copies) in the last load.",
+        description="Rows read = landed + quarantined (+ superseded copies + an erased person's rows), last load.",
     )
     def check(database: HubDatabase) -> AssetCheckResult:
         with database.engine().connect() as connection:
@@ -140,6 +146,7 @@ def _accounting_check(system: str, table: str) -> AssetChecksDefinition:
                 "rows_landed": result.landed,
                 "rows_quarantined": result.quarantined,
                 "rows_superseded": result.superseded,
+                "rows_suppressed": result.suppressed,
             },
         )
 

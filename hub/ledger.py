@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from hub.storage import LANDING_SCHEMA, table_exists
+from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, table_columns, table_exists
 from sources.landing import LEDGER_TABLE, QUARANTINE_TABLE
 
 
@@ -17,10 +17,11 @@ class LoadAccount:
     landed: int
     quarantined: int
     superseded: int
+    suppressed: int  # held back at the door as an erased person's, or erased after the load
 
     @property
     def balanced(self) -> bool:
-        return self.read == self.landed + self.quarantined + self.superseded
+        return self.read == self.landed + self.quarantined + self.superseded + self.suppressed
 
 
 def _scalar(connection: sa.Connection, sql: str, **params) -> int:
@@ -39,16 +40,26 @@ def latest_load_id(connection: sa.Connection, system: str) -> str | None:
 
 def account(connection: sa.Connection, system: str, table: str, load_id: str) -> LoadAccount:
     """Rows read, landed, quarantined and superseded for one table in one load."""
-    read = superseded = landed = quarantined = 0
-    if table_exists(connection, LANDING_SCHEMA, LEDGER_TABLE):
+    read = superseded = suppressed = landed = quarantined = 0
+    ledger_columns = table_columns(connection, LANDING_SCHEMA, LEDGER_TABLE)
+    if ledger_columns:
+        held = "coalesce(sum(rows_suppressed), 0)" if "rows_suppressed" in ledger_columns else "0"
         row = connection.execute(
             sa.text(
-                f"SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_superseded), 0) "
+                f"SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_superseded), 0), {held} "
                 f"FROM {LANDING_SCHEMA}.{LEDGER_TABLE} WHERE table_name = :t AND _dlt_load_id = :l"
             ),
             {"t": table, "l": load_id},
         ).one()
-        read, superseded = int(row[0]), int(row[1])
+        read, superseded, suppressed = (int(v) for v in row)
+    if table_exists(connection, HUB_SCHEMA, "landing_erasure"):
+        suppressed += _scalar(
+            connection,
+            f"SELECT coalesce(sum(rows_erased), 0) FROM {HUB_SCHEMA}.landing_erasure "
+            "WHERE table_name = :t AND load_id = :l",
+            t=table,
+            l=load_id,
+        )
     if table_exists(connection, LANDING_SCHEMA, table):
         landed = _scalar(
             connection,
@@ -62,4 +73,4 @@ def account(connection: sa.Connection, system: str, table: str, load_id: str) ->
             t=table,
             l=load_id,
         )
-    return LoadAccount(load_id, read, landed, quarantined, superseded)
+    return LoadAccount(load_id, read, landed, quarantined, superseded, suppressed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 
 from hub.config import Settings
 from quality.identifiers import keyed_hash
@@ -17,9 +18,14 @@ KEY_FILE = "pseudonym.key"
 
 
 def pseudonym_key(settings: Settings) -> bytes:
-    if settings.pseudonym_key:
-        return settings.pseudonym_key.encode()
-    path = settings.state_dir / KEY_FILE
+    return key_from(settings.pseudonym_key, settings.state_dir)
+
+
+def key_from(configured: str | None, state_dir: Path) -> bytes:
+    """The configured key, else the one kept in (or made now for) the hub's state folder."""
+    if configured:
+        return configured.encode()
+    path = state_dir / KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -15,14 +15,20 @@ from dagster import ConfigurableResource, EnvVar
 
 from hub import storage
 from hub.config import Settings
+from hub.pseudonym import key_from
 
 
 class HubDatabase(ConfigurableResource):
     url: str
     state_dir: str
+    pseudonym_key: str | None = None
 
     def engine(self) -> sa.Engine:
         return storage.engine(self.url)
+
+    def key(self) -> bytes:
+        """The secret key of the hub's pseudonyms (see ``hub.pseudonym``)."""
+        return key_from(self.pseudonym_key, Path(self.state_dir))
 
     def dlt_pipeline(self, system: str) -> dlt.Pipeline:
         return landing_pipeline(system, self.url, Path(self.state_dir))
@@ -57,7 +63,8 @@ def _setting(settings: Settings, name: str):
 
 
 def database_resource(settings: Settings) -> HubDatabase:
-    return HubDatabase(url=_setting(settings, "database_url"), state_dir=str(settings.state_dir))
+    key = EnvVar("HUB_PSEUDONYM_KEY") if os.environ.get("HUB_PSEUDONYM_KEY") else settings.pseudonym_key
+    return HubDatabase(url=_setting(settings, "database_url"), state_dir=str(settings.state_dir), pseudonym_key=key)
 
 
 def systems_resource(settings: Settings) -> SourceSystems:

@@ -5,7 +5,8 @@ the rows that meet their pandera model to the table (merged on its primary key),
 not to ``quarantine`` with their reasons, and one line to ``load_ledger`` with how many rows it
 read. All three go in the same dlt load package, so ``_dlt_load_id`` ties them together and the
 hub can prove, load by load, that rows read = rows landed + rows quarantined (+ rows superseded
-by a newer copy of the same key in the same load).
+by a newer copy of the same key in the same load, + rows of erased people held back by the
+suppression screen before validation).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dlt.extract.resource import DltResource
 
 from quality.models import LANDING_MODELS
 from quality.quarantine import Rejected, to_json, validate_rows
+from quality.suppression import Suppression
 
 QUARANTINE_TABLE = "quarantine"
 LEDGER_TABLE = "load_ledger"
@@ -49,6 +51,7 @@ _LEDGER_HINTS = dlt.mark.make_hints(
         {"name": "table_name", "data_type": "text", "nullable": False},
         {"name": "rows_read", "data_type": "bigint", "nullable": False},
         {"name": "rows_superseded", "data_type": "bigint", "nullable": False},
+        {"name": "rows_suppressed", "data_type": "bigint", "nullable": True},
     ],
 )
 
@@ -66,6 +69,7 @@ def landed(
     primary_key: str | list[str],
     columns: dict[str, dict[str, Any]] | None = None,
     parse: Parser = _as_batches,
+    suppression: Suppression | None = None,
 ) -> DltResource:
     """``raw`` piped through validation against the table's model into the landing table ``table``.
 
@@ -73,7 +77,7 @@ def landed(
     parsed); the default takes the item as a batch of ready rows.
     A key read twice in one load (two nightly snapshots, a page that shifted under the reader) lands
     once: the merge keeps the newest copy by the ``dedup_sort`` column the caller marks, and the
-    ledger counts the other copies as superseded.
+    ledger counts the other copies as superseded. ``suppression`` screens every row first.
     """
     keys = [primary_key] if isinstance(primary_key, str) else list(primary_key)
     model = LANDING_MODELS[table]
@@ -91,6 +95,13 @@ def landed(
             land_state.clear()
         seen: set[tuple[Any, ...]] = land_state.setdefault(load_id, set())
         for parsed, unparsable in parse(item):
+            read = len(parsed) + len(unparsable)
+            suppressed = 0
+            if suppression:
+                parsed, suppressed = suppression.screen_rows(table, parsed)
+                broken = len(unparsable)
+                unparsable = [r for r in unparsable if not suppression.holds_raw(table, r.raw)]
+                suppressed += broken - len(unparsable)
             good, failed = validate_rows(parsed, model)
             repeated = 0
             for row in good:
@@ -98,7 +109,6 @@ def landed(
                 repeated += key in seen
                 seen.add(key)
             rejected = unparsable + failed
-            read = len(parsed) + len(unparsable)
             if not read:
                 continue
             yield dlt.mark.with_hints(
@@ -108,6 +118,7 @@ def landed(
                     "table_name": table,
                     "rows_read": read,
                     "rows_superseded": repeated,
+                    "rows_suppressed": suppressed,
                 },
                 _LEDGER_HINTS,
                 create_table_variant=True,

@@ -1,5 +1,46 @@
-"""`hub audit`: The tamper-evident audit log."""
+"""`hub audit`: the tamper-evident audit log."""
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub import audit, storage
+from hub.config import load_settings
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("verify")
+def verify_chain() -> None:
+    """Recompute the hash chain; exit 1 and name the first entry that does not fit."""
+    settings = load_settings()
+    storage.migrate(settings.database_url)
+    with storage.engine(settings.database_url).connect() as connection:
+        result = audit.verify(connection)
+    if result.ok:
+        console.print(f"[green]Audit chain intact:[/green] {result.entries:,} entries, head {result.head}")
+        return
+    console.print(f"[red]Audit chain broken at entry {result.broken_at}:[/red] {result.problem}")
+    raise typer.Exit(1)
+
+
+@app.command("show")
+def show(limit: int = typer.Option(20, help="How many of the newest entries.")) -> None:
+    """The newest entries: who did what, to whom (by pseudonym), and why."""
+    settings = load_settings()
+    storage.migrate(settings.database_url)
+    with storage.engine(settings.database_url).connect() as connection:
+        entries = storage.read_frame(
+            connection,
+            f"SELECT seq, recorded_at, actor, role, action, subject_ref, purpose, detail FROM {audit.TABLE} "
+            "ORDER BY seq DESC LIMIT :n",
+            n=limit,
+        )
+    table = Table(title=f"Audit log ({len(entries)} newest)", title_justify="left")
+    for column in entries.columns:
+        table.add_column(column)
+    entries["subject_ref"] = entries["subject_ref"].str[:16]  # a pseudonym's prefix is enough to follow it
+    for row in entries.itertuples(index=False):
+        table.add_row(*("" if value is None else str(value) for value in row))
+    console.print(table)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dlt
 from dlt.sources.sql_database import sql_table
 
+from quality.suppression import Suppression
 from sources.landing import landed
 
 SYSTEM = "erp"
@@ -12,7 +13,7 @@ _NEWEST_WINS = {"updated_at": {"dedup_sort": "desc"}}
 
 
 @dlt.source(name=SYSTEM)
-def erp(credentials: str = dlt.secrets.value, chunk_size: int = 10_000):
+def erp(credentials: str = dlt.secrets.value, chunk_size: int = 10_000, suppression: Suppression | None = None):
     """``credentials`` is the ERP's SQLAlchemy URL; tables are reflected at extraction, not import."""
 
     def table(name: str):
@@ -29,6 +30,7 @@ def erp(credentials: str = dlt.secrets.value, chunk_size: int = 10_000):
         landed(
             table("customer"),
             system=SYSTEM,
+            suppression=suppression,
             table="erp_customer",
             primary_key="customer_no",
             columns=_NEWEST_WINS,
@@ -36,6 +38,7 @@ def erp(credentials: str = dlt.secrets.value, chunk_size: int = 10_000):
         landed(
             table("invoice"),
             system=SYSTEM,
+            suppression=suppression,
             table="erp_invoice",
             primary_key="invoice_no",
             columns=_NEWEST_WINS,

@@ -13,6 +13,7 @@ from typing import Any
 
 import dlt
 
+from quality.suppression import Suppression
 from sources.http import DEFAULT_ATTEMPTS, TotalItemsPaginator, in_batches, rest_client
 from sources.landing import landed
 
@@ -46,6 +47,7 @@ def esp(
     count: int = MAX_COUNT,
     activity_lookback_days: int = 14,
     attempts: int = DEFAULT_ATTEMPTS,
+    suppression: Suppression | None = None,
 ):
     """``base_url`` is the API root including ``/3.0``."""
     client = rest_client(base_url.rstrip("/"), "hub", api_key, attempts)
@@ -99,6 +101,7 @@ def esp(
         landed(
             members().add_map(_blank_times_to_null),
             system=SYSTEM,
+            suppression=suppression,
             table="esp_member",
             primary_key="id",
             columns=member_columns,
@@ -106,6 +109,7 @@ def esp(
         landed(
             sent,
             system=SYSTEM,
+            suppression=suppression,
             table="esp_campaign",
             primary_key="id",
             columns={"send_time": {"data_type": "timestamp"}},
@@ -113,6 +117,7 @@ def esp(
         landed(
             sent | activity,
             system=SYSTEM,
+            suppression=suppression,
             table="esp_email_activity",
             primary_key=["campaign_id", "email_address", "action", "timestamp"],
             columns={"timestamp": {"data_type": "timestamp"}},

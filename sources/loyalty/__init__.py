@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import dlt
 import fsspec
 
+from quality.suppression import Suppression
 from sources.landing import landed
 from sources.loyalty.helpers import FILE_PATTERN, Drop, parse_members, parse_purchases
 
@@ -28,7 +29,7 @@ def list_drops(location: str) -> list[str]:
 
 
 @dlt.source(name=SYSTEM)
-def loyalty(location: str = dlt.config.value):
+def loyalty(location: str = dlt.config.value, suppression: Suppression | None = None):
     @dlt.resource(name="loyalty_drop_raw")
     def drops() -> Iterator[Drop]:
         fs, _ = fsspec.core.url_to_fs(location)
@@ -47,6 +48,7 @@ def loyalty(location: str = dlt.config.value):
         landed(
             files,
             system=SYSTEM,
+            suppression=suppression,
             table="loyalty_member",
             primary_key="jasennumero",
             parse=parse_members,
@@ -55,6 +57,7 @@ def loyalty(location: str = dlt.config.value):
         landed(
             files,
             system=SYSTEM,
+            suppression=suppression,
             table="loyalty_purchase",
             primary_key="purchase_id",
             parse=parse_purchases,

@@ -7,6 +7,7 @@ from typing import Any
 
 import dlt
 
+from quality.suppression import Suppression
 from sources.http import DEFAULT_ATTEMPTS, HeaderPagesPaginator, in_batches, rest_client
 from sources.landing import landed
 from sources.webshop.helpers import with_newsletter_fields
@@ -27,6 +28,7 @@ def webshop(
     consumer_secret: str = dlt.secrets.value,
     per_page: int = MAX_PER_PAGE,
     attempts: int = DEFAULT_ATTEMPTS,
+    suppression: Suppression | None = None,
 ):
     """``base_url`` is the shop's root; the API path is added here."""
     client = rest_client(base_url.rstrip("/") + API_PATH, consumer_key, consumer_secret, attempts)
@@ -49,6 +51,7 @@ def webshop(
         landed(
             customers().add_map(with_newsletter_fields),
             system=SYSTEM,
+            suppression=suppression,
             table="webshop_customer",
             primary_key="id",
             columns={
@@ -60,6 +63,7 @@ def webshop(
         landed(
             orders(),
             system=SYSTEM,
+            suppression=suppression,
             table="webshop_order",
             primary_key="id",
             columns={**_TIMES, "line_items": {"data_type": "json"}, "total": {"data_type": "decimal"}},

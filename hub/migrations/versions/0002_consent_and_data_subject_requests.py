@@ -108,6 +108,15 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False),
         schema=SCHEMA,
     )
+    # Landing rows an erasure removed after their load, so that the load still accounts for every row read.
+    op.create_table(
+        "landing_erasure",
+        sa.Column("load_id", sa.String, primary_key=True),
+        sa.Column("table_name", sa.String, primary_key=True),
+        sa.Column("request_id", sa.String, primary_key=True),
+        sa.Column("rows_erased", sa.BigInteger, nullable=False),
+        schema=SCHEMA,
+    )
     op.create_table(
         "rectification",
         sa.Column("customer_id", sa.String, primary_key=True),
@@ -132,6 +141,8 @@ def upgrade() -> None:
         sa.Column("entry_hash", sa.String, nullable=False),
         schema=SCHEMA,
     )
+    if op.get_bind().dialect.name == "postgresql":
+        _refuse_rewrites()
     op.create_table(
         "api_client",
         sa.Column("name", sa.String, primary_key=True),
@@ -143,11 +154,33 @@ def upgrade() -> None:
     )
 
 
+def _refuse_rewrites() -> None:
+    """PostgreSQL enforces what the application promises: the audit log is never changed or cut, and a
+    consent event is never changed (an erasure may delete a person's events, nothing may rewrite them)."""
+    op.execute(
+        f"CREATE FUNCTION {SCHEMA}.refuse_rewrite() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
+    )
+    op.execute(
+        f"CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON {SCHEMA}.audit_log "
+        f"FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.refuse_rewrite()"
+    )
+    op.execute(
+        f"CREATE TRIGGER audit_log_never_truncated BEFORE TRUNCATE ON {SCHEMA}.audit_log "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.refuse_rewrite()"
+    )
+    op.execute(
+        f"CREATE TRIGGER consent_event_never_rewritten BEFORE UPDATE ON {SCHEMA}.consent_event "
+        f"FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.refuse_rewrite()"
+    )
+
+
 def downgrade() -> None:
     for table in (
         "api_client",
         "audit_log",
         "rectification",
+        "landing_erasure",
         "suppression",
         "dsr_notification",
         "dsr_event",
@@ -157,3 +190,5 @@ def downgrade() -> None:
         "consent_event",
     ):
         op.drop_table(table, schema=SCHEMA)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP FUNCTION IF EXISTS {SCHEMA}.refuse_rewrite()")

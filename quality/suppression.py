@@ -1,0 +1,153 @@
+"""Holding an erased person back at the door: every load is screened against the suppression list.
+
+An erasure leaves keyed hashes of the person's identifiers behind (their records in each system,
+their email addresses and phone numbers). The systems still hold the person, so every later load
+reads them again; the landing step screens each row before validation:
+
+- a row that *is* one of the person's records (its key, or the email the email platform keys its
+  members and activity by) is held back and counted as suppressed;
+- an ERP invoice of the person is landed pseudonymised: bookkeeping law keeps invoices for years,
+  but not the customer number in clear;
+- any other row that merely carries one of the person's emails or phones (a relative sharing the
+  family address) lands with that field blanked.
+
+The screen knows where identities sit in each landing table's raw rows, before dlt flattens them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from quality.identifiers import keyed_hash
+
+Row = dict[str, Any]
+Path = tuple[str, ...]
+
+ERASED_PREFIX = "erased:"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Where one landing table's raw rows hold identities."""
+
+    records: Callable[[Row], list[str]]  # the row's own record ids, 'system:key'
+    contacts: tuple[tuple[Path, str], ...] = ()  # (field path, 'email' | 'phone'), blanked on a match
+    defining: tuple[tuple[Path, str], ...] = ()  # identifiers that make the row the person's own
+    retained: tuple[str, ...] = ()  # key fields pseudonymised instead of the row being held back
+
+
+def _key(system: str, *fields: str) -> Callable[[Row], list[str]]:
+    def records(row: Row) -> list[str]:
+        return [f"{system}:{row[f]}" for f in fields if row.get(f) not in (None, "")]
+
+    return records
+
+
+def _webshop_order(row: Row) -> list[str]:
+    own = [f"webshop:order:{row['id']}"] if row.get("id") is not None else []
+    customer = row.get("customer_id")
+    return own + ([f"webshop:{customer}"] if isinstance(customer, int) and customer > 0 else [])
+
+
+IDENTITIES: dict[str, Identity] = {
+    "erp_customer": Identity(_key("erp", "customer_no"), ((("email",), "email"), (("phone",), "phone"))),
+    "erp_invoice": Identity(_key("erp", "customer_no"), retained=("customer_no",)),
+    "webshop_customer": Identity(
+        _key("webshop", "id"),
+        ((("email",), "email"), (("billing", "email"), "email"), (("billing", "phone"), "phone")),
+    ),
+    "webshop_order": Identity(_webshop_order, ((("billing", "email"), "email"), (("billing", "phone"), "phone"))),
+    "loyalty_member": Identity(_key("loyalty", "jasennumero"), ((("sahkoposti",), "email"), (("puhelin",), "phone"))),
+    "loyalty_purchase": Identity(_key("loyalty", "jasennumero")),
+    "esp_member": Identity(
+        _key("esp", "id"), ((("merge_fields", "PHONE"), "phone"),), defining=((("email_address",), "email"),)
+    ),
+    "esp_email_activity": Identity(lambda row: [], defining=((("email_address",), "email"),)),
+}
+
+
+def retained_pseudonym(key: bytes, record: str) -> str:
+    """What replaces the customer key of a record kept for the law: stable, and not reversible without the key."""
+    return ERASED_PREFIX + (keyed_hash(key, "record", record) or "")[:20]
+
+
+def _get(row: Row, path: Path) -> Any:
+    value: Any = row
+    for part in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _blank(row: Row, path: Path) -> Row:
+    """A copy of ``row`` with the field at ``path`` set to None (nested dicts copied on the way)."""
+    head, *rest = path
+    copy = dict(row)
+    copy[head] = _blank(copy[head], tuple(rest)) if rest and isinstance(copy.get(head), dict) else None
+    return copy
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """The suppression list (keyed hashes) and the key that makes them."""
+
+    key: bytes
+    hashes: frozenset[str]
+    _hash: Callable[[str, Any], str | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = self.key
+
+        @lru_cache(maxsize=200_000)
+        def cached(kind: str, value: Any) -> str | None:
+            return keyed_hash(key, kind, value)
+
+        object.__setattr__(self, "_hash", cached)
+
+    def __bool__(self) -> bool:
+        return bool(self.hashes)
+
+    def _hit(self, kind: str, value: Any) -> bool:
+        return value not in (None, "") and self._hash(kind, str(value)) in self.hashes
+
+    def screen(self, table: str, row: Row) -> Row | None:
+        """The row as it may land (possibly blanked or pseudonymised), or None when it is held back."""
+        identity = IDENTITIES.get(table)
+        if identity is None or not self.hashes:
+            return row
+        records = identity.records(row)
+        if any(self._hit("record", record) for record in records):
+            if not identity.retained:
+                return None
+            pseudonym = retained_pseudonym(self.key, records[0])
+            return {**row, **{name: pseudonym for name in identity.retained}}
+        if any(self._hit(kind, _get(row, path)) for path, kind in identity.defining):
+            return None
+        for path, kind in identity.contacts:
+            if self._hit(kind, _get(row, path)):
+                row = _blank(row, path)
+        return row
+
+    def screen_rows(self, table: str, rows: list[Row]) -> tuple[list[Row], int]:
+        """The rows that may land, and how many were held back."""
+        kept = [screened for screened in (self.screen(table, row) for row in rows) if screened is not None]
+        return kept, len(rows) - len(kept)
+
+    def holds_raw(self, table: str, raw: Row) -> bool:
+        """Whether a row too broken to parse carries one of the person's identifiers in any field.
+
+        Such a row would otherwise sit in quarantine with the person's data; it is held back whole.
+        """
+        values: list[str] = []
+        for value in raw.values():
+            values.extend(str(value).split(";") if isinstance(value, str) else [str(value)])
+        system = table.split("_", 1)[0]
+        return any(
+            self._hit("record", f"{system}:{value.strip()}") or self._hit("email", value) or self._hit("phone", value)
+            for value in values
+            if value.strip()
+        )
