@@ -18,6 +18,7 @@ from hub.commands import audit as audit_commands
 from hub.commands import consent as consent_commands
 from hub.commands import dsr as dsr_commands
 from hub.config import ConfigurationError, Settings, load_settings
+from hub.ingest import SYSTEMS
 from hub.status import golden_summary, landing_status, quarantined_rows
 
 app = typer.Typer(help="Customer master data hub.", no_args_is_help=True, add_completion=False)
@@ -95,10 +96,13 @@ def serve_sim(
     serve(directory, host=host, port=port, fault_rate=fault_rate)
 
 
-def _matching_config(full_rebuild: bool, refit: bool) -> dict | None:
-    if not (full_rebuild or refit):
-        return None
-    return {"ops": {"golden__match_pairs": {"config": {"full_rebuild": full_rebuild, "refit": refit}}}}
+def _run_config(full_rebuild: bool, refit: bool, full_reload: bool) -> dict | None:
+    ops = {}
+    if full_rebuild or refit:
+        ops["golden__match_pairs"] = {"config": {"full_rebuild": full_rebuild, "refit": refit}}
+    if full_reload:
+        ops.update({f"land_{system.name}": {"config": {"full_reload": True}} for system in SYSTEMS})
+    return {"ops": ops} if ops else None
 
 
 def _run(settings: Settings, run_config: dict | None = None) -> bool:
@@ -124,10 +128,11 @@ def _run(settings: Settings, run_config: dict | None = None) -> bool:
 def run(
     full_rebuild: bool = typer.Option(False, help="Re-score every candidate pair, not only changed records."),
     refit: bool = typer.Option(False, help="Re-estimate the match model (implies a full rebuild)."),
+    full_reload: bool = typer.Option(False, help="Empty the landing tables and cursors; read every system again."),
 ) -> None:
     """Materialise the whole pipeline against the configured systems; non-zero exit on failure."""
     try:
-        ok = _run(load_settings(), _matching_config(full_rebuild, refit))
+        ok = _run(load_settings(), _run_config(full_rebuild, refit, full_reload))
     except ConfigurationError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None

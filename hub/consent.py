@@ -1,7 +1,105 @@
-"""Dagster definitions of the consent area: the consent ledger and the state derived from it."""
+"""Dagster definitions of the consent area: the consent ledger and the state derived from it.
 
-from dagster import Definitions
+``consent/consent_events`` appends what the landing tables say about consent to the append-only
+ledger; ``consent/consent_state`` derives every golden customer's consent per purpose from the whole
+ledger by the rules of ``transforms.consent.state``. Whether the soft opt-in applies is a deployment
+decision (``HUB_SOFT_OPT_IN``), carried by the ``consent_policy`` resource.
+"""
+
+from dagster import AssetKey, ConfigurableResource, Definitions, MaterializeResult, asset
+
+from hub import consent_store as store
+from hub.config import Settings
+from hub.golden import golden_key
+from hub.golden_store import now
+from hub.ingest import landing_key
+from hub.metrics import measure
+from hub.resources import HubDatabase
+from transforms.consent import PURPOSES
+from transforms.consent.events import LANDING_COLUMNS, consent_events
+from transforms.consent.state import carry_forward, current_state
+
+CONSENT_GROUP = "consent"
+PURCHASE_TABLES = ("erp_invoice", "webshop_order", "loyalty_purchase")
 
 
-def consent_definitions() -> Definitions:
-    return Definitions()
+def consent_key(name: str) -> AssetKey:
+    return AssetKey([CONSENT_GROUP, name])
+
+
+class ConsentPolicy(ConfigurableResource):
+    """How consent is derived in this deployment: the soft opt-in for existing customers' email."""
+
+    soft_opt_in: bool = False
+
+
+def policy_resource(settings: Settings | None) -> ConsentPolicy:
+    return ConsentPolicy(soft_opt_in=bool(settings and settings.soft_opt_in_enabled))
+
+
+def _result(meter, **metadata) -> MaterializeResult:
+    return MaterializeResult(
+        metadata={**metadata, "seconds": round(meter.seconds, 2), "peak_rss_mb": round(meter.peak_rss_mb, 1)}
+    )
+
+
+@asset(
+    key=consent_key("consent_events"),
+    # golden/source_records migrates the hub's schema, which the ledger lives in.
+    deps=[landing_key(t) for t in LANDING_COLUMNS] + [golden_key("source_records")],
+    group_name=CONSENT_GROUP,
+    description="The append-only consent ledger: every consent event the systems state, with its evidence.",
+)
+def consent_ledger(database: HubDatabase) -> MaterializeResult:
+    with measure() as meter:
+        with database.engine().connect() as connection:
+            events = consent_events(store.read_consent_sources(connection), now())
+        with database.engine().begin() as connection:
+            added = store.append_events(connection, events)
+            total = store.count_events(connection)
+    per_system = events["source_system"].value_counts().to_dict()
+    return _result(
+        meter,
+        events_read=len(events),
+        events_added=added,
+        events_in_ledger=total,
+        **{f"events_read_{k}": int(v) for k, v in per_system.items()},
+    )
+
+
+@asset(
+    key=consent_key("consent_state"),
+    deps=[consent_key("consent_events"), golden_key("golden_customer")] + [landing_key(t) for t in PURCHASE_TABLES],
+    group_name=CONSENT_GROUP,
+    description="Every golden customer's consent per purpose, with its basis, rule and deciding event.",
+)
+def consent_state(database: HubDatabase, consent_policy: ConsentPolicy) -> MaterializeResult:
+    with measure() as meter:
+        with database.engine().connect() as connection:
+            merges = store.load_merges(connection)
+            customers = store.load_customers(connection)
+            events = store.load_customer_events(connection, merges)
+            flags = store.load_flags(connection, merges)
+            purchasers = store.load_purchasers(connection)
+            previous = store.load_state(connection)
+        state = current_state(customers, events, flags, purchasers, consent_policy.soft_opt_in, now())
+        state = carry_forward(state, previous)
+        with database.engine().begin() as connection:
+            store.save_state(connection, state)
+    granted = state[state["granted"]].groupby("purpose").size()
+    bases = state["basis"].value_counts().to_dict()
+    return _result(
+        meter,
+        customers=len(customers),
+        soft_opt_in=consent_policy.soft_opt_in,
+        **{f"granted_{p}": int(granted.get(p, 0)) for p in PURPOSES},
+        **{f"basis_{k}": int(v) for k, v in bases.items()},
+    )
+
+
+def consent_definitions(settings: Settings | None = None) -> Definitions:
+    """The consent assets, with the deployment's consent policy (soft opt-in off without settings)."""
+    return Definitions(
+        assets=[consent_ledger, consent_state],
+        resources={"consent_policy": policy_resource(settings)},
+    )

@@ -17,6 +17,7 @@ from dagster import (
     AssetsDefinition,
     AssetSelection,
     AssetSpec,
+    Config,
     Definitions,
     RunRequest,
     SensorEvaluationContext,
@@ -26,6 +27,7 @@ from dagster import (
 )
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
+from dlt import Pipeline
 from dlt.extract.source import DltSource
 
 from hub import storage
@@ -78,6 +80,13 @@ SYSTEMS = (
 )
 
 
+class LandingConfig(Config):
+    """``full_reload`` forgets the system's cursors (and the loyalty files already read) and reads
+    everything again; rows still merge on their keys, so nothing is doubled and nothing is lost."""
+
+    full_reload: bool = False
+
+
 def landing_key(table: str) -> AssetKey:
     return AssetKey([LANDING_GROUP, table])
 
@@ -109,20 +118,33 @@ def _system_assets(system: LandedSystem, settings: Settings) -> AssetsDefinition
     )
     def land(
         context: AssetExecutionContext,
+        config: LandingConfig,
         dlt: DagsterDltResource,
         database: HubDatabase,
         systems: SourceSystems,
     ) -> Iterator:
         with database.engine().connect() as connection:
             held = load_suppression(connection, database.key())
+        pipeline = database.dlt_pipeline(system.name)
+        if config.full_reload:
+            forget_cursors(pipeline, system.name)
         yield from dlt.run(
             context=context,
             dlt_source=system.build(systems, held),
-            dlt_pipeline=database.dlt_pipeline(system.name),
+            dlt_pipeline=pipeline,
             loader_file_format=storage.loader_file_format(database.url),
         )
 
     return land
+
+
+def forget_cursors(pipeline: Pipeline, source: str) -> None:
+    """Drop a source's incremental state, in the destination too: dagster-dlt restores it from there."""
+    pipeline.sync_destination()
+    with pipeline.managed_state(extract_state=True) as state:
+        state.get("sources", {}).pop(source, None)
+    pipeline.normalize()
+    pipeline.load()
 
 
 def _accounting_check(system: str, table: str) -> AssetChecksDefinition:

@@ -35,7 +35,13 @@ class HubDatabase(ConfigurableResource):
 
 
 def landing_pipeline(system: str, database_url: str, state_dir: Path) -> dlt.Pipeline:
-    """The dlt pipeline that lands ``system`` in the landing schema; its state survives runs."""
+    """The dlt pipeline that lands ``system`` in the landing schema; its state survives runs.
+
+    Loaded package files and the staging copies of merged tables are personal data the hub would
+    otherwise keep beside its tables (and out of an erasure's reach): both are emptied after each load.
+    """
+    dlt.config["load.delete_completed_jobs"] = True
+    dlt.config["load.truncate_staging_dataset"] = True
     return dlt.pipeline(
         pipeline_name=f"hub_{system}",
         destination=storage.dlt_destination(database_url),

@@ -2,12 +2,15 @@
 
 from dagster import Definitions, RunRequest, build_sensor_context
 
+from hub.access.assets import access_key
 from hub.config import load_settings
+from hub.consent import consent_key
 from hub.definitions import PIPELINE_JOB, build_definitions
 from hub.golden import golden_key
 from hub.ingest import landing_key
 
 GOLDEN_ASSETS = ["source_records", "match_pairs", "customer_xref", "golden_customer"]
+CONSENT_ASSETS = ["consent_events", "consent_state"]
 LANDING_TABLES = [
     "erp_customer",
     "erp_invoice",
@@ -26,7 +29,12 @@ def test_definitions_load_with_every_landing_asset_and_its_checks(tmp_path):
     Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     golden = [golden_key(n) for n in GOLDEN_ASSETS]
-    assert sorted(graph.get_all_asset_keys()) == sorted([landing_key(t) for t in LANDING_TABLES] + golden)
+    assert sorted(graph.get_all_asset_keys()) == sorted(
+        [landing_key(t) for t in LANDING_TABLES]
+        + golden
+        + [consent_key(n) for n in CONSENT_ASSETS]
+        + [access_key("role_views")]
+    )
     checks = {(k.asset_key.path[-1], k.name) for k in graph.asset_check_keys}
     assert checks == {(t, c) for t in LANDING_TABLES for c in ("rows_accounted_for", "columns_match_contract")}
     assert defs.resolve_job_def(PIPELINE_JOB) is not None

@@ -458,6 +458,74 @@ def test_official_mailchimp_client_lists_tags_and_erases(writable_world: Path) -
     assert not rows(writable_world / "esp.sqlite", "SELECT 1 FROM activity WHERE member_id = ?", erased)
 
 
+def test_official_clients_correct_and_delete_through_the_products_endpoints(writable_world: Path) -> None:
+    """WooCommerce's batch update/delete and Mailchimp's member PATCH, beyond the contract's subset."""
+    with running_simulator(writable_world) as endpoints:
+        shop = woo_client(endpoints)
+        first, second = shop.get("customers", params={"per_page": 2}).json()
+        answer = shop.post(
+            "customers/batch",
+            {
+                "update": [
+                    {
+                        "id": first["id"],
+                        "last_name": second["last_name"],
+                        "billing": {"city": second["billing"]["city"]},
+                    }
+                ],
+                "delete": [second["id"], 10**9],
+            },
+        )
+        assert answer.status_code == 200
+        updated, deleted = answer.json()["update"], answer.json()["delete"]
+        assert updated[0]["last_name"] == second["last_name"]
+        assert updated[0]["billing"]["city"] == second["billing"]["city"]
+        assert updated[0]["billing"]["address_1"] == first["billing"]["address_1"]
+        assert [c["id"] for c in deleted] == [second["id"], 10**9] and deleted[0]["email"] == second["email"]
+        assert deleted[1]["error"]["code"] == "woocommerce_rest_invalid_id"
+        assert shop.get(f"customers/{second['id']}").status_code == 404
+        guest = shop.get("orders", params={"customer": 0, "per_page": 1}).json()[0]["id"]
+        assert [o["id"] for o in shop.post("orders/batch", {"delete": [guest]}).json()["delete"]] == [guest]
+        assert shop.get(f"orders/{guest}").status_code == 404
+        assert shop.post("orders/batch", {"update": [{"id": guest, "status": "completed"}]}).status_code == 400
+
+        chimp = chimp_client(endpoints)
+        campaign = chimp.campaigns.list(count=1)["campaigns"][0]["id"]
+        active = chimp.reports.get_email_activity_for_campaign(campaign, count=1)["emails"][0]["email_address"]
+        target = chimp.lists.get_list_member(endpoints.esp_list_id, hashlib.md5(active.lower().encode()).hexdigest())
+        page = chimp.lists.get_list_members_info(endpoints.esp_list_id, count=2)["members"]
+        other = next(member for member in page if member["id"] != target["id"])
+        new_email = "corrected." + target["email_address"]
+        patched = chimp.lists.update_list_member(
+            endpoints.esp_list_id,
+            target["id"],
+            {"email_address": new_email, "merge_fields": {"LNAME": other["merge_fields"]["LNAME"]}},
+        )
+        assert patched["id"] == hashlib.md5(new_email.lower().encode()).hexdigest()
+        assert patched["merge_fields"]["LNAME"] == other["merge_fields"]["LNAME"]
+        assert patched["merge_fields"]["FNAME"] == target["merge_fields"]["FNAME"]
+        assert chimp.lists.get_list_member(endpoints.esp_list_id, patched["id"]) == patched
+        with pytest.raises(mailchimp_marketing.api_client.ApiClientError) as gone:
+            chimp.lists.update_list_member(endpoints.esp_list_id, target["id"], {"merge_fields": {"LNAME": ""}})
+        assert gone.value.status_code == 404
+        with pytest.raises(mailchimp_marketing.api_client.ApiClientError) as taken:
+            chimp.lists.update_list_member(
+                endpoints.esp_list_id, patched["id"], {"email_address": other["email_address"]}
+            )
+        assert taken.value.status_code == 400
+    shop_writes = rows(writable_world / "webshop.sqlite", "SELECT path, status FROM writes ORDER BY id")
+    assert [(path.rsplit("/", 2)[-2], status) for path, status in shop_writes] == [
+        ("customers", 200),
+        ("orders", 200),
+        ("orders", 400),
+    ]
+    esp_writes = rows(writable_world / "esp.sqlite", "SELECT method, status FROM writes ORDER BY id")
+    assert esp_writes == [("PATCH", 200), ("PATCH", 404), ("PATCH", 400)]
+    assert not rows(writable_world / "esp.sqlite", "SELECT 1 FROM activity WHERE member_id = ?", target["id"])
+    moved = rows(writable_world / "esp.sqlite", "SELECT doc FROM activity WHERE member_id = ?", patched["id"])
+    assert moved and all(new_email in doc for (doc,) in moved), "the member's activity follows the new address"
+
+
 def test_esp_refuses_more_than_ten_requests_in_flight(server) -> None:
     """Ten writes whose bodies never finish arriving hold ten slots; the eleventh request gets 429."""
     host, port = server.url.removeprefix("http://").split(":")

@@ -4,6 +4,10 @@ Members page by count/offset in a stable order (sign-up order), filtered strictl
 since_last_changed; campaigns filter on since_send_time; a campaign's email activity lists only
 members with some activity. Auth is HTTP Basic with any user name and the API key as password.
 Errors are Mailchimp's problem+json documents.
+
+Besides the contract's writes (tags, delete-permanent) it answers Mailchimp's member PATCH
+(email_address, merge_fields, status), which the hub uses to pass on a rectification: a new
+address gives the member a new id (the MD5 of the lower-cased address), as Mailchimp does.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
+import sqlite3
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -25,6 +32,8 @@ from hub.simulator.meta import load_meta
 PREFIX = "/3.0"
 MAX_COUNT = 1000
 ERROR_TYPE = "https://mailchimp.com/developer/marketing/docs/errors/"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SETTABLE_STATUSES = ("subscribed", "unsubscribed", "pending")
 
 
 class ChimpError(Exception):
@@ -218,6 +227,45 @@ def build_router(store: Store, api_key: str, list_id: str) -> APIRouter:
             raise
         return Response(status_code=204)
 
+    def patch(request: Request, mid: str, body: dict[str, Any], raw: str) -> str:
+        moment = now()
+        with store.writing() as conn:
+            row = conn.execute("SELECT doc FROM member WHERE id = ?", (mid,)).fetchone()
+            if row is None:
+                raise _not_found()
+            doc = _patched(jsondoc.loads(row[0]), body, moment)
+            new_id = esp.member_id(doc["email_address"])
+            if new_id != mid:
+                if conn.execute("SELECT 1 FROM member WHERE id = ?", (new_id,)).fetchone():
+                    raise ChimpError(400, "Member Exists", "The new address is already a list member.")
+                doc["id"] = new_id
+                _move_activity(conn, mid, new_id, doc["email_address"])
+            text = jsondoc.dumps(doc)
+            conn.execute(
+                "UPDATE member SET id = ?, email = ?, status = ?, timestamp_opt = ?, last_changed = ?, doc = ?"
+                " WHERE id = ?",
+                (new_id, doc["email_address"], doc["status"], doc["timestamp_opt"], moment, text, mid),
+            )
+            sqlite_store.record_write(conn, request.method, request.url.path, raw, 200)
+        return text
+
+    @router.patch("/lists/{audience}/members/{member}")
+    async def update_member(request: Request, audience: str, member: str) -> Response:
+        raw = (await request.body()).decode("utf-8", "replace")
+        try:
+            authorise(request, audience)
+            try:
+                body = jsondoc.loads(raw or "{}")
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                raise ChimpError(400, "Invalid Resource", "The resource submitted could not be validated.")
+            text = await run_in_threadpool(patch, request, subscriber_hash(member), body, raw)
+        except ChimpError as error:
+            await run_in_threadpool(store.record_refused, request.method, request.url.path, raw, error.status)
+            raise
+        return Response(text, media_type="application/json")
+
     @router.get("/campaigns")
     def list_campaigns(request: Request) -> Response:
         authorise(request)
@@ -249,3 +297,35 @@ def build_router(store: Store, api_key: str, list_id: str) -> APIRouter:
         return Response(text, media_type="application/json")
 
     return router
+
+
+def _patched(doc: dict[str, Any], body: dict[str, Any], moment: str) -> dict[str, Any]:
+    """The member after a PATCH of email_address, merge_fields and status, or Mailchimp's 400 for a bad one."""
+    email = body.get("email_address")
+    if email is not None:
+        if not isinstance(email, str) or not _EMAIL.match(email.strip()):
+            raise ChimpError(400, "Invalid Resource", "Please provide a valid email address.")
+        doc["email_address"] = email.strip()
+    fields = body.get("merge_fields")
+    if fields is not None:
+        if not isinstance(fields, dict) or not set(fields) <= set(doc["merge_fields"]):
+            raise ChimpError(400, "Invalid Resource", "Your merge fields were invalid.")
+        doc["merge_fields"] |= {key: "" if value is None else str(value) for key, value in fields.items()}
+    status = body.get("status")
+    if status is not None and status != doc["status"]:
+        if status not in _SETTABLE_STATUSES:
+            raise ChimpError(400, "Invalid Resource", "The resource submitted could not be validated.")
+        doc["status"] = status
+        doc["marketing_permissions"][0]["enabled"] = status == "subscribed"
+        if status == "subscribed":
+            doc["timestamp_opt"] = moment
+    doc["last_changed"] = moment
+    return doc
+
+
+def _move_activity(conn: sqlite3.Connection, old_id: str, new_id: str, email: str) -> None:
+    """A changed address moves the member's campaign activity along with its new id."""
+    for seq, text in conn.execute("SELECT seq, doc FROM activity WHERE member_id = ?", (old_id,)).fetchall():
+        activity = jsondoc.loads(text)
+        activity["email_address"] = email
+        conn.execute("UPDATE activity SET member_id = ?, doc = ? WHERE seq = ?", (new_id, jsondoc.dumps(activity), seq))

@@ -2,9 +2,10 @@
 
 A thin ASGI gate in front of the routes does what the real services do to their clients:
 Mailchimp's limit of 10 simultaneous requests, and (with `fault_rate`) seeded random 429s
-with Retry-After and 500/502/503s on reads. Faults are decided before a request touches any
-data, so they never change what is stored. The access log stays off: query strings and paths
-carry email addresses, which must not end up in logs.
+with Retry-After and 500/502/503s on reads and writes alike. Faults are decided before a request
+touches any data, so they never change what is stored (a write answered with a fault was not
+done). The access log stays off: query strings and paths carry email addresses, which must not
+end up in logs.
 """
 
 from __future__ import annotations
@@ -53,12 +54,7 @@ class Gate:
         if chimp:
             self.in_flight += 1
         try:
-            if (
-                (chimp or woo)
-                and scope["method"] == "GET"
-                and self.fault_rate > 0
-                and self.rng.random() < self.fault_rate
-            ):
+            if (chimp or woo) and self.fault_rate > 0 and self.rng.random() < self.fault_rate:
                 status = 429 if self.rng.random() < 0.5 else self.rng.choice((500, 502, 503))
                 await self._send(send, status, chimp)
                 return

@@ -4,6 +4,10 @@ Listings page by page/per_page with X-WP-Total and X-WP-TotalPages (and a Link h
 WordPress sends), filter on modified_after strictly on date_modified_gmt, and order by id.
 Authentication is HTTP Basic, consumer_key/consumer_secret in the query, or one-legged OAuth 1.0a
 (what WooCommerce's own client does over plain HTTP). Errors have WordPress's JSON shape.
+
+Writes are WooCommerce's batch endpoints, beyond the contract's subset where the hub needs them
+for data-subject requests: customers `update` (names, email, billing/shipping fields, meta_data) and
+`delete`, orders `delete`. Each request is logged in the store's `writes` table.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import base64
 import binascii
 import hmac
 import math
+import re
+import sqlite3
 from typing import Any
 from urllib.parse import urlencode
 
@@ -203,81 +209,164 @@ def build_router(store: Store, credentials: Credentials) -> APIRouter:
     def get_order(request: Request, order_id: int) -> Response:
         return single(request, "orders", order_id)
 
-    @router.post("/customers/batch")
-    async def batch_customers(request: Request) -> Response:
+    async def batch(request: Request, table: str) -> Response:
         raw = await request.body()
         text = raw.decode("utf-8", "replace")
         try:
             credentials.check(request)
-            updates = _batch_updates(raw)
+            actions = _batch_actions(raw, table)
             now = load_meta(store.path.parent).clock.isoformat(timespec="seconds")
-            answered = await run_in_threadpool(_apply_updates, store, updates, now, request.url.path, text)
+            answered = await run_in_threadpool(_apply_batch, store, table, actions, now, request.url.path, text)
         except WooError as error:
             await run_in_threadpool(store.record_refused, "POST", request.url.path, text, error.status)
             raise
-        return JSONResponse({"update": answered})
+        return JSONResponse(answered)
+
+    @router.post("/customers/batch")
+    async def batch_customers(request: Request) -> Response:
+        return await batch(request, "customer")
+
+    @router.post("/orders/batch")
+    async def batch_orders(request: Request) -> Response:
+        return await batch(request, "orders")
 
     return router
 
 
-def _batch_updates(raw: bytes) -> list[Any]:
-    """The `update` list of a batch body, or WooCommerce's error for a body it would refuse."""
+_SUPPORTED = {"customer": ("update", "delete"), "orders": ("delete",)}
+_NOUNS = {"customer": "customers", "orders": "orders"}
+_MISSING = {
+    "customer": ("woocommerce_rest_invalid_id", "Invalid resource id.", 400),
+    "orders": ("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404),
+}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _batch_actions(raw: bytes, table: str) -> dict[str, list[Any]]:
+    """The actions of a batch body this webshop performs, or WooCommerce's error for a body it would refuse."""
     try:
         body = jsondoc.loads(raw or b"{}")
     except ValueError:
         raise WooError(400, "rest_invalid_json", "Invalid JSON body passed.") from None
     if not isinstance(body, dict):
         raise WooError(400, "rest_invalid_json", "Invalid JSON body passed.")
-    if sum(len(body.get(action) or []) for action in ("create", "update", "delete")) > MAX_BATCH:
+    actions = {action: body.get(action) or [] for action in ("create", "update", "delete")}
+    for action, items in actions.items():
+        if not isinstance(items, list):
+            raise WooError(
+                400, "rest_invalid_param", f"Invalid parameter(s): {action}", params={action: f"{action} is not array."}
+            )
+    if sum(len(items) for items in actions.values()) > MAX_BATCH:
         raise WooError(
             413,
             "woocommerce_rest_request_entity_too_large",
             f"Unable to accept more than {MAX_BATCH} items for this request.",
         )
-    if body.get("create") or body.get("delete"):
-        raise WooError(400, "rest_invalid_param", "Only update is supported by this webshop.")
-    return body.get("update") or []
+    for action, items in actions.items():
+        if items and action not in _SUPPORTED[table]:
+            message = f"This webshop does not {action} {_NOUNS[table]} through the API."
+            raise WooError(400, "rest_invalid_param", message)
+    return {action: items for action, items in actions.items() if items}
 
 
-def _apply_updates(store: Store, updates: list[Any], now: str, path: str, raw: str) -> list[dict[str, Any]]:
-    """Merge each update's meta_data into the stored customer (by meta id, else by key)."""
-    answered = []
+def _apply_batch(
+    store: Store, table: str, actions: dict[str, list[Any]], now: str, path: str, raw: str
+) -> dict[str, list[dict[str, Any]]]:
+    """Updates, then deletes, in one transaction; answered per item as WooCommerce does (errors inline)."""
+    answered: dict[str, list[dict[str, Any]]] = {}
     with store.writing() as conn:
-        for update in updates:
-            cid = update.get("id") if isinstance(update, dict) else None
-            row = (
-                conn.execute("SELECT doc FROM customer WHERE id = ?", (cid,)).fetchone()
-                if isinstance(cid, int)
-                else None
-            )
-            if row is None:
-                answered.append(
-                    {
-                        "id": cid if isinstance(cid, int) else 0,
-                        "error": {
-                            "code": "woocommerce_rest_invalid_id",
-                            "message": "Invalid ID.",
-                            "data": {"status": 400},
-                        },
-                    }
-                )
-                continue
-            doc = jsondoc.loads(row[0])
-            meta = doc["meta_data"]
-            next_id = max((m["id"] for m in meta), default=cid * 10) + 1
-            for item in update.get("meta_data") or []:
-                target = next((m for m in meta if "id" in item and m["id"] == item["id"]), None) or next(
-                    (m for m in meta if m["key"] == item.get("key")), None
-                )
-                if target is None:
-                    meta.append({"id": next_id, "key": item.get("key"), "value": item.get("value")})
-                    next_id += 1
-                else:
-                    target["value"] = item.get("value")
-            doc["date_modified_gmt"] = now
-            conn.execute(
-                "UPDATE customer SET date_modified_gmt = ?, doc = ? WHERE id = ?", (now, jsondoc.dumps(doc), cid)
-            )
-            answered.append(doc)
+        if "update" in actions:
+            answered["update"] = [_update_customer(conn, item, now) for item in actions["update"]]
+        if "delete" in actions:
+            deleted = (_delete(conn, table, _item_id(item), now) for item in actions["delete"])
+            answered["delete"] = [answer for answer in deleted if answer is not None]
         sqlite_store.record_write(conn, "POST", path, raw, 200)
     return answered
+
+
+def _item_id(value: Any) -> int:
+    """WooCommerce casts each id with PHP's (int): a numeric string counts, anything else is 0."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return 0
+
+
+def _item_error(key: Any, code: str, message: str, status: int) -> dict[str, Any]:
+    return {"id": key, "error": {"code": code, "message": message, "data": {"status": status}}}
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _update_customer(conn: sqlite3.Connection, update: Any, now: str) -> dict[str, Any]:
+    """Apply names, email, billing/shipping fields and meta_data (by meta id, else by key) to one customer."""
+    cid = update.get("id") if isinstance(update, dict) else None
+    if not isinstance(cid, int) or isinstance(cid, bool):
+        return _item_error(0, "woocommerce_rest_invalid_id", "Invalid ID.", 400)
+    row = conn.execute("SELECT doc FROM customer WHERE id = ?", (cid,)).fetchone()
+    if row is None:
+        return _item_error(cid, "woocommerce_rest_invalid_id", "Invalid ID.", 400)
+    doc = jsondoc.loads(row[0])
+    if update.get("email") is not None:
+        email = str(update["email"]).strip()
+        if not _EMAIL.match(email):
+            return _item_error(cid, "customer_invalid_email", "Invalid email address", 400)
+        taken = conn.execute("SELECT 1 FROM customer WHERE lower(email) = ? AND id <> ?", (email.lower(), cid))
+        if taken.fetchone():
+            return _item_error(cid, "existing_user_email", "Sorry, that email address is already used!", 400)
+        doc["email"] = email
+    for key in ("first_name", "last_name"):
+        if key in update:
+            doc[key] = _text(update[key])
+    for block in ("billing", "shipping"):
+        if isinstance(update.get(block), dict):
+            doc[block] |= {key: _text(value) for key, value in update[block].items() if key in doc[block]}
+    _merge_meta(doc["meta_data"], update.get("meta_data") or [], cid)
+    doc["date_modified_gmt"] = now
+    conn.execute(
+        "UPDATE customer SET email = ?, date_modified_gmt = ?, doc = ? WHERE id = ?",
+        (doc["email"], now, jsondoc.dumps(doc), cid),
+    )
+    return doc
+
+
+def _merge_meta(meta: list[dict[str, Any]], items: list[Any], cid: int) -> None:
+    next_id = max((m["id"] for m in meta), default=cid * 10) + 1
+    for item in items:
+        target = next((m for m in meta if "id" in item and m["id"] == item["id"]), None) or next(
+            (m for m in meta if m["key"] == item.get("key")), None
+        )
+        if target is None:
+            meta.append({"id": next_id, "key": item.get("key"), "value": item.get("value")})
+            next_id += 1
+        else:
+            target["value"] = item.get("value")
+
+
+def _delete(conn: sqlite3.Connection, table: str, key: int, now: str) -> dict[str, Any] | None:
+    """Delete one customer or order for good (WooCommerce's batch forces deletion) and answer its last state.
+
+    Id 0 is skipped without an answer, as WooCommerce does. A deleted customer's orders stay, turned into
+    guest orders (customer_id 0, billing kept), as WooCommerce's `deleted_user` hook does.
+    """
+    if key == 0:
+        return None
+    row = conn.execute(f"SELECT doc FROM {table} WHERE id = ?", (key,)).fetchone()
+    if row is None:
+        return _item_error(key, *_MISSING[table])
+    conn.execute(f"DELETE FROM {table} WHERE id = ?", (key,))
+    if table == "customer":
+        for oid, text in conn.execute("SELECT id, doc FROM orders WHERE customer_id = ?", (key,)).fetchall():
+            order = jsondoc.loads(text)
+            order["customer_id"] = 0
+            order["date_modified_gmt"] = now
+            conn.execute(
+                "UPDATE orders SET customer_id = 0, date_modified_gmt = ?, doc = ? WHERE id = ?",
+                (now, jsondoc.dumps(order), oid),
+            )
+    return jsondoc.loads(row[0])

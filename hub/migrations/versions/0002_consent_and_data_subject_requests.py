@@ -92,6 +92,7 @@ def upgrade() -> None:
         sa.Column("system", sa.String, nullable=False),
         sa.Column("action", sa.String, nullable=False),  # delete | update
         sa.Column("target_ref", sa.String, nullable=False),  # keyed hash of the tool's key
+        sa.Column("target", sa.String),  # the tool's key itself, kept only until the tool confirms
         sa.Column("status", sa.String, nullable=False),  # pending | sent | failed
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("receipt", sa.String),
@@ -124,6 +125,8 @@ def upgrade() -> None:
         sa.Column("value", sa.String),
         sa.Column("rectified_at", TS, nullable=False),
         sa.Column("request_id", sa.String, nullable=False),
+        # JSON {record: keyed hash of its value then}: a system that changes its value again wins
+        sa.Column("source_fingerprints", sa.String, nullable=False),
         schema=SCHEMA,
     )
     # Append-only and hash-chained: entry n stores the hash of entry n-1 and its own.

@@ -1,0 +1,63 @@
+"""Reading a table as a role, for a purpose: the one read path of the hub's own code.
+
+It reads from the role's view (``access_<role>.<table>``), never from the base table, so the columns
+and rows are those a BI tool connected as the role gets. Reading for a consent purpose keeps only
+customers whose consent to that purpose is granted (mdm.consent_state); a view cannot do that, as
+it does not know the purpose.
+
+When a view is missing the reader refuses rather than creating it: a reader must not write to the
+database (DuckDB allows one writer, a PostgreSQL reader may lack the rights, and new views would
+lack their grants). The pipeline's ``access/role_views`` asset or ``hub access apply`` creates them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from hub import storage
+from hub.access.policy import AccessDenied, Role, load_policy
+from hub.access.views import about_customers, quote, view_schema
+
+PURPOSE_PARAMETER = "hub_access_purpose"
+
+
+class ViewMissing(LookupError):
+    """The role's view of a table does not exist yet: run the pipeline or ``hub access apply``."""
+
+
+def granted_customers() -> str:
+    return (
+        f"SELECT c.customer_id FROM {storage.HUB_SCHEMA}.consent_state c "
+        f"WHERE c.purpose = :{PURPOSE_PARAMETER} AND c.granted"
+    )
+
+
+def read_table(
+    connection: sa.Connection, role: str | Role, table: str, purpose: str, where: str = "", **params
+) -> pd.DataFrame:
+    """``table`` (``schema.table`` or its name) as ``role`` may see it when reading for ``purpose``.
+
+    ``where`` is a SQL condition over the view's columns, written by the hub's code with ``:name``
+    placeholders bound from ``params``; never put values into it. Raises AccessDenied if the role may not
+    read the table for that purpose, ViewMissing if the views have not been created.
+    """
+    policy = load_policy()
+    role = policy.role(role) if isinstance(role, str) else role
+    if purpose not in policy.purposes:
+        raise AccessDenied(f"unknown purpose {purpose}")
+    rule = role.check(table, purpose)
+    schema = view_schema(role)
+    if not storage.table_exists(connection, schema, rule.name):
+        raise ViewMissing(f"no view {schema}.{rule.name}: run the pipeline or `hub access apply`")
+    conditions = [f"({where})"] if where.strip() else []
+    if purpose in policy.consent_purposes:
+        link = rule.subject
+        if link is None or any(role.column_access(rule.qualified, c) != "see" for c in link.columns):
+            raise AccessDenied(f"{rule.qualified} cannot be limited to consenting customers for role {role.name}")
+        conditions.append(about_customers(link, "v", granted_customers()))
+        params = {**params, PURPOSE_PARAMETER: purpose}
+    sql = f"SELECT * FROM {quote(schema)}.{quote(rule.name)} v"
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
+    return storage.read_frame(connection, sql, **params)

@@ -1,0 +1,162 @@
+"""Reading and writing the consent tables of the ``mdm`` schema, and the landing rows they come from.
+
+The ledger (``mdm.consent_event``) only ever grows: new events are inserted when their id is not
+there yet, nothing is updated or deleted here. The state (``mdm.consent_state``) is rebuilt whole
+from the ledger on every run, inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, insert_frame, read_frame, table_columns
+from transforms.consent.events import EVENT_COLUMNS, LANDING_COLUMNS
+from transforms.consent.state import EVENT_INPUT, STATE_COLUMNS, follow_merges
+
+S = HUB_SCHEMA
+REQUEST_SYSTEM = "dsr"  # events made by data-subject requests; their source_key is a customer id
+_JSON_COLUMNS = {"marketing_permissions"}
+
+# A sale to the customer, per landing table: how its row finds the customer's source record.
+_PURCHASES = {
+    "erp_invoice": (
+        "erp",
+        "CAST(p.customer_no AS VARCHAR)",
+        "p.status <> 'credited' AND p.total_eur > 0",
+    ),
+    "webshop_order": (
+        "webshop",
+        "CASE WHEN p.customer_id > 0 THEN CAST(p.customer_id AS VARCHAR) ELSE 'order:' || CAST(p.id AS VARCHAR) END",
+        "p.status NOT IN ('cancelled', 'refunded')",
+    ),
+    "loyalty_purchase": (
+        "loyalty",
+        "CAST(p.jasennumero AS VARCHAR)",
+        "p.summa > 0",
+    ),
+}
+
+
+def _select(column: str, present: set[str]) -> str:
+    if column not in present:
+        return f"NULL AS {column}"
+    if column in _JSON_COLUMNS:
+        return f"CAST({column} AS VARCHAR) AS {column}"
+    return column
+
+
+def read_consent_sources(connection: sa.Connection) -> dict[str, pd.DataFrame]:
+    """The landing rows consent events come from, per table; a table not landed yet is left out."""
+    frames = {}
+    for table, columns in LANDING_COLUMNS.items():
+        present = table_columns(connection, LANDING_SCHEMA, table)
+        if present:
+            selected = ", ".join(_select(c, present) for c in columns)
+            frames[table] = read_frame(connection, f"SELECT {selected} FROM {LANDING_SCHEMA}.{table}")
+    return frames
+
+
+def count_events(connection: sa.Connection) -> int:
+    return int(connection.execute(sa.text(f"SELECT count(*) FROM {S}.consent_event")).scalar())
+
+
+def append_events(connection: sa.Connection, events: pd.DataFrame) -> int:
+    """Insert the events whose id the ledger does not hold yet; how many were added."""
+    before = count_events(connection)
+    if events.empty:
+        return 0
+    connection.execute(
+        sa.text(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS _hub_consent_new (event_id VARCHAR, source_system VARCHAR, "
+            "source_key VARCHAR, purpose VARCHAR, action VARCHAR, occurred_at TIMESTAMP WITH TIME ZONE, "
+            "evidence VARCHAR, ip VARCHAR, request_id VARCHAR, recorded_at TIMESTAMP WITH TIME ZONE)"
+        )
+    )
+    connection.execute(sa.text("DELETE FROM _hub_consent_new"))
+    insert_frame(connection, "_hub_consent_new", events[EVENT_COLUMNS], schema=None)
+    columns = ", ".join(EVENT_COLUMNS)
+    connection.execute(
+        sa.text(
+            f"INSERT INTO {S}.consent_event ({columns}) SELECT {columns} FROM _hub_consent_new n "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {S}.consent_event e WHERE e.event_id = n.event_id)"
+        )
+    )
+    return count_events(connection) - before
+
+
+def stack(first: pd.DataFrame, *more: pd.DataFrame) -> pd.DataFrame:
+    """Frames of the same columns one after the other; empty ones are left out (their dtypes mean nothing)."""
+    frames = [f for f in (first, *more) if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else first.reset_index(drop=True)
+
+
+def load_merges(connection: sa.Connection) -> pd.DataFrame:
+    return read_frame(
+        connection,
+        f"SELECT customer_id, related_id, recorded_at FROM {S}.customer_id_history WHERE event = 'merged_into'",
+    )
+
+
+def request_events(connection: sa.Connection, merges: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Events of data-subject requests, with the customer id that holds the requester now."""
+    wanted = ", ".join(c for c in columns if c != "customer_id")
+    frame = read_frame(
+        connection,
+        f"SELECT source_key AS customer_id, {wanted} FROM {S}.consent_event WHERE source_system = '{REQUEST_SYSTEM}'",
+    )
+    frame["customer_id"] = follow_merges(frame["customer_id"], merges)
+    return frame[columns]
+
+
+def load_customer_events(connection: sa.Connection, merges: pd.DataFrame) -> pd.DataFrame:
+    """Every ledger event with the customer it belongs to now (``EVENT_INPUT`` columns).
+
+    A system's event belongs to whoever holds its source record in the crosswalk; an event of a
+    record that is no source record any more (a soft-deleted ERP customer) belongs to no one.
+    """
+    fields = ", ".join(f"e.{c}" for c in EVENT_INPUT if c != "customer_id")
+    systems = read_frame(
+        connection,
+        f"SELECT x.customer_id, {fields} FROM {S}.consent_event e JOIN {S}.customer_xref x "
+        "ON x.source_system = e.source_system AND x.source_key = e.source_key",
+    )
+    return stack(systems, request_events(connection, merges, EVENT_INPUT))
+
+
+def load_flags(connection: sa.Connection, merges: pd.DataFrame) -> pd.DataFrame:
+    """Subject flags (restricted, objected) on the customer ids that hold them now."""
+    flags = read_frame(connection, f"SELECT customer_id, flag FROM {S}.subject_flag")
+    flags["customer_id"] = follow_merges(flags["customer_id"], merges)
+    return flags
+
+
+def load_purchasers(connection: sa.Connection) -> pd.Series:
+    """Customers with a sale in a system: an ERP invoice, a webshop order or a loyalty purchase.
+
+    Credit notes and credited invoices, cancelled or refunded orders and zero amounts are no sale.
+    """
+    parts = []
+    for table, (system, key, sale) in _PURCHASES.items():
+        if table_columns(connection, LANDING_SCHEMA, table):
+            parts.append(
+                f"SELECT x.customer_id FROM {LANDING_SCHEMA}.{table} p JOIN {S}.customer_xref x "
+                f"ON x.source_system = '{system}' AND x.source_key = {key} WHERE {sale}"
+            )
+    if not parts:
+        return pd.Series(dtype=object, name="customer_id")
+    sql = "SELECT DISTINCT customer_id FROM (" + " UNION ".join(parts) + ") purchases"
+    return read_frame(connection, sql)["customer_id"]
+
+
+def load_customers(connection: sa.Connection) -> pd.Series:
+    return read_frame(connection, f"SELECT customer_id FROM {S}.golden_customer ORDER BY customer_id")["customer_id"]
+
+
+def load_state(connection: sa.Connection) -> pd.DataFrame:
+    return read_frame(connection, f"SELECT {', '.join(STATE_COLUMNS)} FROM {S}.consent_state")
+
+
+def save_state(connection: sa.Connection, state: pd.DataFrame) -> None:
+    connection.execute(sa.text(f"DELETE FROM {S}.consent_state"))
+    insert_frame(connection, "consent_state", state[STATE_COLUMNS])

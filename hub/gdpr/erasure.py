@@ -1,0 +1,183 @@
+"""Erasure (Art. 17): the person leaves every table of the hub, and stays out.
+
+In one transaction, after the tools have been told (they need the keys the hub is about to drop):
+
+1. the keyed hashes of every identifier go on the suppression list, so the next load holds the
+   person's rows back even though the systems still have them;
+2. every holding of the inventory loses the person's rows; landing rows removed after their load are
+   counted per load, so that load accounting still balances;
+3. invoices stay for bookkeeping, their customer number replaced by a pseudonym (and only finance
+   and the DPO may read invoices at all);
+4. other people's rows that merely carry the person's email or phone (a family sharing them) keep
+   everything but that field;
+5. the person's earlier requests keep their trail but lose the identifier and customer ID.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+import sqlalchemy as sa
+
+from hub.gdpr.inventory import HOLDINGS, Holding
+from hub.gdpr.locate import Person, expanding, select
+from hub.gdpr.report import quarantined_rows
+from hub.gdpr.suppression import suppress
+from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, table_columns, table_exists
+from quality.suppression import retained_pseudonym
+from transforms.standardise.contacts import normalise_phone
+
+S = HUB_SCHEMA
+STAGING_SCHEMA = f"{LANDING_SCHEMA}_staging"
+
+# Columns where another person's row may carry the erased person's email or phone.
+SHARED_CONTACTS: dict[str, dict[str, str]] = {
+    f"{LANDING_SCHEMA}.erp_customer": {"email": "email", "phone": "phone"},
+    f"{LANDING_SCHEMA}.webshop_customer": {"email": "email", "billing__email": "email", "billing__phone": "phone"},
+    f"{LANDING_SCHEMA}.webshop_order": {"billing__email": "email", "billing__phone": "phone"},
+    f"{LANDING_SCHEMA}.loyalty_member": {"sahkoposti": "email", "puhelin": "phone"},
+    f"{LANDING_SCHEMA}.esp_member": {"merge_fields__phone": "phone"},
+    f"{S}.source_record": {"email": "email", "phone": "phone"},
+    f"{S}.golden_customer": {"email": "email", "phone": "phone"},
+}
+
+
+@dataclass(frozen=True)
+class Erased:
+    rows_removed: dict[str, int]
+    invoices_pseudonymised: int
+    fields_blanked: int
+    suppressed_identifiers: int
+
+
+def identifiers(person: Person) -> Iterable[tuple[str, str]]:
+    yield from (("record", r) for r in person.records)
+    yield from (("email", e) for e in {*person.emails, *person.esp_emails})
+    yield from (("phone", p) for p in person.phones)
+    yield from (("customer", c) for c in person.customer_ids)
+
+
+def erase(connection: sa.Connection, person: Person, key: bytes, request_id: str) -> Erased:
+    """Remove the person from the hub inside the caller's transaction."""
+    now = datetime.now(UTC)
+    suppressed = suppress(connection, key, identifiers(person), request_id, now)
+    removed: dict[str, int] = {}
+    pseudonymised = 0
+    for holding in HOLDINGS:
+        if not table_exists(connection, holding.schema, holding.table):
+            continue
+        if holding.erasure == "delete":
+            removed[holding.name] = _delete(connection, holding, person, key, request_id)
+        elif holding.erasure == "pseudonymise" and holding.table == "erp_invoice":
+            pseudonymised = _pseudonymise_invoices(connection, person, key)
+        elif holding.erasure == "pseudonymise":
+            forgotten = {"requests": [*person.requests, request_id]}
+            connection.execute(
+                expanding(
+                    f"UPDATE {S}.dsr_request SET identifier = NULL, customer_id = NULL, details = '{{}}' "
+                    "WHERE request_id IN :requests",
+                    forgotten,
+                ),
+                forgotten,
+            )
+    blanked = _blank_shared_contacts(connection, person)
+    _empty_staging(connection)
+    return Erased(removed, pseudonymised, blanked, suppressed)
+
+
+def _delete(connection: sa.Connection, holding: Holding, person: Person, key: bytes, request_id: str) -> int:
+    if holding.name == f"{LANDING_SCHEMA}.quarantine":
+        rows = quarantined_rows(connection, person, key)
+        if rows.empty:
+            return 0
+        _account(connection, rows.rename(columns={"table_name": "table"}), request_id)
+        ids = {"ids": rows["quarantine_id"].tolist()}
+        connection.execute(expanding(f"DELETE FROM {holding.name} WHERE quarantine_id IN :ids", ids), ids)
+        return len(rows)
+    params = person.params
+    if holding.schema == LANDING_SCHEMA:
+        loads = select(connection, f"SELECT _dlt_load_id FROM {holding.name} WHERE {holding.find}", params)
+        loads["table"] = holding.table
+        _account(connection, loads, request_id)
+    result = connection.execute(expanding(f"DELETE FROM {holding.name} WHERE {holding.find}", params), params)
+    return result.rowcount or 0
+
+
+def _account(connection: sa.Connection, rows: pd.DataFrame, request_id: str) -> None:
+    """Count removed landing rows per load, so that each load still accounts for every row it read."""
+    if rows.empty:
+        return
+    counts = rows.groupby(["_dlt_load_id", "table"]).size()
+    for (load_id, table), count in counts.items():
+        connection.execute(
+            sa.text(
+                f"INSERT INTO {S}.landing_erasure (load_id, table_name, request_id, rows_erased) "
+                "VALUES (:l, :t, :r, :n)"
+            ),
+            {"l": load_id, "t": table, "r": request_id, "n": int(count)},
+        )
+
+
+def _pseudonymise_invoices(connection: sa.Connection, person: Person, key: bytes) -> int:
+    changed = 0
+    for customer_no in person.keys("erp"):
+        changed += (
+            connection.execute(
+                sa.text(f"UPDATE {LANDING_SCHEMA}.erp_invoice SET customer_no = :p WHERE customer_no = :c"),
+                {"p": retained_pseudonym(key, f"erp:{customer_no}"), "c": customer_no},
+            ).rowcount
+            or 0
+        )
+    return changed
+
+
+def _blank_shared_contacts(connection: sa.Connection, person: Person) -> int:
+    """Blank the person's emails and phones wherever they remain in someone else's rows."""
+    emails = sorted({*person.emails, *person.esp_emails})
+    blanked = 0
+    for table, columns in SHARED_CONTACTS.items():
+        schema, name = table.split(".")
+        present = table_columns(connection, schema, name)
+        for column, kind in columns.items():
+            if column not in present:
+                continue
+            if kind == "email" and emails:
+                sql = f"UPDATE {table} SET {column} = NULL WHERE lower(trim({column})) IN :emails"
+                blanked += connection.execute(expanding(sql, {"emails": emails}), {"emails": emails}).rowcount or 0
+            elif kind == "phone":
+                blanked += _blank_phones(connection, table, column, person.phones)
+    return blanked
+
+
+def _blank_phones(connection: sa.Connection, table: str, column: str, phones: Iterable[str]) -> int:
+    """Phones are written every which way: find candidates by their last digits, confirm by E.164."""
+    blanked = 0
+    for phone in phones:
+        tail = phone[-7:]
+        candidates = connection.execute(
+            sa.text(
+                f"SELECT DISTINCT {column} FROM {table} WHERE regexp_replace({column}, '[^0-9]', '', 'g') LIKE :pattern"
+            ),
+            {"pattern": f"%{tail}"},
+        ).scalars()
+        same = [value for value in candidates if normalise_phone(value) == phone]
+        if same:
+            sql = f"UPDATE {table} SET {column} = NULL WHERE {column} IN :same"
+            blanked += connection.execute(expanding(sql, {"same": same}), {"same": same}).rowcount or 0
+    return blanked
+
+
+def _empty_staging(connection: sa.Connection) -> None:
+    """dlt's staging copies of the last merge are transient: empty them rather than search them."""
+    tables = connection.execute(
+        sa.text(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = :s AND table_type = 'BASE TABLE'"
+        ),
+        {"s": STAGING_SCHEMA},
+    ).scalars()
+    for table in list(tables):
+        if not table.startswith("_dlt_"):
+            connection.execute(sa.text(f'DELETE FROM {STAGING_SCHEMA}."{table}"'))

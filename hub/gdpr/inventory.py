@@ -1,0 +1,339 @@
+"""Where the hub holds personal data: the record of processing that every request works from.
+
+Each holding names a table, why the hub holds it, on what legal basis, for how long, where it came
+from, who receives it, how to find one person's rows in it and what an erasure does to them. An
+access report lists every holding; an erasure walks them all. ``tests/test_gdpr.py`` checks that
+every table in the hub's database is either a holding here or declared free of personal data, so a
+new table cannot escape requests unnoticed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.storage import HUB_SCHEMA, LANDING_SCHEMA
+
+
+@dataclass(frozen=True)
+class Holding:
+    schema: str
+    table: str
+    what: str
+    purpose: str
+    legal_basis: str
+    retention: str
+    source: str
+    recipients: str
+    find: str  # SQL condition on the person's rows; bound lists: see ``hub.gdpr.locate.Person.params``
+    erasure: str  # delete | pseudonymise | keep (pseudonymous already)
+
+    @property
+    def name(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
+_OPERATIONS = "customer master data: one record per customer across the retailer's systems"
+_CONTRACT = "contract (Art. 6(1)(b)) and legitimate interest in accurate customer records (Art. 6(1)(f))"
+_MIRROR = "as long as the source system holds the record; removed on erasure"
+_HUB = "the hub's customer service, finance and marketing teams within their access roles"
+
+HOLDINGS: tuple[Holding, ...] = (
+    Holding(
+        LANDING_SCHEMA,
+        "erp_customer",
+        "customer record as the ERP holds it",
+        _OPERATIONS,
+        _CONTRACT,
+        _MIRROR,
+        "ERP",
+        _HUB,
+        "customer_no IN :erp",
+        "delete",
+    ),
+    Holding(
+        LANDING_SCHEMA,
+        "erp_invoice",
+        "invoices",
+        "bookkeeping",
+        "legal obligation (Art. 6(1)(c), Accounting Act)",
+        "10 years after the financial year; pseudonymised and restricted after an erasure",
+        "ERP",
+        "finance",
+        "customer_no IN :erp",
+        "pseudonymise",
+    ),
+    Holding(
+        LANDING_SCHEMA,
+        "webshop_customer",
+        "webshop account",
+        _OPERATIONS,
+        _CONTRACT,
+        _MIRROR,
+        "webshop",
+        _HUB,
+        "CAST(id AS VARCHAR) IN :webshop_accounts",
+        "delete",
+    ),
+    Holding(
+        LANDING_SCHEMA,
+        "webshop_order",
+        "webshop orders (billing details, items)",
+        "order history and segments",
+        _CONTRACT,
+        _MIRROR,
+        "webshop",
+        _HUB,
+        "('order:' || CAST(id AS VARCHAR)) IN :webshop OR CAST(customer_id AS VARCHAR) IN :webshop_accounts",
+        "delete",
+    ),
+    Holding(
+        LANDING_SCHEMA,
+        "loyalty_member",
+        "loyalty programme membership",
+        _OPERATIONS,
+        _CONTRACT,
+        _MIRROR,
+        "loyalty programme",
+        _HUB,
+        "jasennumero IN :loyalty",
+        "delete",
+    ),
+    Holding(
+        LANDING_SCHEMA,
+        "loyalty_purchase",
+        "store purchases with the loyalty card",
+        "purchase history and segments",
+        _CONTRACT,
+        _MIRROR,
+        "loyalty programme",
+        _HUB,
+        "jasennumero IN :loyalty",
+        "delete",
+    ),
+    Holding(
+        LANDING_SCHEMA,
+        "esp_member",
+        "email list membership, consent and tags",
+        "email marketing",
+        "consent (Art. 6(1)(a))",
+        _MIRROR,
+        "email platform",
+        "email platform; marketing",
+        "id IN :esp OR lower(email_address) IN :esp_emails",
+        "delete",
+    ),
+    Holding(
+        LANDING_SCHEMA,
+        "esp_email_activity",
+        "opens, clicks and bounces of campaigns",
+        "email marketing, profiling",
+        "consent (Art. 6(1)(a))",
+        _MIRROR,
+        "email platform",
+        "marketing; analysts (pseudonymised)",
+        "lower(email_address) IN :esp_emails",
+        "delete",
+    ),
+    Holding(
+        LANDING_SCHEMA,
+        "quarantine",
+        "rows that failed their checks, as read",
+        "data quality",
+        "legitimate interest (Art. 6(1)(f))",
+        "until a steward resolves them",
+        "every system",
+        "pipeline; dpo",
+        "",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "source_record",
+        "standardised identities",
+        _OPERATIONS,
+        _CONTRACT,
+        _MIRROR,
+        "every system",
+        _HUB,
+        "unique_id IN :unique_ids",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "match_pair",
+        "match scores between the person's records",
+        "record linkage",
+        "legitimate interest (Art. 6(1)(f))",
+        _MIRROR,
+        "the hub",
+        "pipeline; customer service (review)",
+        "left_id IN :unique_ids OR right_id IN :unique_ids",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "match_override",
+        "stewards' decisions about the person's records",
+        "record linkage",
+        "legitimate interest (Art. 6(1)(f))",
+        _MIRROR,
+        "data stewards",
+        "pipeline",
+        "left_id IN :unique_ids OR right_id IN :unique_ids",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "customer_xref",
+        "which records are the same person",
+        _OPERATIONS,
+        _CONTRACT,
+        _MIRROR,
+        "the hub",
+        _HUB,
+        "(source_system || ':' || source_key) IN :unique_ids",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "customer_id_history",
+        "the customer ID's merges and splits",
+        _OPERATIONS,
+        _CONTRACT,
+        _MIRROR,
+        "the hub",
+        _HUB,
+        "customer_id IN :customers OR related_id IN :customers",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "golden_customer",
+        "the golden customer record",
+        _OPERATIONS,
+        _CONTRACT,
+        _MIRROR,
+        "the hub",
+        _HUB,
+        "customer_id IN :customers",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "golden_lineage",
+        "where each golden value came from",
+        _OPERATIONS,
+        _CONTRACT,
+        _MIRROR,
+        "the hub",
+        _HUB,
+        "customer_id IN :customers",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "consent_event",
+        "consent events with their evidence",
+        "proof of consent",
+        "legal obligation (Art. 7(1))",
+        "while the consent is relied on, and 3 years after",
+        "every system; requests",
+        "marketing (state only); customer service; dpo",
+        "(source_system || ':' || source_key) IN :unique_ids OR (source_system = 'dsr' AND source_key IN :customers)",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "consent_state",
+        "current consent per purpose",
+        "honouring consent",
+        "legal obligation (Art. 7)",
+        _MIRROR,
+        "the hub",
+        "marketing; customer service; analysts",
+        "customer_id IN :customers",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "subject_flag",
+        "restriction or objection in force",
+        "honouring requests",
+        "legal obligation (Art. 18, 21)",
+        "while in force",
+        "requests",
+        "every role (as a filter)",
+        "customer_id IN :customers",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "rectification",
+        "corrections the person asked for",
+        "accuracy",
+        "legal obligation (Art. 16)",
+        _MIRROR,
+        "requests",
+        _HUB,
+        "customer_id IN :customers",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "dsr_request",
+        "the person's requests",
+        "answering requests",
+        "legal obligation (Art. 12)",
+        "3 years after completion; identifiers removed on erasure",
+        "requests",
+        "dpo; customer service",
+        "customer_id IN :customers OR subject_ref IN :refs",
+        "pseudonymise",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "dsr_notification",
+        "what the tools were told on the person's behalf, with receipts",
+        "answering requests",
+        "legal obligation (Art. 17(2), 19)",
+        "3 years after completion",
+        "the hub",
+        "dpo",
+        "request_id IN :requests",
+        "keep",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "audit_log",
+        "who read or changed the person's data, by pseudonym",
+        "accountability",
+        "legal obligation (Art. 5(2), 30)",
+        "3 years",
+        "the hub",
+        "dpo",
+        "subject_ref IN :refs",
+        "keep",
+    ),
+)
+
+# Tables with nothing about any one person: match model parameters, load accounting, dlt's bookkeeping,
+# campaign metadata, API clients, keyed hashes of the erased, the request trail (steps, never data).
+NO_PERSONAL_DATA = frozenset(
+    {
+        f"{HUB_SCHEMA}.match_model",
+        f"{HUB_SCHEMA}.api_client",
+        f"{HUB_SCHEMA}.landing_erasure",
+        f"{HUB_SCHEMA}.suppression",
+        f"{HUB_SCHEMA}.dsr_event",
+        f"{HUB_SCHEMA}.alembic_version",
+        f"{LANDING_SCHEMA}.load_ledger",
+        f"{LANDING_SCHEMA}.esp_campaign",
+        f"{LANDING_SCHEMA}._dlt_loads",
+        f"{LANDING_SCHEMA}._dlt_pipeline_state",
+        f"{LANDING_SCHEMA}._dlt_version",
+    }
+)
+
+
+def holding(name: str) -> Holding:
+    return next(h for h in HOLDINGS if h.name == name)

@@ -1,0 +1,133 @@
+"""Finding a person by any identifier, through the crosswalk, and everything that identifies them.
+
+A request names the person by an email, a phone number, a customer ID (an old one is followed to
+where it was merged) or one system's key (``erp:C0100234``). The crosswalk then gives every record
+of that customer in every system, and those records give every email and phone the hub holds for
+them: together they are what an access report looks up and what an erasure removes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+
+from hub.customers import resolve
+from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, table_exists
+from quality.identifiers import canonical, keyed_hash
+
+S = HUB_SCHEMA
+LOOKUP_KINDS = ("email", "phone", "customer", "record")
+
+
+class SubjectNotFound(LookupError):
+    """No customer carries the identifier (the message never repeats the identifier)."""
+
+
+@dataclass(frozen=True)
+class Person:
+    customer_ids: tuple[str, ...]
+    records: tuple[str, ...]  # 'system:key' of every source record
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    esp_emails: tuple[str, ...] = ()  # addresses the email platform may key the person's member or activity by
+    refs: tuple[str, ...] = ()  # pseudonyms of the customer IDs (audit log, requests)
+    requests: tuple[str, ...] = ()
+
+    def keys(self, system: str) -> list[str]:
+        prefix = f"{system}:"
+        return [r[len(prefix) :] for r in self.records if r.startswith(prefix)]
+
+    @property
+    def params(self) -> dict[str, list[str]]:
+        """The bound lists an inventory condition may use."""
+        webshop = self.keys("webshop")
+        return {
+            "customers": list(self.customer_ids),
+            "unique_ids": list(self.records),
+            "erp": self.keys("erp"),
+            "webshop": webshop,
+            "webshop_accounts": [k for k in webshop if not k.startswith("order:")],
+            "loyalty": self.keys("loyalty"),
+            "esp": self.keys("esp"),
+            "esp_emails": list(self.esp_emails),
+            "refs": list(self.refs),
+            "requests": list(self.requests),
+        }
+
+
+def expanding(sql: str, params: dict[str, list[str]]) -> sa.TextClause:
+    """A text clause whose list parameters expand into IN lists (empty lists match nothing)."""
+    used = set(re.findall(r":(\w+)", sql))
+    lists = (sa.bindparam(name, expanding=True, type_=sa.String) for name in params if name in used)
+    return sa.text(sql).bindparams(*lists)
+
+
+def find_customers(connection: sa.Connection, kind: str, value: str) -> list[str]:
+    """The current customer IDs that carry the identifier (more than one when e.g. a family shares an email)."""
+    if kind not in LOOKUP_KINDS:
+        raise ValueError(f"unknown identifier kind {kind!r}; use one of {', '.join(LOOKUP_KINDS)}")
+    text = canonical(kind, value)
+    if text is None:
+        raise SubjectNotFound(f"the {kind} given is not a valid {kind}")
+    if kind == "customer":
+        current = resolve(connection, text)
+        found = connection.execute(
+            sa.text(f"SELECT customer_id FROM {S}.golden_customer WHERE customer_id = :c"), {"c": current}
+        ).all()
+        return [row[0] for row in found]
+    if kind == "record":
+        condition, params = "(x.source_system || ':' || x.source_key) = :v", {"v": text}
+    else:
+        condition, params = f"r.{kind} = :v", {"v": text}
+    rows = connection.execute(
+        sa.text(
+            f"SELECT DISTINCT x.customer_id FROM {S}.customer_xref x JOIN {S}.source_record r "
+            f"ON r.unique_id = (x.source_system || ':' || x.source_key) WHERE {condition} ORDER BY 1"
+        ),
+        params,
+    ).all()
+    return [row[0] for row in rows]
+
+
+def select(connection: sa.Connection, sql: str, params: dict[str, list[str]]) -> pd.DataFrame:
+    """A query whose list parameters expand, as a frame."""
+    result = connection.execute(expanding(sql, params), params)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def person(connection: sa.Connection, customer_ids: list[str], key: bytes) -> Person:
+    """Everything that identifies the customers: records, emails, phones, pseudonyms and requests."""
+    records = select(
+        connection,
+        f"SELECT x.source_system || ':' || x.source_key AS unique_id, r.email, r.phone "
+        f"FROM {S}.customer_xref x LEFT JOIN {S}.source_record r "
+        f"ON r.unique_id = (x.source_system || ':' || x.source_key) WHERE x.customer_id IN :customers",
+        {"customers": list(customer_ids)},
+    )
+    esp_keys = [u.split(":", 1)[1] for u in records["unique_id"] if u.startswith("esp:")]
+    esp_emails: list[str] = []
+    if esp_keys and table_exists(connection, LANDING_SCHEMA, "esp_member"):
+        found = select(
+            connection,
+            f"SELECT DISTINCT lower(email_address) AS email FROM {LANDING_SCHEMA}.esp_member WHERE id IN :esp",
+            {"esp": esp_keys},
+        )
+        esp_emails = sorted(found["email"])
+    refs = sorted(r for c in customer_ids if (r := keyed_hash(key, "customer", c)))
+    requests = select(
+        connection,
+        f"SELECT request_id FROM {S}.dsr_request WHERE customer_id IN :customers OR subject_ref IN :refs",
+        {"customers": list(customer_ids), "refs": refs},
+    )
+    return Person(
+        customer_ids=tuple(customer_ids),
+        records=tuple(sorted(records["unique_id"])),
+        emails=tuple(sorted(set(records["email"].dropna()))),
+        phones=tuple(sorted(set(records["phone"].dropna()))),
+        esp_emails=tuple(sorted(set(esp_emails) | set(records["email"].dropna()))),
+        refs=tuple(refs),
+        requests=tuple(sorted(requests["request_id"])),
+    )

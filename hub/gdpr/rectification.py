@@ -1,0 +1,117 @@
+"""Rectification (Art. 16): the corrected value, validated, wins over the systems at once.
+
+The correction is stored with fingerprints of what each source record says now (see
+``transforms.rectification``), the golden record changes immediately, and the next pipeline runs
+keep it until a system changes the value itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, date, datetime
+
+import pandas as pd
+import sqlalchemy as sa
+
+from hub.gdpr.locate import Person, select
+from hub.storage import HUB_SCHEMA
+from transforms.rectification import fingerprints
+from transforms.standardise.contacts import normalise_email, normalise_phone
+from transforms.standardise.names import clean_name
+from transforms.survivorship import VALUE_COLUMNS
+
+S = HUB_SCHEMA
+ATTRIBUTES = tuple(VALUE_COLUMNS)
+
+
+class InvalidCorrection(ValueError):
+    """The corrected value is not a valid value of its attribute (the message names only the attribute)."""
+
+
+def fingerprint_with(key: bytes):
+    def fingerprint(attribute: str, value: object) -> str:
+        return hmac.new(key, f"{attribute}={value}".encode(), hashlib.sha256).hexdigest()
+
+    return fingerprint
+
+
+def clean(attribute: str, value: str) -> str:
+    """The corrected value in the form the golden record keeps."""
+    if attribute not in ATTRIBUTES:
+        raise InvalidCorrection(f"cannot rectify {attribute!r}; one of {', '.join(ATTRIBUTES)}")
+    cleaners = {
+        "email": normalise_email,
+        "phone": normalise_phone,
+        "birth_date": lambda v: date.fromisoformat(v).isoformat(),
+        "first_name": clean_name,
+        "last_name": clean_name,
+    }
+    try:
+        cleaned = cleaners.get(attribute, lambda v: v.strip() or None)(value)
+    except ValueError:
+        cleaned = None
+    if not cleaned:
+        raise InvalidCorrection(f"the corrected {attribute} is not valid")
+    return cleaned
+
+
+def rectify(
+    connection: sa.Connection, person: Person, key: bytes, request_id: str, changes: dict[str, str]
+) -> list[str]:
+    """Record and apply the corrections to the person's golden record; returns the attributes changed."""
+    (customer,) = person.customer_ids
+    cleaned = {attribute: clean(attribute, value) for attribute, value in changes.items()}
+    records = select(
+        connection,
+        f"SELECT * FROM {S}.source_record WHERE unique_id IN :unique_ids",
+        {"unique_ids": list(person.records)},
+    )
+    now = datetime.now(UTC)
+    fingerprint = fingerprint_with(key)
+    for attribute, value in cleaned.items():
+        connection.execute(
+            sa.text(f"DELETE FROM {S}.rectification WHERE customer_id = :c AND attribute = :a"),
+            {"c": customer, "a": attribute},
+        )
+        connection.execute(
+            sa.text(
+                f"INSERT INTO {S}.rectification (customer_id, attribute, value, rectified_at, request_id, "
+                "source_fingerprints) VALUES (:c, :a, :v, :t, :r, :f)"
+            ),
+            {
+                "c": customer,
+                "a": attribute,
+                "v": value,
+                "t": now,
+                "r": request_id,
+                "f": json.dumps(fingerprints(records, attribute, fingerprint), sort_keys=True),
+            },
+        )
+        golden_value = pd.Timestamp(value).date() if attribute == "birth_date" else value
+        connection.execute(
+            sa.text(f"UPDATE {S}.golden_customer SET {attribute} = :v, updated_at = :t WHERE customer_id = :c"),
+            {"v": golden_value, "t": now, "c": customer},
+        )
+        connection.execute(
+            sa.text(f"DELETE FROM {S}.golden_lineage WHERE customer_id = :c AND attribute = :a"),
+            {"c": customer, "a": attribute},
+        )
+        connection.execute(
+            sa.text(
+                f"INSERT INTO {S}.golden_lineage (customer_id, attribute, source_system, source_key, "
+                "source_updated_at, rule, candidates) VALUES (:c, :a, 'dsr', :r, :t, 'rectification', :n)"
+            ),
+            {"c": customer, "a": attribute, "r": request_id, "t": now, "n": len(records) + 1},
+        )
+    return sorted(cleaned)
+
+
+def corrected_values(connection: sa.Connection, customer_id: str, attributes: list[str]) -> dict[str, str]:
+    rows = select(
+        connection,
+        f"SELECT attribute, value FROM {S}.rectification WHERE customer_id IN :customers AND attribute IN :attributes",
+        {"customers": [customer_id], "attributes": attributes},
+    )
+    return dict(zip(rows["attribute"], rows["value"], strict=True))

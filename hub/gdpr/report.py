@@ -1,0 +1,151 @@
+"""What the hub holds about a person (Art. 15) and what they provided, to take elsewhere (Art. 20).
+
+Both walk the inventory (``hub.gdpr.inventory``), so a holding added there is reported here. The
+access report gives every row of every holding with why it is held, on what basis, for how long,
+where it came from and who receives it, plus what the tools were told and the audit trail of reads
+(by pseudonym). Portability gives only what the person gave the retailer's systems, as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from hub.gdpr.inventory import HOLDINGS, Holding
+from hub.gdpr.locate import Person, select
+from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, read_frame, table_exists
+from quality.identifiers import keyed_hash
+from quality.suppression import Suppression
+
+CONTROLLER = "the retailer (controller); the customer hub processes on its behalf"
+RIGHTS = (
+    "You may ask for correction (Art. 16), erasure (Art. 17), restriction (Art. 18), a portable copy (Art. 20), "
+    "object to direct marketing and profiling (Art. 21), and complain to the data protection authority."
+)
+
+
+def person_screen(key: bytes, person: Person) -> Suppression:
+    """A screen that recognises this person's rows, built like the suppression list of an erasure."""
+    hashes = {keyed_hash(key, "record", r) for r in person.records}
+    hashes |= {keyed_hash(key, "email", e) for e in (*person.emails, *person.esp_emails)}
+    hashes |= {keyed_hash(key, "phone", p) for p in person.phones}
+    return Suppression(key, frozenset(h for h in hashes if h))
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (not isinstance(value, (list, dict, str)) and pd.isna(value)):
+        return None
+    if isinstance(value, (datetime, pd.Timestamp)):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    frame = frame[[c for c in frame.columns if not str(c).startswith("_dlt_")]]
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def holding_rows(connection: sa.Connection, holding: Holding, person: Person, key: bytes) -> pd.DataFrame:
+    """The person's rows in one holding (an empty frame when the table does not exist yet)."""
+    if not table_exists(connection, holding.schema, holding.table):
+        return pd.DataFrame()
+    if holding.name == f"{LANDING_SCHEMA}.quarantine":
+        return quarantined_rows(connection, person, key)
+    return select(connection, f"SELECT * FROM {holding.name} WHERE {holding.find}", person.params)
+
+
+def quarantined_rows(connection: sa.Connection, person: Person, key: bytes) -> pd.DataFrame:
+    """Quarantined rows that are the person's or carry one of their identifiers."""
+    frame = read_frame(connection, f"SELECT * FROM {LANDING_SCHEMA}.quarantine")
+    if frame.empty:
+        return frame
+    screen = person_screen(key, person)
+
+    def theirs(row: pd.Series) -> bool:
+        raw = json.loads(row["raw"])
+        if not isinstance(raw, dict):
+            return False
+        return screen.screen(row["table_name"], raw) != raw or screen.holds_raw(row["table_name"], raw)
+
+    return frame[frame.apply(theirs, axis=1)]
+
+
+def access_report(connection: sa.Connection, person: Person, key: bytes, request_id: str) -> dict[str, Any]:
+    holdings = []
+    for holding in HOLDINGS:
+        rows = holding_rows(connection, holding, person, key)
+        if rows.empty:
+            continue
+        holdings.append(
+            {
+                "table": holding.name,
+                "what": holding.what,
+                "purpose": holding.purpose,
+                "legal_basis": holding.legal_basis,
+                "retention": holding.retention,
+                "source": holding.source,
+                "recipients": holding.recipients,
+                "rows": _rows(rows),
+            }
+        )
+    return {
+        "report": "access (GDPR Art. 15)",
+        "request_id": request_id,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "controller": CONTROLLER,
+        "customer_ids": list(person.customer_ids),
+        "source_records": list(person.records),
+        "systems": sorted({r.split(":", 1)[0] for r in person.records}),
+        "holdings": holdings,
+        "sent_to_tools": _sent(connection, person),
+        "rights": RIGHTS,
+    }
+
+
+def _sent(connection: sa.Connection, person: Person) -> list[dict[str, Any]]:
+    """What the hub told each tool about the person, and when (the tools' receipts)."""
+    if not person.requests or not table_exists(connection, HUB_SCHEMA, "dsr_notification"):
+        return []
+    frame = select(
+        connection,
+        f"SELECT request_id, system, action, status, receipt, sent_at FROM {HUB_SCHEMA}.dsr_notification "
+        "WHERE request_id IN :requests ORDER BY sent_at",
+        person.params,
+    )
+    return _rows(frame)
+
+
+PROVIDED = {
+    "erp": ("erp_customer",),
+    "webshop": ("webshop_customer", "webshop_order"),
+    "loyalty": ("loyalty_member", "loyalty_purchase"),
+    "email platform": ("esp_member", "esp_email_activity"),
+}
+
+
+def portability_export(connection: sa.Connection, person: Person, key: bytes, request_id: str) -> dict[str, Any]:
+    """What the person provided to each system (and the purchases they made), as the systems hold it."""
+    systems: dict[str, dict[str, list]] = {}
+    for system, tables in PROVIDED.items():
+        for table in tables:
+            holding = next(h for h in HOLDINGS if h.name == f"{LANDING_SCHEMA}.{table}")
+            rows = holding_rows(connection, holding, person, key)
+            if not rows.empty:
+                systems.setdefault(system, {})[table] = _rows(rows)
+    return {
+        "format": "customer-hub-portability/1",
+        "request_id": request_id,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "systems": systems,
+    }

@@ -1,0 +1,236 @@
+"""Consent events as the four systems state them, read from their landing rows.
+
+Each function turns one landing table into events shaped like ``mdm.consent_event``. What counts
+as a consent decision, per system:
+
+- email platform (``esp_member``): status ``subscribed`` grants email_marketing (at ``timestamp_opt``,
+  else ``last_changed``, with ``ip_opt``), ``unsubscribed`` withdraws it (at ``last_changed``);
+  ``cleaned`` (a bounced address) and ``pending`` (double opt-in not confirmed) decide nothing.
+  Each marketing permission ('Email' -> email_marketing, 'Customized Online Advertising' ->
+  ad_targeting) grants or withdraws at ``last_changed``, except that a pending member's enabled
+  permissions grant nothing until the opt-in is confirmed.
+- webshop (``webshop_customer``): ``newsletter_opt_in`` 'yes' grants, 'no' withdraws email_marketing,
+  at ``newsletter_opt_in_at``.
+- loyalty programme (``loyalty_member``): ``markkinointilupa`` 'K' grants, 'E' withdraws the programme's
+  marketing consent, taken to cover email, SMS, direct mail and profiling (the programme's personalised
+  offers), not ad targeting; at ``lupa_muutettu``, a date.
+- ERP (``erp_customer``): ``marketing_ban`` true bans every purpose (direct marketing, and profiling
+  for it, Art. 21(2)) at ``updated_at``; false grants nothing. Soft-deleted customers are skipped: they
+  are no source record of any customer, so their ban would attach to no one.
+
+``source_key`` is the record's key in ``mdm.customer_xref``. ``event_id`` is a hash of what the event
+says, so that reading the same landing rows again yields the same ids and adds nothing to the
+append-only ledger, while a change in a system (a new time or wording) is a new event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from transforms.consent import BAN, GRANT, PURPOSES, WITHDRAW
+
+EVENT_COLUMNS = [
+    "event_id",
+    "source_system",
+    "source_key",
+    "purpose",
+    "action",
+    "occurred_at",
+    "evidence",
+    "ip",
+    "request_id",
+    "recorded_at",
+]
+_DRAFT_COLUMNS = ["source_system", "source_key", "purpose", "action", "occurred_at", "evidence", "ip"]
+
+# The landing columns each extractor reads; a column the landing table lacks is read as null.
+LANDING_COLUMNS: dict[str, tuple[str, ...]] = {
+    "esp_member": ("id", "status", "timestamp_opt", "last_changed", "ip_opt", "marketing_permissions"),
+    "webshop_customer": ("id", "newsletter_opt_in", "newsletter_opt_in_at"),
+    "loyalty_member": ("jasennumero", "markkinointilupa", "lupa_muutettu"),
+    "erp_customer": ("customer_no", "marketing_ban", "updated_at", "is_deleted"),
+}
+
+# Systems whose consent time is a date without a time of day.
+DATE_ONLY_SYSTEMS = frozenset({"loyalty"})
+
+ESP_PERMISSIONS = {"Email": "email_marketing", "Customized Online Advertising": "ad_targeting"}
+LOYALTY_PURPOSES = ("email_marketing", "sms_marketing", "direct_mail", "profiling")
+ERP_BAN_PURPOSES = PURPOSES
+
+
+def _times(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, utc=True, errors="coerce").astype("datetime64[ns, UTC]")
+
+
+def _keys(values: pd.Series) -> pd.Series:
+    """Record keys as the crosswalk spells them: integers without a trailing '.0'."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("Int64").astype(str)
+    return values.astype(str)
+
+
+def _positional(values) -> pd.Series:
+    return values.reset_index(drop=True) if isinstance(values, pd.Series) else pd.Series(values)
+
+
+def _draft(system: str, keys, purpose, action, occurred_at, evidence, ip=None) -> pd.DataFrame:
+    """Events of one system; every argument is a scalar or holds one value per event, in order."""
+    frame = pd.DataFrame(
+        {
+            "source_key": _positional(keys).astype(object),
+            "purpose": purpose,
+            "action": action,
+            "occurred_at": _times(_positional(occurred_at)),
+            "evidence": evidence,
+            "ip": ip,
+        }
+    )
+    frame.insert(0, "source_system", system)
+    return frame[_DRAFT_COLUMNS]
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series(dtype="datetime64[ns, UTC]" if c == "occurred_at" else object) for c in _DRAFT_COLUMNS}
+    )
+
+
+def _permissions(value) -> list:
+    """Marketing permissions as a list, whether the database gave JSON text or parsed JSON."""
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip() else []
+    return value if isinstance(value, list) else []
+
+
+def esp_events(members: pd.DataFrame) -> pd.DataFrame:
+    keys = _keys(members["id"])
+    status = members["status"]
+    changed = _times(members["last_changed"])
+    opted = _times(members["timestamp_opt"]).fillna(changed)
+    subscribed, unsubscribed = status == "subscribed", status == "unsubscribed"
+    parts = [
+        _draft(
+            "esp",
+            keys[subscribed],
+            "email_marketing",
+            GRANT,
+            opted[subscribed],
+            "status subscribed",
+            members.loc[subscribed, "ip_opt"].to_numpy(dtype=object),
+        ),
+        _draft("esp", keys[unsubscribed], "email_marketing", WITHDRAW, changed[unsubscribed], "status unsubscribed"),
+    ]
+    permissions = pd.DataFrame(
+        {
+            "position": np.arange(len(members)),
+            "permission": members["marketing_permissions"].map(_permissions).to_numpy(),
+        }
+    ).explode("permission")
+    permissions = permissions[permissions["permission"].map(lambda p: isinstance(p, dict))]
+    if not permissions.empty:
+        given = pd.DataFrame(permissions["permission"].tolist(), index=permissions.index)
+        given = given.reindex(columns=["marketing_permission_id", "text", "enabled"])
+        given["position"] = permissions["position"].to_numpy()
+        given = given[given["text"].isin(ESP_PERMISSIONS) & given["enabled"].isin([True, False])]
+        enabled = given["enabled"].astype(bool)
+        pending = status.to_numpy()[given["position"].to_numpy()] == "pending"
+        given = given[~(enabled & pending).to_numpy()]
+        enabled = given["enabled"].astype(bool)
+        positions = given["position"].to_numpy()
+        parts.append(
+            _draft(
+                "esp",
+                keys.to_numpy()[positions],
+                given["text"].map(ESP_PERMISSIONS).to_numpy(),
+                np.where(enabled, GRANT, WITHDRAW),
+                changed.to_numpy()[positions],
+                (
+                    "marketing permission "
+                    + given["marketing_permission_id"].astype(str)
+                    + " '"
+                    + given["text"]
+                    + "' enabled="
+                    + np.where(enabled, "true", "false")
+                ).to_numpy(),
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def webshop_events(customers: pd.DataFrame) -> pd.DataFrame:
+    answer = customers["newsletter_opt_in"]
+    decided = answer.isin(["yes", "no"])
+    chosen = customers[decided]
+    return _draft(
+        "webshop",
+        _keys(chosen["id"]),
+        "email_marketing",
+        np.where(chosen["newsletter_opt_in"] == "yes", GRANT, WITHDRAW),
+        chosen["newsletter_opt_in_at"],
+        ("meta_data newsletter_opt_in=" + chosen["newsletter_opt_in"]).to_numpy(),
+    )
+
+
+def _per_purpose(frame: pd.DataFrame, purposes: tuple[str, ...]) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    return pd.concat([frame.assign(purpose=p) for p in purposes], ignore_index=True)[_DRAFT_COLUMNS]
+
+
+def loyalty_events(members: pd.DataFrame) -> pd.DataFrame:
+    chosen = members[members["markkinointilupa"].isin(["K", "E"])]
+    decisions = _draft(
+        "loyalty",
+        _keys(chosen["jasennumero"]),
+        None,
+        np.where(chosen["markkinointilupa"] == "K", GRANT, WITHDRAW),
+        chosen["lupa_muutettu"],
+        ("markkinointilupa=" + chosen["markkinointilupa"]).to_numpy(),
+    )
+    return _per_purpose(decisions, LOYALTY_PURPOSES)
+
+
+def erp_events(customers: pd.DataFrame) -> pd.DataFrame:
+    deleted = customers["is_deleted"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    banned = customers["marketing_ban"].astype("boolean").fillna(False).to_numpy(dtype=bool) & ~deleted
+    chosen = customers[banned]
+    bans = _draft("erp", _keys(chosen["customer_no"]), None, BAN, chosen["updated_at"], "marketing_ban=true")
+    return _per_purpose(bans, ERP_BAN_PURPOSES)
+
+
+EXTRACTORS = {
+    "esp_member": esp_events,
+    "webshop_customer": webshop_events,
+    "loyalty_member": loyalty_events,
+    "erp_customer": erp_events,
+}
+
+
+def event_ids(events: pd.DataFrame) -> pd.Series:
+    """A deterministic id per event: system, record, purpose, action, time and evidence, hashed."""
+    times = events["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").fillna("")
+    text = events["source_system"].str.cat(
+        [events["source_key"], events["purpose"], events["action"], times, events["evidence"]], sep="\x1f"
+    )
+    return pd.Series([hashlib.sha256(t.encode()).hexdigest()[:32] for t in text], index=events.index, dtype=object)
+
+
+def consent_events(landed: dict[str, pd.DataFrame], recorded_at: datetime) -> pd.DataFrame:
+    """Every consent event the landing tables state, once each, shaped like ``mdm.consent_event``.
+
+    ``landed`` holds a frame per landing table (a table not landed yet is simply absent).
+    """
+    parts = [EXTRACTORS[table](frame) for table, frame in landed.items() if table in EXTRACTORS and not frame.empty]
+    events = pd.concat([_empty(), *parts], ignore_index=True) if parts else _empty()
+    events["ip"] = events["ip"].astype(object).where(events["ip"].notna(), None)
+    events.insert(0, "event_id", event_ids(events) if len(events) else pd.Series(dtype=object))
+    events["request_id"] = None
+    stamp = pd.Timestamp(recorded_at)
+    events["recorded_at"] = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return events.drop_duplicates("event_id", ignore_index=True)[EVENT_COLUMNS]
