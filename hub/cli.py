@@ -14,6 +14,7 @@ from rich.table import Table
 
 from hub import storage
 from hub.commands import access as access_commands
+from hub.commands import api as api_commands
 from hub.commands import audit as audit_commands
 from hub.commands import consent as consent_commands
 from hub.commands import dsr as dsr_commands
@@ -26,6 +27,7 @@ app.add_typer(consent_commands.app, name="consent")
 app.add_typer(access_commands.app, name="access")
 app.add_typer(dsr_commands.app, name="dsr")
 app.add_typer(audit_commands.app, name="audit")
+app.add_typer(api_commands.app, name="api")
 console = Console()
 
 SYSTEM_SETTINGS = (
@@ -83,7 +85,7 @@ def serve_sim(
     directory: Path = typer.Option(Path("simulated"), "--dir", help="A folder made by `hub simulate`."),
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(8765),
-    fault_rate: float = typer.Option(0.0, help="Share of GETs answered with 429 or 5xx."),
+    fault_rate: float = typer.Option(0.0, help="Share of calls answered with 429 or 5xx."),
 ) -> None:
     """Serve the simulated webshop and email platform over HTTP."""
     from hub.simulator import load_meta, serve

@@ -40,11 +40,11 @@ class Settings:
         return self.home / ".hub"
 
     @property
-    def loyalty_inbox(self) -> Path:
-        """The loyalty vendor's inbox for the hub's files (segments, erasure and correction notices)."""
+    def loyalty_inbox(self) -> str:
+        """The loyalty vendor's inbox for the hub's files: a folder or an object-store URL."""
         if self.loyalty_inbox_dir:
-            return Path(self.loyalty_inbox_dir)
-        return Path(self.outbox_dir or self.home / "outbox") / "loyalty"
+            return self.loyalty_inbox_dir
+        return f"{(self.outbox_dir or str(self.home / 'outbox')).rstrip('/')}/loyalty"
 
     @property
     def soft_opt_in_enabled(self) -> bool:

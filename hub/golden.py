@@ -14,6 +14,7 @@ from dagster import AssetExecutionContext, AssetKey, Config, Definitions, Materi
 
 from hub import golden_store as store
 from hub import storage
+from hub.gdpr.rectification import fingerprint_with
 from hub.ingest import landing_key
 from hub.metrics import measure
 from hub.resources import HubDatabase
@@ -22,6 +23,7 @@ from transforms.matching.blocking import blocking_keys, candidate_pairs
 from transforms.matching.clustering import ClusterInput, cluster
 from transforms.matching.engine import Thresholds, score_pairs
 from transforms.matching.stable_ids import assign_ids
+from transforms.rectification import apply_rectifications
 from transforms.source_records import landing_tables, read_identities, standardise
 from transforms.survivorship import load_rules, survive
 
@@ -156,11 +158,13 @@ def customer_xref(context: AssetExecutionContext, database: HubDatabase) -> Mate
         customer_ids, events = assign_ids(pd.Series(labels, index=ids), previous, highest)
         with database.engine().begin() as connection:
             store.save_clusters(connection, records, customer_ids, events, context.run_id)
+            followed = store.follow_merges(connection)
     kinds = pd.Series([e.event for e in events], dtype=object).value_counts().to_dict()
     return _stage(
         meter,
         customers=int(customer_ids.nunique()),
         source_records=len(records),
+        requests_followed_into_merges=followed,
         **{f"ids_{k}": int(v) for k, v in kinds.items()},
     )
 
@@ -169,15 +173,19 @@ def customer_xref(context: AssetExecutionContext, database: HubDatabase) -> Mate
     key=golden_key("golden_customer"),
     deps=[golden_key("customer_xref")],
     group_name=GOLDEN_GROUP,
-    description="One row per customer: surviving attribute values, with per-attribute lineage.",
+    description="One row per customer: surviving attribute values (or standing corrections), with lineage.",
 )
 def golden_customer(database: HubDatabase) -> MaterializeResult:
     with measure() as meter:
         with database.engine().connect() as connection:
             records = store.load_records(connection)
             xref = store.load_xref(connection)
+            corrections = store.load_rectifications(connection)
         records["customer_id"] = xref.reindex(records["unique_id"]).to_numpy()
         golden, lineage = survive(records, load_rules())
+        golden, lineage, lapsed = apply_rectifications(
+            golden, lineage, records, corrections, fingerprint_with(database.key())
+        )
         summary = records.groupby("customer_id").agg(
             source_records=("unique_id", "size"),
             source_systems=("source_system", lambda s: ",".join(sorted(set(s)))),
@@ -187,7 +195,14 @@ def golden_customer(database: HubDatabase) -> MaterializeResult:
         golden["updated_at"] = store.now()
         with database.engine().begin() as connection:
             store.save_golden(connection, golden, lineage)
-    return _stage(meter, customers=len(golden), lineage_rows=len(lineage))
+            store.forget_rectifications(connection, lapsed)
+    return _stage(
+        meter,
+        customers=len(golden),
+        lineage_rows=len(lineage),
+        corrections_standing=len(corrections) - len(lapsed),
+        corrections_overtaken_by_systems=len(lapsed),
+    )
 
 
 def golden_definitions() -> Definitions:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from hub.customers import resolve
 from hub.storage import HUB_SCHEMA, insert_frame, read_frame
 from transforms.matching.features import LEVELS
 from transforms.matching.model import MatchModel
@@ -200,3 +201,51 @@ def save_golden(connection: sa.Connection, golden: pd.DataFrame, lineage: pd.Dat
     connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.golden_lineage"))
     insert_frame(connection, "golden_customer", golden)
     insert_frame(connection, "golden_lineage", lineage)
+
+
+# Tables keyed by customer ID whose rows must follow the person when their ID is merged into another.
+FOLLOWS_MERGES = {"subject_flag": "flag", "rectification": "attribute"}
+
+
+def follow_merges(connection: sa.Connection) -> int:
+    """Move restriction/objection flags and corrections from IDs merged away to the surviving ID."""
+    moved = 0
+    for table, key in FOLLOWS_MERGES.items():
+        orphans = read_frame(
+            connection,
+            f"SELECT DISTINCT customer_id FROM {HUB_SCHEMA}.{table} WHERE customer_id NOT IN "
+            f"(SELECT customer_id FROM {HUB_SCHEMA}.customer_xref)",
+        )["customer_id"]
+        for old in orphans:
+            new = resolve(connection, old)
+            if new == old:
+                continue
+            params = {"old": old, "new": new}
+            connection.execute(
+                sa.text(
+                    f"DELETE FROM {HUB_SCHEMA}.{table} WHERE customer_id = :old AND {key} IN "
+                    f"(SELECT {key} FROM {HUB_SCHEMA}.{table} WHERE customer_id = :new)"
+                ),
+                params,
+            )
+            moved += connection.execute(
+                sa.text(f"UPDATE {HUB_SCHEMA}.{table} SET customer_id = :new WHERE customer_id = :old"), params
+            ).rowcount
+    return moved
+
+
+def load_rectifications(connection: sa.Connection) -> pd.DataFrame:
+    return read_frame(
+        connection,
+        f"SELECT customer_id, attribute, value, rectified_at, request_id, source_fingerprints "
+        f"FROM {HUB_SCHEMA}.rectification",
+    )
+
+
+def forget_rectifications(connection: sa.Connection, lapsed: list[tuple[str, str]]) -> None:
+    """Corrections a system has overtaken by changing the value itself."""
+    for customer_id, attribute in lapsed:
+        connection.execute(
+            sa.text(f"DELETE FROM {HUB_SCHEMA}.rectification WHERE customer_id = :c AND attribute = :a"),
+            {"c": customer_id, "a": attribute},
+        )

@@ -15,11 +15,14 @@ import pandas as pd
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 from sqlalchemy.engine import URL, make_url
 
 LANDING_SCHEMA = "landing"
 HUB_SCHEMA = "mdm"
+ACCESS_SCHEMA_PREFIX = "access_"  # one schema of views per access role
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -81,12 +84,26 @@ def describe(url: str) -> str:
 
 
 def migrate(url: str) -> None:
-    """Bring the hub's own schema up to date (Alembic); safe to call before every run."""
+    """Bring the hub's own schema up to date (Alembic); safe to call before every run.
+
+    The roles' views are dropped before an upgrade (PostgreSQL will not alter a column a view reads);
+    the pipeline's access step creates them again.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url)
+    head = ScriptDirectory.from_config(config).get_current_head()
     with engine(url).begin() as connection:
         connection.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {HUB_SCHEMA}"))
+        current = MigrationContext.configure(connection, opts={"version_table_schema": HUB_SCHEMA})
+        if current.get_current_revision() == head:
+            return
+        views = connection.execute(
+            sa.text("SELECT table_schema, table_name FROM information_schema.views WHERE table_schema LIKE :prefix"),
+            {"prefix": f"{ACCESS_SCHEMA_PREFIX}%"},
+        ).all()
+        for schema, view in views:
+            connection.execute(sa.text(f'DROP VIEW IF EXISTS "{schema}"."{view}"'))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

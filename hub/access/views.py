@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from hub import storage
 from hub.access.policy import Policy, Role, SubjectLink, TableRule, load_policy
 
-VIEW_SCHEMA_PREFIX = "access_"
+VIEW_SCHEMA_PREFIX = storage.ACCESS_SCHEMA_PREFIX
 log = logging.getLogger(__name__)
 
 

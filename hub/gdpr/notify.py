@@ -9,7 +9,7 @@ tool has not confirmed, so that the request can be carried out again until it ha
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, datetime
 
 import pandas as pd
 import sqlalchemy as sa
@@ -49,7 +49,7 @@ def _delete(settings: Settings, request_id: str, system: str, targets: list[str]
         return webshop.delete_customers(
             settings.webshop_url, settings.webshop_key, settings.webshop_secret, accounts
         ) + webshop.delete_orders(settings.webshop_url, settings.webshop_key, settings.webshop_secret, orders)
-    return loyalty.erasure_notice(str(settings.loyalty_inbox), targets, request_id, date.today())
+    return loyalty.erasure_notice(settings.loyalty_inbox, targets, request_id, datetime.now(UTC).date())
 
 
 def _update(settings: Settings, request_id: str, system: str, target: str, changes: dict) -> Receipt | None:
@@ -62,7 +62,7 @@ def _update(settings: Settings, request_id: str, system: str, target: str, chang
         return webshop.update_customer(
             settings.webshop_url, settings.webshop_key, settings.webshop_secret, target, changes
         )
-    return loyalty.correction_notice(str(settings.loyalty_inbox), target, changes, request_id, date.today())
+    return loyalty.correction_notice(settings.loyalty_inbox, target, changes, request_id, datetime.now(UTC).date())
 
 
 def erasure(settings: Settings, request_id: str, person: Person) -> list[Receipt]:

@@ -40,7 +40,8 @@ class Outcome:
     document: dict[str, Any] | None = None  # the access report or the portable copy
 
 
-def _allowed(actor: Actor, kind: str) -> None:
+def check_handler(actor: Actor, kind: str) -> None:
+    """Refuse an actor whose role does not handle this kind of request."""
     if kind not in HANDLERS.get(actor.role, set()):
         raise PermissionError(f"role {actor.role} may not handle {kind} requests")
 
@@ -53,7 +54,7 @@ def submit(
     identifier: str,
     details: dict | None = None,
 ) -> str:
-    _allowed(actor, kind)
+    check_handler(actor, kind)
     storage.migrate(settings.database_url)
     with storage.engine(settings.database_url).begin() as connection:
         return dsr.open_request(
@@ -69,13 +70,13 @@ def submit(
 
 def verify(settings: Settings, actor: Actor, request_id: str, method: str) -> None:
     with storage.engine(settings.database_url).begin() as connection:
-        _allowed(actor, dsr.load(connection, request_id).kind)
+        check_handler(actor, dsr.load(connection, request_id).kind)
         dsr.verify(connection, request_id, actor, method)
 
 
 def extend(settings: Settings, actor: Actor, request_id: str, months: int, reason: str):
     with storage.engine(settings.database_url).begin() as connection:
-        _allowed(actor, dsr.load(connection, request_id).kind)
+        check_handler(actor, dsr.load(connection, request_id).kind)
         return dsr.extend(connection, request_id, actor, months, reason)
 
 
@@ -85,7 +86,7 @@ def carry_out(settings: Settings, actor: Actor, request_id: str) -> Outcome:
     engine = storage.engine(settings.database_url)
     with engine.connect() as connection:
         request = dsr.load(connection, request_id)
-    _allowed(actor, request.kind)
+    check_handler(actor, request.kind)
     if request.status == "awaiting_tools" and request.kind in ("erasure", "rectification"):
         return _resend(settings, actor, request, key)
     if request.status != "verified":

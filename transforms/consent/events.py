@@ -213,12 +213,19 @@ EXTRACTORS = {
 
 
 def event_ids(events: pd.DataFrame) -> pd.Series:
-    """A deterministic id per event: system, record, purpose, action, time and evidence, hashed."""
-    times = events["occurred_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").fillna("")
+    """A deterministic id per event: system, record, purpose, action, time and evidence, hashed.
+
+    The time enters as whole microseconds since the epoch, the precision both databases keep, so
+    an event read back from either one hashes the same.
+    """
+    times = events["occurred_at"].astype("datetime64[ns, UTC]")
+    micros = times.dt.tz_convert(None).to_numpy().view("int64") // 1000
+    stamps = pd.Series(micros, index=events.index).astype(str).where(times.notna(), "")
     text = events["source_system"].str.cat(
-        [events["source_key"], events["purpose"], events["action"], times, events["evidence"]], sep="\x1f"
+        [events["source_key"], events["purpose"], events["action"], stamps, events["evidence"]], sep="\x1f"
     )
-    return pd.Series([hashlib.sha256(t.encode()).hexdigest()[:32] for t in text], index=events.index, dtype=object)
+    digests = [hashlib.blake2b(t.encode(), digest_size=16).hexdigest() for t in text]
+    return pd.Series(digests, index=events.index, dtype=object)
 
 
 def consent_events(landed: dict[str, pd.DataFrame], recorded_at: datetime) -> pd.DataFrame:

@@ -63,20 +63,32 @@ def _order(events: pd.DataFrame) -> np.ndarray:
 
 
 def _latest_explicit(events: pd.DataFrame, slots: np.ndarray) -> pd.DataFrame:
-    """The deciding event per slot (customer and purpose) and whether a grant tied with it."""
-    frame = pd.DataFrame(
+    """The deciding event per slot (customer and purpose), and whether a grant tied with it.
+
+    One sort by slot, time, restrictiveness and event id (so that exact ties still decide the same
+    way on every run); the last event of each slot decides.
+    """
+    order = _order(events)
+    priority = events["action"].map(_PRIORITY).to_numpy()
+    ids = events["event_id"].to_numpy(dtype=str)
+    sort = np.lexsort((ids, priority, order, slots))
+    slot, time, rank = slots[sort], order[sort], priority[sort]
+    positions = np.arange(len(sort))
+    last = np.r_[slot[1:] != slot[:-1], True]
+    run_starts = np.r_[True, (slot[1:] != slot[:-1]) | (time[1:] != time[:-1])]
+    run_start = np.maximum.accumulate(np.where(run_starts, positions, 0))
+    winners = positions[last]
+    # Grants sort first within a slot and time: the winner tied with a grant if its run starts with one.
+    tied = (rank[run_start[winners]] == _PRIORITY[GRANT]) & (rank[winners] != _PRIORITY[GRANT])
+    chosen = sort[winners]
+    return pd.DataFrame(
         {
-            "slot": slots,
-            "order": _order(events),
-            "priority": events["action"].map(_PRIORITY).to_numpy(),
-            "event_id": events["event_id"].to_numpy(),
-            "action": events["action"].to_numpy(),
+            "slot": slots[chosen],
+            "event_id": events["event_id"].to_numpy()[chosen],
+            "action": events["action"].to_numpy()[chosen],
+            "tied": tied,
         }
-    ).sort_values(["slot", "order", "priority", "event_id"], kind="stable")
-    winners = frame.drop_duplicates("slot", keep="last")
-    grants = frame.loc[frame["action"] == GRANT, ["slot", "order"]].drop_duplicates()
-    tied = winners.merge(grants, on=["slot", "order"], how="left", indicator=True)["_merge"].eq("both").to_numpy()
-    return winners.assign(tied=tied & (winners["action"] != GRANT).to_numpy())
+    )
 
 
 def current_state(
@@ -161,25 +173,17 @@ def current_state(
     )[STATE_COLUMNS]
 
 
-def _signature(frame: pd.DataFrame) -> pd.Series:
-    """What a state row decided, as one string: equal signatures, same decision."""
-    return (
-        frame["granted"]
-        .astype(str)
-        .str.cat([frame["basis"], frame["rule"], frame["event_id"].astype(object).fillna("").astype(str)], sep="\x1f")
-    )
-
-
 def carry_forward(state: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
     """Keep a row's previous ``updated_at`` where its decision did not change, so the time means something."""
     result = state.reset_index(drop=True)
     if previous.empty:
         return result
-    keys = ["customer_id", "purpose"]
-    before = previous[keys].assign(_signature=_signature(previous).to_numpy(), _since=previous["updated_at"].to_numpy())
-    merged = result[keys].merge(before, on=keys, how="left")
-    same = (merged["_signature"] == _signature(result)).to_numpy()
-    since = pd.to_datetime(merged["_since"], utc=True).astype(result["updated_at"].dtype)
+    before = result[["customer_id", "purpose"]].merge(previous, on=["customer_id", "purpose"], how="left")
+    same = before["updated_at"].notna().to_numpy()
+    for column in ("granted", "basis", "rule", "event_id"):
+        new, old = result[column].to_numpy(dtype=object), before[column].to_numpy(dtype=object)
+        same &= (new == old) | (pd.isna(new) & pd.isna(old))
+    since = pd.to_datetime(before["updated_at"], utc=True).astype(result["updated_at"].dtype)
     result["updated_at"] = result["updated_at"].where(~same, since)
     return result
 

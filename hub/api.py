@@ -1,0 +1,245 @@
+"""The hub's HTTP API: golden customers, consent, any table a role may read, and data-subject requests.
+
+Every call names its client by a bearer token (the client's access role comes with it) and every read
+of personal data names its purpose in the ``X-Purpose`` header. Reads go through the role's views
+(``hub.access.reader``), so the API shows exactly what the policy allows, and each one is written to
+the audit log: who, what (by pseudonym), why and how many rows.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from hub import api_clients, audit, storage
+from hub.access.policy import AccessDenied, load_policy
+from hub.access.reader import ViewMissing, read_table
+from hub.config import Settings
+from hub.customers import resolve
+from hub.gdpr import requests as dsr
+from hub.gdpr import service
+from hub.gdpr.locate import SubjectNotFound, find_customers
+from hub.gdpr.rectification import InvalidCorrection
+from hub.gdpr.requests import Actor, RequestError
+from hub.pseudonym import reference
+
+MAX_PAGE = 1000
+
+
+class NewRequest(BaseModel):
+    kind: str
+    identifier_kind: str
+    identifier: str
+    details: dict[str, str] = {}
+
+
+class Verification(BaseModel):
+    method: str
+
+
+class Extension(BaseModel):
+    months: int
+    reason: str
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    def plain(value: Any) -> Any:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        if value is pd.NaT:
+            return None
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if hasattr(value, "item"):
+            return value.item()
+        return value
+
+    return [{k: plain(v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(title="Customer hub", description=__doc__)
+    engine = storage.engine(settings.database_url)
+
+    def client(authorization: str = Header(default="")) -> Actor:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+        with engine.connect() as connection:
+            found = api_clients.authenticate(connection, token)
+        if found is None:
+            raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        return Actor(found.name, found.role)
+
+    def purpose(x_purpose: str = Header(default="")) -> str:
+        if not x_purpose:
+            raise HTTPException(400, "say why: the X-Purpose header is required to read personal data")
+        return x_purpose
+
+    def read(actor: Actor, why: str, table: str, subject: str | None, where: str = "", **params) -> pd.DataFrame:
+        """One read through the role's view, written to the audit log with its purpose."""
+        with engine.begin() as connection:
+            frame = read_table(connection, actor.role, table, why, where, **params)
+            audit.record(
+                connection,
+                actor=actor.name,
+                role=actor.role,
+                action="read",
+                subject_ref=reference(settings, "customer", subject) if subject else None,
+                purpose=why,
+                detail={"table": table, "rows": len(frame)},
+            )
+        return frame
+
+    @app.exception_handler(AccessDenied)
+    async def denied(_: Request, error: AccessDenied) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=403)
+
+    @app.exception_handler(PermissionError)
+    async def forbidden(_: Request, error: PermissionError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=403)
+
+    @app.exception_handler(ViewMissing)
+    async def missing(_: Request, error: ViewMissing) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=503)
+
+    @app.exception_handler(RequestError)
+    async def conflict(_: Request, error: RequestError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=409)
+
+    @app.exception_handler(SubjectNotFound)
+    async def not_found(_: Request, error: SubjectNotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=404)
+
+    @app.exception_handler(InvalidCorrection)
+    async def invalid(_: Request, error: InvalidCorrection) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=422)
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/customers/{customer_id}")
+    def customer(customer_id: str, actor: Actor = Depends(client), why: str = Depends(purpose)) -> dict:
+        """The golden record as the role sees it (404 also when the role may not see this person)."""
+        with engine.connect() as connection:
+            current = resolve(connection, customer_id)
+        rows = read(actor, why, "mdm.golden_customer", current, "customer_id = :c", c=current)
+        if rows.empty:
+            raise HTTPException(404, "no such customer visible to this role for this purpose")
+        return {
+            "customer_id": current,
+            "merged_from": customer_id if current != customer_id else None,
+            "record": _records(rows)[0],
+        }
+
+    @app.get("/customers")
+    def lookup(
+        email: str | None = None,
+        phone: str | None = None,
+        record: str | None = None,
+        actor: Actor = Depends(client),
+        why: str = Depends(purpose),
+    ) -> dict:
+        """Find customers by one identifier; only those the role may see for the purpose come back."""
+        given = [(k, v) for k, v in (("email", email), ("phone", phone), ("record", record)) if v]
+        if len(given) != 1:
+            raise HTTPException(400, "give exactly one of email, phone, record")
+        load_policy().role(actor.role).check("mdm.golden_customer", why)
+        with engine.connect() as connection:
+            ids = find_customers(connection, *given[0])
+        found = []
+        for customer_id in ids:
+            rows = read(actor, why, "mdm.golden_customer", customer_id, "customer_id = :c", c=customer_id)
+            found += _records(rows)
+        return {"customers": found}
+
+    @app.get("/customers/{customer_id}/consent")
+    def consent(customer_id: str, actor: Actor = Depends(client), why: str = Depends(purpose)) -> dict:
+        with engine.connect() as connection:
+            current = resolve(connection, customer_id)
+        rows = read(actor, why, "mdm.consent_state", current, "customer_id = :c", c=current)
+        return {"customer_id": current, "consent": _records(rows)}
+
+    @app.get("/tables/{table}")
+    def table(
+        table: str,
+        limit: int = 100,
+        offset: int = 0,
+        actor: Actor = Depends(client),
+        why: str = Depends(purpose),
+    ) -> dict:
+        """Any table the role may read (``schema.table``), a page at a time, as its view shows it."""
+        limit = max(1, min(limit, MAX_PAGE))
+        frame = read(actor, why, table, None)
+        page = frame.iloc[max(offset, 0) : max(offset, 0) + limit]
+        return {"table": table, "total": len(frame), "offset": offset, "rows": _records(page)}
+
+    @app.post("/dsr", status_code=201)
+    def open_request(body: NewRequest, actor: Actor = Depends(client)) -> dict:
+        request_id = service.submit(settings, actor, body.kind, body.identifier_kind, body.identifier, body.details)
+        return {"request_id": request_id, "status": "received"}
+
+    @app.post("/dsr/{request_id}/verify")
+    def verify(request_id: str, body: Verification, actor: Actor = Depends(client)) -> dict:
+        service.verify(settings, actor, request_id, body.method)
+        return {"request_id": request_id, "status": "verified"}
+
+    @app.post("/dsr/{request_id}/run")
+    def run(request_id: str, actor: Actor = Depends(client)) -> dict:
+        outcome = service.carry_out(settings, actor, request_id)
+        return {
+            "request_id": request_id,
+            "status": outcome.status,
+            "summary": outcome.summary,
+            "document": outcome.document,
+        }
+
+    @app.post("/dsr/{request_id}/extend")
+    def extend(request_id: str, body: Extension, actor: Actor = Depends(client)) -> dict:
+        deadline = service.extend(settings, actor, request_id, body.months, body.reason)
+        return {"request_id": request_id, "deadline": deadline.isoformat()}
+
+    @app.get("/dsr/{request_id}")
+    def status(request_id: str, actor: Actor = Depends(client)) -> dict:
+        """A request's status, deadline and trail (never its identifier)."""
+        with engine.connect() as connection:
+            request = dsr.load(connection, request_id)
+            service.check_handler(actor, request.kind)
+            trail = dsr.events(connection, request_id)
+        return {
+            "request_id": request.request_id,
+            "kind": request.kind,
+            "status": request.status,
+            "received_at": request.received_at.isoformat(),
+            "deadline": request.deadline.isoformat(),
+            "extension_reason": request.extension_reason,
+            "trail": _records(trail),
+        }
+
+    @app.get("/audit/verify")
+    def verify_audit(actor: Actor = Depends(client)) -> dict:
+        if actor.role != "dpo":
+            raise HTTPException(403, "only the dpo role checks the audit log")
+        with engine.connect() as connection:
+            result = audit.verify(connection)
+        return {
+            "ok": result.ok,
+            "entries": result.entries,
+            "head": result.head,
+            "broken_at": result.broken_at,
+            "problem": result.problem,
+        }
+
+    return app
+
+
+def ensure_schema(settings: Settings) -> sa.Engine:
+    storage.migrate(settings.database_url)
+    return storage.engine(settings.database_url)
