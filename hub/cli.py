@@ -7,6 +7,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -23,6 +24,30 @@ from hub.ingest import SYSTEMS
 from hub.status import golden_summary, landing_status, quarantined_rows
 
 app = typer.Typer(help="Customer master data hub.", no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def acting_as(
+    ctx: typer.Context,
+    role: str = typer.Option(None, "--role", envvar="HUB_ROLE", help="Access role to read as (default pipeline)."),
+    purpose: str = typer.Option(None, "--purpose", envvar="HUB_PURPOSE", help="Why you read (default: the role's)."),
+) -> None:
+    """Customer master data hub. Every read of personal data shows what ROLE may see for PURPOSE."""
+    ctx.obj = (role, purpose)
+
+
+def _reader(ctx: typer.Context):
+    from hub.access.acting import reader
+    from hub.access.policy import AccessDenied
+
+    role, purpose = ctx.obj or (None, None)
+    try:
+        return reader(role, purpose)
+    except AccessDenied as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+
+
 app.add_typer(consent_commands.app, name="consent")
 app.add_typer(access_commands.app, name="access")
 app.add_typer(dsr_commands.app, name="dsr")
@@ -184,13 +209,25 @@ def status() -> None:
     _print_status(load_settings())
 
 
+def _require(ctx: typer.Context, *tables: str):
+    """The acting reader, if its role may read every table this command shows; exit 2 otherwise."""
+    reader = _reader(ctx)
+    refused = [t for t in tables if not reader.may_read(t)]
+    if refused:
+        console.print(f"[red]role {reader.role.name} may not read {', '.join(refused)} for {reader.purpose}[/red]")
+        raise typer.Exit(2)
+    return reader
+
+
 @app.command()
 def quarantine(
+    ctx: typer.Context,
     system: str = typer.Option(None, help="erp, webshop, loyalty or esp"),
     table: str = typer.Option(None, help="A landing table, e.g. loyalty_member"),
     limit: int = typer.Option(50),
 ) -> None:
     """List quarantined rows with the checks they failed; personal fields are masked."""
+    _require(ctx, "landing.quarantine")
     rows = quarantined_rows(storage.engine(load_settings().database_url), system, table, limit)
     listing = Table(title=f"Quarantine ({len(rows)} shown)")
     for column in ("system", "table", "load", "failed checks", "raw (masked)"):
@@ -204,6 +241,7 @@ def quarantine(
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     persons: int = typer.Option(5_000, help="How many people to simulate."),
     seed: int = typer.Option(42),
     directory: Path = typer.Option(Path("demo"), "--dir", help="Working folder of the demo."),
@@ -228,7 +266,7 @@ def demo(
         )
         ok = _run(load_settings())
     console.rule("3. A few quarantined rows (personal fields masked)")
-    quarantine(system=None, table=None, limit=5)
+    quarantine(ctx, system=None, table=None, limit=5)
     console.print(f"The hub's database is {directory / 'hub.duckdb'}; try `HUB_HOME={directory} hub status`.")
     raise typer.Exit(0 if ok else 1)
 
@@ -244,6 +282,7 @@ def review_list(ctx: typer.Context, limit: int = typer.Option(20)) -> None:
         return
     from hub.review import SHOWN_FIELDS, review_queue
 
+    reader = _require(ctx, "mdm.source_record", "mdm.match_pair")
     items = review_queue(storage.engine(load_settings().database_url), limit)
     if not items:
         console.print("Nothing to review.")
@@ -256,8 +295,9 @@ def review_list(ctx: typer.Context, limit: int = typer.Option(20)) -> None:
         table.add_column("field")
         table.add_column(item.left_id)
         table.add_column(item.right_id)
+        sides = reader.mask("mdm.source_record", pd.DataFrame([item.left, item.right], columns=SHOWN_FIELDS))
         for field in SHOWN_FIELDS:
-            table.add_row(field, *(str(side.get(field) or "") for side in (item.left, item.right)))
+            table.add_row(field, *(str(side.get(field) or "") for side in sides.to_dict("records")))
         for evidence in item.evidence:
             table.add_row(f"[dim]{evidence.feature}[/dim]", f"[dim]{evidence.level}[/dim]", f"{evidence.weight:+.1f}")
         console.print(table)
@@ -303,15 +343,15 @@ app.add_typer(customer_app, name="customer")
 
 
 @customer_app.command("show")
-def customer_show(customer_id: str) -> None:
+def customer_show(ctx: typer.Context, customer_id: str) -> None:
     """A golden record with its sources, the lineage of every value, and its ID history."""
     from hub.customers import show
 
-    view = show(storage.engine(load_settings().database_url), customer_id)
+    view = show(storage.engine(load_settings().database_url), customer_id, _require(ctx, "mdm.golden_customer"))
     if view.current_id != customer_id:
         console.print(f"{customer_id} was merged into [bold]{view.current_id}[/bold].")
     if view.golden is None:
-        console.print(f"[red]no customer {view.current_id}[/red]")
+        console.print(f"[red]no customer {view.current_id} visible to this role for this purpose[/red]")
         raise typer.Exit(1)
     golden = Table(title=f"Golden customer {view.current_id}", title_justify="left")
     for column in ("attribute", "value", "from", "record", "rule"):
@@ -322,9 +362,9 @@ def customer_show(customer_id: str) -> None:
         golden.add_row(
             attribute,
             str(view.golden.get(attribute) or ""),
-            "" if source is None else source["source_system"],
-            "" if source is None else source["source_key"],
-            "" if source is None else f"{source['rule']} (of {source['candidates']})",
+            "" if source is None else str(source.get("source_system", "")),
+            "" if source is None else str(source.get("source_key", "")),
+            "" if source is None else f"{source.get('rule', '')} (of {source.get('candidates', '')})",
         )
     console.print(golden)
     _print_frame(view.sources, f"Source records ({len(view.sources)})")

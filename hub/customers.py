@@ -7,9 +7,23 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
+from hub.access.acting import Reader
 from hub.storage import HUB_SCHEMA, read_frame
 
 S = HUB_SCHEMA
+SOURCE_COLUMNS = [
+    "source_system",
+    "source_key",
+    "first_name_display",
+    "last_name_display",
+    "email",
+    "phone",
+    "birth_date",
+    "birth_month_day",
+    "street_display",
+    "postal_code",
+    "updated_at",
+]
 
 
 @dataclass(frozen=True)
@@ -49,26 +63,35 @@ def id_history(connection: sa.Connection, customer_id: str) -> pd.DataFrame:
     )
 
 
-def show(engine: sa.Engine, customer_id: str) -> CustomerView:
+def show(engine: sa.Engine, customer_id: str, reader: Reader) -> CustomerView:
+    """The customer as ``reader`` may see them; parts the role may not read come back empty."""
+
+    def part(connection: sa.Connection, table: str, where: str, **params) -> pd.DataFrame:
+        """The rows of ``table`` if the role may read it and sees the columns ``where`` selects on."""
+        keys = {"mdm.source_record": "unique_id"}.get(table, "customer_id")
+        if not reader.may_read(table) or reader.role.column_access(table, keys) != "see":
+            return pd.DataFrame()
+        return reader.read(connection, table, where, **params)
+
     with engine.connect() as connection:
         current = resolve(connection, customer_id)
-        golden = read_frame(connection, f"SELECT * FROM {S}.golden_customer WHERE customer_id = :c", c=current)
-        sources = read_frame(
+        golden = part(connection, "mdm.golden_customer", "customer_id = :c", c=current)
+        sources = part(
             connection,
-            f"""SELECT r.source_system, r.source_key, r.first_name_display, r.last_name_display, r.email, r.phone,
-                       r.birth_date, r.birth_month_day, r.street_display, r.postal_code, r.updated_at
-                FROM {S}.customer_xref x JOIN {S}.source_record r
-                  ON r.source_system = x.source_system AND r.source_key = x.source_key
-                WHERE x.customer_id = :c ORDER BY r.source_system, r.source_key""",
+            "mdm.source_record",
+            f"unique_id IN (SELECT source_system || ':' || source_key FROM {S}.customer_xref WHERE customer_id = :c)",
             c=current,
         )
-        lineage = read_frame(
-            connection,
-            f"SELECT attribute, source_system, source_key, source_updated_at, rule, candidates "
-            f"FROM {S}.golden_lineage WHERE customer_id = :c ORDER BY attribute",
-            c=current,
-        )
-        history = id_history(connection, customer_id)
+        lineage = part(connection, "mdm.golden_lineage", "customer_id = :c", c=current)
+        history = part(connection, "mdm.customer_id_history", "customer_id = :c OR related_id = :c", c=customer_id)
+    shown = [c for c in SOURCE_COLUMNS if c in sources.columns]
     return CustomerView(
-        customer_id, current, golden.iloc[0].to_dict() if not golden.empty else None, sources, lineage, history
+        customer_id,
+        current,
+        golden.iloc[0].to_dict() if not golden.empty else None,
+        sources[shown].sort_values(["source_system", "source_key"]) if shown else sources,
+        lineage.drop(columns=["customer_id"], errors="ignore").sort_values("attribute")
+        if not lineage.empty
+        else lineage,
+        history.sort_values("recorded_at") if not history.empty else history,
     )

@@ -15,7 +15,6 @@ import pandas as pd
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 from sqlalchemy.engine import URL, make_url
@@ -95,9 +94,10 @@ def migrate(url: str) -> None:
     head = ScriptDirectory.from_config(config).get_current_head()
     with engine(url).begin() as connection:
         connection.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {HUB_SCHEMA}"))
-        current = MigrationContext.configure(connection, opts={"version_table_schema": HUB_SCHEMA})
-        if current.get_current_revision() == head:
-            return
+        if table_exists(connection, HUB_SCHEMA, "alembic_version"):
+            current = connection.execute(sa.text(f"SELECT max(version_num) FROM {HUB_SCHEMA}.alembic_version"))
+            if current.scalar() == head:
+                return
         views = connection.execute(
             sa.text("SELECT table_schema, table_name FROM information_schema.views WHERE table_schema LIKE :prefix"),
             {"prefix": f"{ACCESS_SCHEMA_PREFIX}%"},
