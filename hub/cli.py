@@ -19,6 +19,7 @@ from hub.commands import api as api_commands
 from hub.commands import audit as audit_commands
 from hub.commands import consent as consent_commands
 from hub.commands import dsr as dsr_commands
+from hub.commands.reading import require
 from hub.config import ConfigurationError, Settings, load_settings
 from hub.ingest import SYSTEMS
 from hub.status import golden_summary, landing_status, quarantined_rows
@@ -34,18 +35,6 @@ def acting_as(
 ) -> None:
     """Customer master data hub. Every read of personal data shows what ROLE may see for PURPOSE."""
     ctx.obj = (role, purpose)
-
-
-def _reader(ctx: typer.Context):
-    from hub.access.acting import reader
-    from hub.access.policy import AccessDenied
-
-    role, purpose = ctx.obj or (None, None)
-    try:
-        return reader(role, purpose)
-    except AccessDenied as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
 
 
 app.add_typer(consent_commands.app, name="consent")
@@ -209,16 +198,6 @@ def status() -> None:
     _print_status(load_settings())
 
 
-def _require(ctx: typer.Context, *tables: str):
-    """The acting reader, if its role may read every table this command shows; exit 2 otherwise."""
-    reader = _reader(ctx)
-    refused = [t for t in tables if not reader.may_read(t)]
-    if refused:
-        console.print(f"[red]role {reader.role.name} may not read {', '.join(refused)} for {reader.purpose}[/red]")
-        raise typer.Exit(2)
-    return reader
-
-
 @app.command()
 def quarantine(
     ctx: typer.Context,
@@ -227,7 +206,7 @@ def quarantine(
     limit: int = typer.Option(50),
 ) -> None:
     """List quarantined rows with the checks they failed; personal fields are masked."""
-    _require(ctx, "landing.quarantine")
+    require(ctx, "landing.quarantine")
     rows = quarantined_rows(storage.engine(load_settings().database_url), system, table, limit)
     listing = Table(title=f"Quarantine ({len(rows)} shown)")
     for column in ("system", "table", "load", "failed checks", "raw (masked)"):
@@ -282,7 +261,7 @@ def review_list(ctx: typer.Context, limit: int = typer.Option(20)) -> None:
         return
     from hub.review import SHOWN_FIELDS, review_queue
 
-    reader = _require(ctx, "mdm.source_record", "mdm.match_pair")
+    reader = require(ctx, "mdm.source_record", "mdm.match_pair")
     items = review_queue(storage.engine(load_settings().database_url), limit)
     if not items:
         console.print("Nothing to review.")
@@ -347,7 +326,7 @@ def customer_show(ctx: typer.Context, customer_id: str) -> None:
     """A golden record with its sources, the lineage of every value, and its ID history."""
     from hub.customers import show
 
-    view = show(storage.engine(load_settings().database_url), customer_id, _require(ctx, "mdm.golden_customer"))
+    view = show(storage.engine(load_settings().database_url), customer_id, require(ctx, "mdm.golden_customer"))
     if view.current_id != customer_id:
         console.print(f"{customer_id} was merged into [bold]{view.current_id}[/bold].")
     if view.golden is None:

@@ -47,7 +47,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         executor=in_process_executor if storage.is_duckdb(settings.database_url) else multiprocess_executor,
     )
     return Definitions.merge(
-        core, ingest_definitions(settings), golden_definitions(), consent_definitions(), access_definitions()
+        core, ingest_definitions(settings), golden_definitions(), consent_definitions(settings), access_definitions()
     )
 
 
