@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext, AssetKey, Definitions, MaterializeRes
 
 from hub.access.database_roles import apply_database_roles
 from hub.access.views import apply_views
+from hub.consent import consent_key
 from hub.golden import golden_key
 from hub.resources import HubDatabase
 
@@ -20,7 +21,7 @@ def access_key(name: str) -> AssetKey:
 
 @asset(
     key=access_key("role_views"),
-    deps=[golden_key("golden_customer")],
+    deps=[golden_key("golden_customer"), consent_key("consent_state")],
     group_name=ACCESS_GROUP,
     description="One schema of views per role (access_<role>) from the access policy; on PostgreSQL "
     "also the group roles hub_<role> and their grants.",

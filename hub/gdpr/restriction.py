@@ -15,11 +15,12 @@ import sqlalchemy as sa
 
 from hub.gdpr.locate import Person
 from hub.storage import HUB_SCHEMA
+from transforms.consent import OBJECTION, PURPOSES
+from transforms.consent.state import RULE_OBJECTION, RULE_RESTRICTED
 
 S = HUB_SCHEMA
-PURPOSES = ("email_marketing", "sms_marketing", "direct_mail", "profiling", "ad_targeting")
 FLAGS = {"restriction": "restricted", "objection": "objected"}
-RULES = {"restriction": "processing restricted (Art. 18)", "objection": "objection to direct marketing (Art. 21)"}
+RULES = {"restriction": RULE_RESTRICTED, "objection": RULE_OBJECTION}
 
 
 def apply(connection: sa.Connection, person: Person, kind: str, request_id: str) -> None:
@@ -41,10 +42,18 @@ def apply(connection: sa.Connection, person: Person, kind: str, request_id: str)
                 connection.execute(
                     sa.text(
                         f"INSERT INTO {S}.consent_event (event_id, source_system, source_key, purpose, action, "
-                        "occurred_at, evidence, ip, request_id, recorded_at) VALUES (:e, 'dsr', :c, :p, 'objection', "
+                        "occurred_at, evidence, ip, request_id, recorded_at) VALUES (:e, 'dsr', :c, :p, :action, "
                         ":t, :ev, NULL, :r, :t)"
                     ),
-                    {"e": event_id, "c": customer, "p": purpose, "t": now, "ev": RULES[kind], "r": request_id},
+                    {
+                        "e": event_id,
+                        "c": customer,
+                        "p": purpose,
+                        "action": OBJECTION,
+                        "t": now,
+                        "ev": RULES[kind],
+                        "r": request_id,
+                    },
                 )
             connection.execute(
                 sa.text(f"DELETE FROM {S}.consent_state WHERE customer_id = :c AND purpose = :p"),
