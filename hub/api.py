@@ -12,7 +12,6 @@ import math
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -63,6 +62,24 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: plain(v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
 
 
+# How the hub's own refusals reach a client; their messages name no personal data.
+ERROR_STATUS = {
+    AccessDenied: 403,
+    PermissionError: 403,
+    ViewMissing: 503,
+    RequestError: 409,
+    SubjectNotFound: 404,
+    InvalidCorrection: 422,
+}
+
+
+def _answer_with(status_code: int):
+    async def answer(_: Request, error: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=status_code)
+
+    return answer
+
+
 def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Customer hub", description=__doc__)
     engine = storage.engine(settings.database_url)
@@ -97,29 +114,8 @@ def create_app(settings: Settings) -> FastAPI:
             )
         return frame
 
-    @app.exception_handler(AccessDenied)
-    async def denied(_: Request, error: AccessDenied) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=403)
-
-    @app.exception_handler(PermissionError)
-    async def forbidden(_: Request, error: PermissionError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=403)
-
-    @app.exception_handler(ViewMissing)
-    async def missing(_: Request, error: ViewMissing) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=503)
-
-    @app.exception_handler(RequestError)
-    async def conflict(_: Request, error: RequestError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=409)
-
-    @app.exception_handler(SubjectNotFound)
-    async def not_found(_: Request, error: SubjectNotFound) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=404)
-
-    @app.exception_handler(InvalidCorrection)
-    async def invalid(_: Request, error: InvalidCorrection) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=422)
+    for error, status_code in ERROR_STATUS.items():
+        app.add_exception_handler(error, _answer_with(status_code))
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -238,8 +234,3 @@ def create_app(settings: Settings) -> FastAPI:
         }
 
     return app
-
-
-def ensure_schema(settings: Settings) -> sa.Engine:
-    storage.migrate(settings.database_url)
-    return storage.engine(settings.database_url)

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -22,7 +23,7 @@ from hub.commands import dsr as dsr_commands
 from hub.commands.reading import require
 from hub.config import ConfigurationError, Settings, load_settings
 from hub.ingest import SYSTEMS
-from hub.status import golden_summary, landing_status, quarantined_rows
+from hub.status import consent_summary, golden_summary, landing_status, quarantined_rows
 
 app = typer.Typer(help="Customer master data hub.", no_args_is_help=True, add_completion=False)
 
@@ -190,6 +191,16 @@ def _print_status(settings: Settings) -> None:
         systems.add_row(combination.replace(",", " + "), f"{count:,}")
     console.print(systems)
     console.print(f"{golden.possible_matches:,} possible matches await review (`hub review`).")
+    consent = consent_summary(storage.engine(settings.database_url))
+    if consent:
+        purposes = Table(title="Consent per purpose (`hub consent show ID` explains one customer)")
+        purposes.add_column("purpose")
+        purposes.add_column("granted", justify="right")
+        purposes.add_column("decided by", justify="left")
+        for purpose, (granted, by_basis) in consent.items():
+            basis = ", ".join(f"{name} {count:,}" for name, count in by_basis.items())
+            purposes.add_row(purpose, f"{granted:,} of {golden.customers:,}", basis)
+        console.print(purposes)
 
 
 @app.command()
@@ -246,8 +257,44 @@ def demo(
         ok = _run(load_settings())
     console.rule("3. A few quarantined rows (personal fields masked)")
     quarantine(ctx, system=None, table=None, limit=5)
+    if ok:
+        console.rule("4. An access request (Art. 15) for someone known to all four systems")
+        _demo_access_request(load_settings())
     console.print(f"The hub's database is {directory / 'hub.duckdb'}; try `HUB_HOME={directory} hub status`.")
     raise typer.Exit(0 if ok else 1)
+
+
+def _demo_access_request(settings: Settings) -> None:
+    """Where the hub holds one person, as the DPO's report lists it (counts only, no values)."""
+    from hub import audit
+    from hub.gdpr import service
+    from hub.gdpr.requests import Actor
+
+    with storage.engine(settings.database_url).connect() as connection:
+        customer = connection.execute(
+            sa.text(
+                f"SELECT customer_id FROM {storage.HUB_SCHEMA}.customer_xref GROUP BY customer_id "
+                "HAVING count(DISTINCT source_system) = 4 ORDER BY customer_id LIMIT 1"
+            )
+        ).scalar()
+    if customer is None:
+        return
+    dpo = Actor("demo", "dpo")
+    request_id = service.submit(settings, dpo, "access", "customer", customer)
+    service.verify(settings, dpo, request_id, "demo: the customer's ID")
+    report = service.carry_out(settings, dpo, request_id).document
+    table = Table(title=f"{request_id}: customer {customer}", title_justify="left")
+    for column in ("table", "rows", "purpose", "retention"):
+        table.add_column(column)
+    for holding in report["holdings"]:
+        table.add_row(holding["table"], str(len(holding["rows"])), holding["purpose"], holding["retention"])
+    console.print(table)
+    with storage.engine(settings.database_url).connect() as connection:
+        chain = audit.verify(connection)
+    console.print(
+        f"Audit chain intact: {chain.ok} ({chain.entries} entries). "
+        f"The whole report: `hub dsr access --customer-id {customer} --json`."
+    )
 
 
 review_app = typer.Typer(help="Possible matches for a steward to decide.", no_args_is_help=False)

@@ -8,22 +8,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from hub.access.acting import Reader
+from hub.review import SHOWN_FIELDS
 from hub.storage import HUB_SCHEMA, read_frame
 
 S = HUB_SCHEMA
-SOURCE_COLUMNS = [
-    "source_system",
-    "source_key",
-    "first_name_display",
-    "last_name_display",
-    "email",
-    "phone",
-    "birth_date",
-    "birth_month_day",
-    "street_display",
-    "postal_code",
-    "updated_at",
-]
+SOURCE_COLUMNS = ["source_system", "source_key", *SHOWN_FIELDS, "updated_at"]
 
 
 @dataclass(frozen=True)

@@ -141,3 +141,21 @@ def golden_summary(engine: sa.Engine) -> GoldenSummary | None:
             sa.text(f"SELECT count(*) FROM {HUB_SCHEMA}.match_pair WHERE outcome = 'possible'")
         ).scalar()
     return GoldenSummary(int(customers), int(records), {s: int(n) for s, n in systems}, int(possible))
+
+
+def consent_summary(engine: sa.Engine) -> dict[str, tuple[int, dict[str, int]]]:
+    """Per purpose: customers who granted it, and how many are decided by each basis (counts only)."""
+    with engine.connect() as connection:
+        if not table_exists(connection, HUB_SCHEMA, "consent_state"):
+            return {}
+        rows = connection.execute(
+            sa.text(
+                f"SELECT purpose, basis, count(*), sum(CASE WHEN granted THEN 1 ELSE 0 END) "
+                f"FROM {HUB_SCHEMA}.consent_state GROUP BY purpose, basis ORDER BY purpose, basis"
+            )
+        ).all()
+    summary: dict[str, tuple[int, dict[str, int]]] = {}
+    for purpose, basis, count, granted in rows:
+        total_granted, by_basis = summary.get(purpose, (0, {}))
+        summary[purpose] = (total_granted + int(granted or 0), {**by_basis, basis: int(count)})
+    return summary
