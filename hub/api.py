@@ -20,12 +20,12 @@ from hub import api_clients, audit, storage
 from hub.access.policy import AccessDenied, load_policy
 from hub.access.reader import ViewMissing, read_table
 from hub.config import Settings
-from hub.customers import resolve
 from hub.gdpr import requests as dsr
 from hub.gdpr import service
 from hub.gdpr.locate import SubjectNotFound, find_customers
 from hub.gdpr.rectification import InvalidCorrection
 from hub.gdpr.requests import Actor, RequestError
+from hub.golden_store import resolve
 from hub.pseudonym import reference
 
 MAX_PAGE = 1000

@@ -409,7 +409,8 @@ def _print_frame(frame, title: str) -> None:
 @customer_app.command("history")
 def customer_history(customer_id: str) -> None:
     """What happened to an ID: created, merged into another, split from one."""
-    from hub.customers import id_history, resolve
+    from hub.customers import id_history
+    from hub.golden_store import resolve
 
     with storage.engine(load_settings().database_url).connect() as connection:
         current = resolve(connection, customer_id)

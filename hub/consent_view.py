@@ -12,7 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from hub.consent_store import load_merges, request_events, stack
-from hub.customers import resolve
+from hub.golden_store import resolve
 from hub.storage import HUB_SCHEMA, read_frame
 from transforms.consent import PURPOSES
 from transforms.consent.events import EVENT_COLUMNS

@@ -8,6 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from hub.access.acting import Reader
+from hub.golden_store import resolve
 from hub.review import SHOWN_FIELDS
 from hub.storage import HUB_SCHEMA, read_frame
 
@@ -23,23 +24,6 @@ class CustomerView:
     sources: pd.DataFrame
     lineage: pd.DataFrame
     history: pd.DataFrame
-
-
-def resolve(connection: sa.Connection, customer_id: str) -> str:
-    """Follow 'merged_into' events to the ID that holds the customer now."""
-    seen = {customer_id}
-    current = customer_id
-    while True:
-        merged = read_frame(
-            connection,
-            f"SELECT related_id FROM {S}.customer_id_history WHERE customer_id = :c AND event = 'merged_into' "
-            "ORDER BY recorded_at DESC LIMIT 1",
-            c=current,
-        )
-        if merged.empty or merged["related_id"].iloc[0] in seen:
-            return current
-        current = merged["related_id"].iloc[0]
-        seen.add(current)
 
 
 def id_history(connection: sa.Connection, customer_id: str) -> pd.DataFrame:

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from hub.customers import resolve
 from hub.storage import HUB_SCHEMA, insert_frame, read_frame
 from transforms.matching.features import LEVELS
 from transforms.matching.model import MatchModel
@@ -201,6 +200,23 @@ def save_golden(connection: sa.Connection, golden: pd.DataFrame, lineage: pd.Dat
     connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.golden_lineage"))
     insert_frame(connection, "golden_customer", golden)
     insert_frame(connection, "golden_lineage", lineage)
+
+
+def resolve(connection: sa.Connection, customer_id: str) -> str:
+    """Follow 'merged_into' events to the ID that holds the customer now."""
+    seen = {customer_id}
+    current = customer_id
+    while True:
+        merged = read_frame(
+            connection,
+            f"SELECT related_id FROM {HUB_SCHEMA}.customer_id_history WHERE customer_id = :c AND event = 'merged_into' "
+            "ORDER BY recorded_at DESC LIMIT 1",
+            c=current,
+        )
+        if merged.empty or merged["related_id"].iloc[0] in seen:
+            return current
+        current = merged["related_id"].iloc[0]
+        seen.add(current)
 
 
 # Tables keyed by customer ID whose rows must follow the person when their ID is merged into another.

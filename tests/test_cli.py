@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import sqlalchemy as sa
 from typer.testing import CliRunner
@@ -64,3 +67,12 @@ def test_a_failed_system_fails_the_run_and_the_next_run_finishes_the_job(simulat
         members = connection.execute(sa.text("SELECT count(*) FROM landing.esp_member")).scalar()
         customers = connection.execute(sa.text("SELECT count(*) FROM mdm.golden_customer")).scalar()
     assert members > 0 and customers > 0
+
+
+def test_the_installed_hub_command_starts_in_a_fresh_process():
+    """Imports as a newcomer's shell does them, in a new interpreter: an import cycle would stop it here."""
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("hub")), "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "dsr" in result.stdout

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
-from hub.customers import resolve
+from hub.golden_store import resolve
 from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, table_exists
 from quality.identifiers import canonical, keyed_hash
 
