@@ -284,10 +284,10 @@ def _demo_access_request(settings: Settings) -> None:
     service.verify(settings, dpo, request_id, "demo: the customer's ID")
     report = service.carry_out(settings, dpo, request_id).document
     table = Table(title=f"{request_id}: customer {customer}", title_justify="left")
-    for column in ("table", "rows", "purpose", "retention"):
+    for column in ("table", "rows", "purpose"):
         table.add_column(column)
     for holding in report["holdings"]:
-        table.add_row(holding["table"], str(len(holding["rows"])), holding["purpose"], holding["retention"])
+        table.add_row(holding["table"], str(len(holding["rows"])), holding["purpose"])
     console.print(table)
     with storage.engine(settings.database_url).connect() as connection:
         chain = audit.verify(connection)

@@ -15,11 +15,11 @@ In one transaction, after the tools have been told (they need the keys the hub i
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import pandas as pd
 import sqlalchemy as sa
 
 from hub.gdpr.inventory import HOLDINGS, Holding
@@ -65,12 +65,13 @@ def erase(connection: sa.Connection, person: Person, key: bytes, request_id: str
     now = datetime.now(UTC)
     suppressed = suppress(connection, key, identifiers(person), request_id, now)
     removed: dict[str, int] = {}
+    per_load: Counter[tuple[str, str]] = Counter()
     pseudonymised = 0
     for holding in HOLDINGS:
         if not table_exists(connection, holding.schema, holding.table):
             continue
         if holding.erasure == "delete":
-            removed[holding.name] = _delete(connection, holding, person, key, request_id)
+            removed[holding.name] = _delete(connection, holding, person, key, per_load)
         elif holding.erasure == "pseudonymise" and holding.table == "erp_invoice":
             pseudonymised = _pseudonymise_invoices(connection, person, key)
         elif holding.erasure == "pseudonymise":
@@ -83,35 +84,35 @@ def erase(connection: sa.Connection, person: Person, key: bytes, request_id: str
                 ),
                 forgotten,
             )
+    _account(connection, per_load, request_id)
     blanked = _blank_shared_contacts(connection, person)
     _empty_staging(connection)
     return Erased(removed, pseudonymised, blanked, suppressed)
 
 
-def _delete(connection: sa.Connection, holding: Holding, person: Person, key: bytes, request_id: str) -> int:
+def _delete(
+    connection: sa.Connection, holding: Holding, person: Person, key: bytes, per_load: Counter[tuple[str, str]]
+) -> int:
+    """Delete the person's rows of one holding; landing rows are counted per load and table first."""
     if holding.name == f"{LANDING_SCHEMA}.quarantine":
         rows = quarantined_rows(connection, person, key)
         if rows.empty:
             return 0
-        _account(connection, rows.rename(columns={"table_name": "table"}), request_id)
+        per_load.update(zip(rows["_dlt_load_id"], rows["table_name"], strict=True))
         ids = {"ids": rows["quarantine_id"].tolist()}
         connection.execute(expanding(f"DELETE FROM {holding.name} WHERE quarantine_id IN :ids", ids), ids)
         return len(rows)
     params = person.params
     if holding.schema == LANDING_SCHEMA:
         loads = select(connection, f"SELECT _dlt_load_id FROM {holding.name} WHERE {holding.find}", params)
-        loads["table"] = holding.table
-        _account(connection, loads, request_id)
+        per_load.update((load_id, holding.table) for load_id in loads["_dlt_load_id"])
     result = connection.execute(expanding(f"DELETE FROM {holding.name} WHERE {holding.find}", params), params)
     return result.rowcount or 0
 
 
-def _account(connection: sa.Connection, rows: pd.DataFrame, request_id: str) -> None:
-    """Count removed landing rows per load, so that each load still accounts for every row it read."""
-    if rows.empty:
-        return
-    counts = rows.groupby(["_dlt_load_id", "table"]).size()
-    for (load_id, table), count in counts.items():
+def _account(connection: sa.Connection, per_load: Counter[tuple[str, str]], request_id: str) -> None:
+    """Record removed landing rows per load, so that each load still accounts for every row it read."""
+    for (load_id, table), count in per_load.items():
         connection.execute(
             sa.text(
                 f"INSERT INTO {S}.landing_erasure (load_id, table_name, request_id, rows_erased) "
