@@ -120,7 +120,7 @@ def run_benchmark(persons: int, seed: int, workdir: Path, splink: bool = True, c
     recall_by_pass = {name: blocking_recall(p, ids, truth) for name, p in pairs_per_pass(keys).items()}
     union_recall = blocking_recall(candidate_pairs(keys), ids, truth)
 
-    stages = {key: meta_ for key, meta_ in outcome.materializations.items() if key.startswith("golden/")}
+    stages = {k: meta_ for k, meta_ in outcome.materializations.items() if k.startswith(("golden/", "consent/"))}
     hub_seconds = sum(stages[s].get("seconds", 0.0) for s in MATCHING_STAGES)
     hub_peak = max(stages[s].get("peak_rss_mb", 0.0) for s in MATCHING_STAGES)
     results = {"hub": _score(xref.reindex(ids), truth, hub_seconds, hub_peak)}
