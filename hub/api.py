@@ -8,11 +8,13 @@ the audit log: who, what (by pseudonym), why and how many rows.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any
 
 import pandas as pd
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -62,6 +64,13 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: plain(v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
 
 
+# A role may look people up by an identifier only if it sees that identifier in clear.
+LOOKUP_COLUMNS = {
+    "email": ("mdm.golden_customer", "email"),
+    "phone": ("mdm.golden_customer", "phone"),
+    "record": ("mdm.customer_xref", "source_key"),
+}
+
 # How the hub's own refusals reach a client; their messages name no personal data.
 ERROR_STATUS = {
     AccessDenied: 403,
@@ -80,9 +89,25 @@ def _answer_with(status_code: int):
     return answer
 
 
+async def _invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+    """FastAPI's own answer echoes the submitted values, which may be personal data: name the fields only."""
+    fields = [".".join(str(p) for p in problem.get("loc", ())) for problem in error.errors()]
+    return JSONResponse({"detail": "invalid request", "fields": fields}, status_code=422)
+
+
 def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Customer hub", description=__doc__)
     engine = storage.engine(settings.database_url)
+    if storage.is_duckdb(settings.database_url):
+        # An embedded DuckDB file takes one connection at a time from this process: answer in turn.
+        turn = asyncio.Lock()
+
+        @app.middleware("http")
+        async def one_at_a_time(request: Request, call_next):
+            async with turn:
+                return await call_next(request)
+
+    app.add_exception_handler(RequestValidationError, _invalid_request)
 
     def client(authorization: str = Header(default="")) -> Actor:
         scheme, _, token = authorization.partition(" ")
@@ -99,10 +124,13 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(400, "say why: the X-Purpose header is required to read personal data")
         return x_purpose
 
-    def read(actor: Actor, why: str, table: str, subject: str | None, where: str = "", **params) -> pd.DataFrame:
-        """One read through the role's view, written to the audit log with its purpose."""
+    def read(
+        actor: Actor, why: str, table: str, subject: str | None, where: str = "", page: slice | None = None, **params
+    ) -> pd.DataFrame:
+        """One read through the role's view (a page of it), written to the audit log with its purpose."""
         with engine.begin() as connection:
             frame = read_table(connection, actor.role, table, why, where, **params)
+            frame = frame.iloc[page] if page else frame
             audit.record(
                 connection,
                 actor=actor.name,
@@ -147,7 +175,11 @@ def create_app(settings: Settings) -> FastAPI:
         given = [(k, v) for k, v in (("email", email), ("phone", phone), ("record", record)) if v]
         if len(given) != 1:
             raise HTTPException(400, "give exactly one of email, phone, record")
-        load_policy().role(actor.role).check("mdm.golden_customer", why)
+        role = load_policy().role(actor.role)
+        role.check("mdm.golden_customer", why)
+        table, column = LOOKUP_COLUMNS[given[0][0]]
+        if table not in role.tables or role.column_access(table, column) != "see":
+            raise AccessDenied(f"role {actor.role} may not look people up by {given[0][0]}")
         with engine.connect() as connection:
             ids = find_customers(connection, *given[0])
         found = []
@@ -161,6 +193,8 @@ def create_app(settings: Settings) -> FastAPI:
         with engine.connect() as connection:
             current = resolve(connection, customer_id)
         rows = read(actor, why, "mdm.consent_state", current, "customer_id = :c", c=current)
+        if rows.empty:
+            raise HTTPException(404, "no such customer visible to this role for this purpose")
         return {"customer_id": current, "consent": _records(rows)}
 
     @app.get("/tables/{table}")
@@ -172,10 +206,9 @@ def create_app(settings: Settings) -> FastAPI:
         why: str = Depends(purpose),
     ) -> dict:
         """Any table the role may read (``schema.table``), a page at a time, as its view shows it."""
-        limit = max(1, min(limit, MAX_PAGE))
-        frame = read(actor, why, table, None)
-        page = frame.iloc[max(offset, 0) : max(offset, 0) + limit]
-        return {"table": table, "total": len(frame), "offset": offset, "rows": _records(page)}
+        start = max(offset, 0)
+        page = read(actor, why, table, None, page=slice(start, start + max(1, min(limit, MAX_PAGE))))
+        return {"table": table, "offset": start, "rows": _records(page)}
 
     @app.post("/dsr", status_code=201)
     def open_request(body: NewRequest, actor: Actor = Depends(client)) -> dict:

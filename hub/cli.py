@@ -407,8 +407,9 @@ def _print_frame(frame, title: str) -> None:
 
 
 @customer_app.command("history")
-def customer_history(customer_id: str) -> None:
+def customer_history(ctx: typer.Context, customer_id: str) -> None:
     """What happened to an ID: created, merged into another, split from one."""
+    require(ctx, "mdm.customer_id_history")
     from hub.customers import id_history
     from hub.golden_store import resolve
 

@@ -32,7 +32,6 @@ class Settings:
     loyalty_inbox_dir: str | None = None
     pseudonym_key: str | None = field(default=None, repr=False)
     soft_opt_in: str | None = None
-    role: str | None = None
 
     @property
     def state_dir(self) -> Path:
@@ -50,11 +49,6 @@ class Settings:
     def soft_opt_in_enabled(self) -> bool:
         """Whether existing customers may get email marketing without an explicit opt-in (off unless set)."""
         return (self.soft_opt_in or "").strip().lower() in {"1", "true", "yes", "on"}
-
-    @property
-    def acting_role(self) -> str:
-        """The access role of the command line (``HUB_ROLE``); a data engineer's shell is the pipeline's."""
-        return self.role or "pipeline"
 
     def require(self, *names: str) -> None:
         """Fail with the names of the missing variables, never their values."""

@@ -172,8 +172,19 @@ def load_xref(connection: sa.Connection) -> pd.Series:
 
 
 def highest_issued_id(connection: sa.Connection) -> int:
+    """The highest customer ID ever issued, also when an erasure has removed its history since."""
     ids = read_frame(connection, f"SELECT DISTINCT customer_id FROM {HUB_SCHEMA}.customer_id_history")["customer_id"]
-    return max((id_number(i) for i in ids), default=0)
+    kept = connection.execute(sa.text(f"SELECT max(highest) FROM {HUB_SCHEMA}.customer_id_high_water")).scalar()
+    return max([int(kept or 0), *(id_number(i) for i in ids)])
+
+
+def keep_high_water(connection: sa.Connection) -> None:
+    """Remember the highest ID issued before history that names it is deleted (an erasure)."""
+    highest = highest_issued_id(connection)
+    connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.customer_id_high_water"))
+    connection.execute(
+        sa.text(f"INSERT INTO {HUB_SCHEMA}.customer_id_high_water (highest) VALUES (:h)"), {"h": highest}
+    )
 
 
 def save_clusters(

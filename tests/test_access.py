@@ -323,6 +323,16 @@ def test_postgres_login_roles_read_only_their_views(piped_settings):
                 assert _denied(connection, f"SELECT * FROM {table} LIMIT 1"), table
             assert _denied(connection, "SELECT * FROM access_pipeline.golden_customer LIMIT 1")
             assert _denied(connection, "DELETE FROM access_marketing.golden_customer")
+            # A function of the reader's own, evaluated on rows the view filters out, would leak them.
+            assert _denied(
+                connection, "CREATE FUNCTION pg_temp.peek(text) RETURNS boolean LANGUAGE sql AS 'SELECT true'"
+            )
+            barrier = connection.execute(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'access_marketing' AND c.relkind = 'v' "
+                "AND NOT coalesce('security_barrier=true' = ANY(c.reloptions), false)"
+            ).fetchone()[0]
+            assert barrier == 0, "every role view is a security barrier"
             names, rows = _columns(connection, "SELECT * FROM access_marketing.golden_customer")
         visible = POLICY.role("marketing").columns("golden_customer")
         assert names == [c for c, level in visible.items() if level != "never"]

@@ -80,6 +80,9 @@ def apply_database_roles(engine: sa.Engine, policy: Policy | None = None) -> lis
         views = [view_schema(r) for r in policy.roles.values() if view_schema(r) in present]
         for schema in data + views:
             _revoke_all(connection, schema, "PUBLIC")
+        # Without temporary objects a reader cannot define the functions that probe a view's hidden rows.
+        database = connection.execute(sa.text("SELECT current_database()")).scalar()
+        connection.execute(sa.text(f"REVOKE TEMPORARY ON DATABASE {quote(database)} FROM PUBLIC"))
         for role in policy.roles.values():
             group = group_role(role.name)
             _ensure_group(connection, group)
@@ -97,6 +100,7 @@ def apply_database_roles(engine: sa.Engine, policy: Policy | None = None) -> lis
                         )
                     )
             if role.database == "full":
+                connection.execute(sa.text(f"GRANT TEMPORARY ON DATABASE {quote(database)} TO {grantee}"))
                 for schema in data:
                     connection.execute(sa.text(f"GRANT ALL ON SCHEMA {quote(schema)} TO {grantee}"))
                     connection.execute(sa.text(f"GRANT ALL ON ALL TABLES IN SCHEMA {quote(schema)} TO {grantee}"))

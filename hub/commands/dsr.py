@@ -2,8 +2,8 @@
 
 The one-step commands (``hub dsr access --email E``) register the request, record the identity
 check and carry it out at once; ``open``, ``verify``, ``run`` and ``extend`` take a request through
-the same steps one at a time, as a DPO working a queue does. Requests are handled in the role
-``HUB_ROLE`` (or ``--role``), which defaults to dpo here: the person answering requests.
+the same steps one at a time, as a DPO working a queue does. Requests are handled in the role given
+to ``hub --role`` (or ``HUB_ROLE``), which defaults to dpo here: the person answering requests.
 """
 
 import getpass
@@ -38,11 +38,16 @@ VERIFICATION = typer.Option(
     "--verification",
     help="How the requester's identity was checked (kept in the trail).",
 )
-ROLE = typer.Option(None, "--role", help="Act in this role (default: HUB_ROLE, else dpo).")
 
 
-def _actor(role: str | None) -> Actor:
-    return Actor(os.environ.get("USER") or getpass.getuser(), role or load_settings().role or "dpo")
+def _actor(ctx: typer.Context) -> Actor:
+    """Who acts: the user, in the role given to ``hub --role`` (or HUB_ROLE), dpo by default for requests."""
+    role = (ctx.obj or (None, None))[0]
+    actor = Actor(os.environ.get("USER") or getpass.getuser(), role or "dpo")
+    if actor.role not in service.HANDLERS:
+        console.print(f"[red]role {actor.role} does not handle data-subject requests[/red]")
+        raise typer.Exit(2)
+    return actor
 
 
 def _identifier(email: str | None, phone: str | None, customer_id: str | None, record: str | None) -> tuple[str, str]:
@@ -59,15 +64,17 @@ def _changes(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         attribute, sep, value = pair.partition("=")
         if not sep:
-            console.print(f"[red]--set takes ATTRIBUTE=VALUE, not {attribute!r}[/red]")
+            console.print("[red]--set takes ATTRIBUTE=VALUE[/red]")
             raise typer.Exit(2)
         changes[attribute.strip()] = value
     return changes
 
 
-def _one_step(kind: str, identifier: tuple[str, str], role: str | None, verification: str, details: dict | None = None):
+def _one_step(
+    ctx: typer.Context, kind: str, identifier: tuple[str, str], verification: str, details: dict | None = None
+):
     settings = load_settings()
-    actor = _actor(role)
+    actor = _actor(ctx)
     try:
         request_id = service.submit(settings, actor, kind, *identifier, details=details)
         service.verify(settings, actor, request_id, verification)
@@ -128,6 +135,7 @@ def _print_report(document: dict) -> None:
 
 @app.command("access")
 def access(
+    ctx: typer.Context,
     email: str = EMAIL,
     phone: str = PHONE,
     customer_id: str = CUSTOMER,
@@ -135,10 +143,9 @@ def access(
     as_json: bool = typer.Option(False, "--json", help="The report as JSON instead of tables."),
     out: Path = typer.Option(None, "--out", help="Write the JSON report to this file."),
     verification: str = VERIFICATION,
-    role: str = ROLE,
 ) -> None:
     """Art. 15: everything held about the person, with purposes, recipients, sources and retention."""
-    outcome = _one_step("access", _identifier(email, phone, customer_id, record), role, verification)
+    outcome = _one_step(ctx, "access", _identifier(email, phone, customer_id, record), verification)
     if as_json or out:
         _write(outcome.document, out)
     else:
@@ -148,92 +155,92 @@ def access(
 
 @app.command("portability")
 def portability(
+    ctx: typer.Context,
     email: str = EMAIL,
     phone: str = PHONE,
     customer_id: str = CUSTOMER,
     record: str = RECORD,
     out: Path = typer.Option(None, "--out", help="Write the JSON export to this file."),
     verification: str = VERIFICATION,
-    role: str = ROLE,
 ) -> None:
     """Art. 20: what the person provided to each system, as JSON."""
-    outcome = _one_step("portability", _identifier(email, phone, customer_id, record), role, verification)
+    outcome = _one_step(ctx, "portability", _identifier(email, phone, customer_id, record), verification)
     _write(outcome.document, out)
 
 
 @app.command("rectify")
 def rectify(
+    ctx: typer.Context,
     email: str = EMAIL,
     phone: str = PHONE,
     customer_id: str = CUSTOMER,
     record: str = RECORD,
     changes: list[str] = typer.Option(..., "--set", help="ATTRIBUTE=VALUE, e.g. --set last_name=Virtanen."),
     verification: str = VERIFICATION,
-    role: str = ROLE,
 ) -> None:
     """Art. 16: the corrected values win over the systems until a system changes them; tools are told."""
     identifier = _identifier(email, phone, customer_id, record)
-    _print_outcome(_one_step("rectification", identifier, role, verification, _changes(changes)))
+    _print_outcome(_one_step(ctx, "rectification", identifier, verification, _changes(changes)))
 
 
 @app.command("erase")
 def erase(
+    ctx: typer.Context,
     email: str = EMAIL,
     phone: str = PHONE,
     customer_id: str = CUSTOMER,
     record: str = RECORD,
     yes: bool = typer.Option(False, "--yes", help="Confirm: this cannot be undone."),
     verification: str = VERIFICATION,
-    role: str = ROLE,
 ) -> None:
     """Art. 17: the person leaves every table, stays out of later loads, and every tool is told to delete."""
     identifier = _identifier(email, phone, customer_id, record)
     if not yes:
         console.print("[red]Erasure cannot be undone: add --yes to confirm.[/red]")
         raise typer.Exit(2)
-    _print_outcome(_one_step("erasure", identifier, role, verification))
+    _print_outcome(_one_step(ctx, "erasure", identifier, verification))
 
 
 @app.command("restrict")
 def restrict(
+    ctx: typer.Context,
     email: str = EMAIL,
     phone: str = PHONE,
     customer_id: str = CUSTOMER,
     record: str = RECORD,
     verification: str = VERIFICATION,
-    role: str = ROLE,
 ) -> None:
     """Art. 18: processing stops except storage; marketing and profiling stop."""
-    _print_outcome(_one_step("restriction", _identifier(email, phone, customer_id, record), role, verification))
+    _print_outcome(_one_step(ctx, "restriction", _identifier(email, phone, customer_id, record), verification))
 
 
 @app.command("object")
 def object_(
+    ctx: typer.Context,
     email: str = EMAIL,
     phone: str = PHONE,
     customer_id: str = CUSTOMER,
     record: str = RECORD,
     verification: str = VERIFICATION,
-    role: str = ROLE,
 ) -> None:
     """Art. 21: an absolute objection to direct marketing and profiling."""
-    _print_outcome(_one_step("objection", _identifier(email, phone, customer_id, record), role, verification))
+    _print_outcome(_one_step(ctx, "objection", _identifier(email, phone, customer_id, record), verification))
 
 
 @app.command("open")
 def open_(
+    ctx: typer.Context,
     kind: str = typer.Argument(..., help="access, portability, rectification, erasure, restriction or objection"),
     email: str = EMAIL,
     phone: str = PHONE,
     customer_id: str = CUSTOMER,
     record: str = RECORD,
     changes: list[str] = typer.Option([], "--set", help="For rectification: ATTRIBUTE=VALUE."),
-    role: str = ROLE,
 ) -> None:
     """Register a request as received; the one-month deadline starts today."""
     try:
         request_id = service.submit(
-            load_settings(), _actor(role), kind, *_identifier(email, phone, customer_id, record), _changes(changes)
+            load_settings(), _actor(ctx), kind, *_identifier(email, phone, customer_id, record), _changes(changes)
         )
     except (RequestError, PermissionError) as error:
         console.print(f"[red]{error}[/red]")
@@ -242,10 +249,10 @@ def open_(
 
 
 @app.command("verify")
-def verify(request_id: str, verification: str = VERIFICATION, role: str = ROLE) -> None:
+def verify(ctx: typer.Context, request_id: str, verification: str = VERIFICATION) -> None:
     """Record how the requester's identity was checked."""
     try:
-        service.verify(load_settings(), _actor(role), request_id, verification)
+        service.verify(load_settings(), _actor(ctx), request_id, verification)
     except (RequestError, PermissionError) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
@@ -254,13 +261,13 @@ def verify(request_id: str, verification: str = VERIFICATION, role: str = ROLE) 
 
 @app.command("run")
 def run(
+    ctx: typer.Context,
     request_id: str,
     out: Path = typer.Option(None, "--out", help="Where to write the report of an access or portability request."),
-    role: str = ROLE,
 ) -> None:
     """Carry out a verified request (again, for an erasure some tool has not confirmed yet)."""
     try:
-        outcome = service.carry_out(load_settings(), _actor(role), request_id)
+        outcome = service.carry_out(load_settings(), _actor(ctx), request_id)
     except (RequestError, SubjectNotFound, InvalidCorrection, PermissionError) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
@@ -271,14 +278,14 @@ def run(
 
 @app.command("extend")
 def extend(
+    ctx: typer.Context,
     request_id: str,
     months: int = typer.Option(..., help="1 or 2: at most two months in all (Art. 12(3))."),
     reason: str = typer.Option(..., help="Why, as the person will be told."),
-    role: str = ROLE,
 ) -> None:
     """Extend a request's deadline, with the reason."""
     try:
-        deadline = service.extend(load_settings(), _actor(role), request_id, months, reason)
+        deadline = service.extend(load_settings(), _actor(ctx), request_id, months, reason)
     except (RequestError, PermissionError) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from None
@@ -286,14 +293,17 @@ def extend(
 
 
 @app.command("list")
-def list_(open_only: bool = typer.Option(False, "--open", help="Only requests still to be answered.")) -> None:
+def list_(
+    ctx: typer.Context, open_only: bool = typer.Option(False, "--open", help="Only requests still to be answered.")
+) -> None:
     """Requests with their status and deadline; overdue ones in red."""
+    _actor(ctx)
     settings = load_settings()
     storage.migrate(settings.database_url)
     with storage.engine(settings.database_url).connect() as connection:
         frame = dsr.listing(connection, open_only)
     table = Table(title=f"Data-subject requests ({len(frame)})", title_justify="left")
-    for column in ("request", "kind", "status", "by", "received", "due", "extended to"):
+    for column in ("request", "kind", "status", "identified by", "received", "due", "extended to"):
         table.add_column(column)
     for row in frame.itertuples(index=False):
         style = "red" if row.overdue else None
@@ -311,8 +321,9 @@ def list_(open_only: bool = typer.Option(False, "--open", help="Only requests st
 
 
 @app.command("show")
-def show(request_id: str) -> None:
+def show(ctx: typer.Context, request_id: str) -> None:
     """A request's trail: every step, who took it and when."""
+    _actor(ctx)
     settings = load_settings()
     with storage.engine(settings.database_url).connect() as connection:
         try:

@@ -26,6 +26,7 @@ from hub.gdpr.inventory import HOLDINGS, Holding
 from hub.gdpr.locate import Person, expanding, select
 from hub.gdpr.report import quarantined_rows
 from hub.gdpr.suppression import suppress
+from hub.golden_store import keep_high_water
 from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, table_columns, table_exists
 from quality.suppression import retained_pseudonym
 from transforms.standardise.contacts import normalise_phone
@@ -63,6 +64,7 @@ def identifiers(person: Person) -> Iterable[tuple[str, str]]:
 def erase(connection: sa.Connection, person: Person, key: bytes, request_id: str) -> Erased:
     """Remove the person from the hub inside the caller's transaction."""
     now = datetime.now(UTC)
+    keep_high_water(connection)  # an erased person's ID is never issued again
     suppressed = suppress(connection, key, identifiers(person), request_id, now)
     removed: dict[str, int] = {}
     per_load: Counter[tuple[str, str]] = Counter()

@@ -323,6 +323,7 @@ NO_PERSONAL_DATA = frozenset(
         f"{HUB_SCHEMA}.match_model",
         f"{HUB_SCHEMA}.api_client",
         f"{HUB_SCHEMA}.landing_erasure",
+        f"{HUB_SCHEMA}.customer_id_high_water",
         f"{HUB_SCHEMA}.suppression",
         f"{HUB_SCHEMA}.dsr_event",
         f"{HUB_SCHEMA}.alembic_version",

@@ -118,6 +118,12 @@ def upgrade() -> None:
         sa.Column("rows_erased", sa.BigInteger, nullable=False),
         schema=SCHEMA,
     )
+    # The highest customer ID ever issued, kept apart from the ID history an erasure deletes: IDs are never reused.
+    op.create_table(
+        "customer_id_high_water",
+        sa.Column("highest", sa.BigInteger, nullable=False),
+        schema=SCHEMA,
+    )
     op.create_table(
         "rectification",
         sa.Column("customer_id", sa.String, primary_key=True),
@@ -183,6 +189,7 @@ def downgrade() -> None:
         "api_client",
         "audit_log",
         "rectification",
+        "customer_id_high_water",
         "landing_erasure",
         "suppression",
         "dsr_notification",
