@@ -140,6 +140,7 @@ def _system_assets(system: LandedSystem, settings: Settings) -> AssetsDefinition
 
 def forget_cursors(pipeline: Pipeline, source: str) -> None:
     """Drop a source's incremental state, in the destination too: dagster-dlt restores it from there."""
+    pipeline.drop_pending_packages()  # only the reset state goes to the destination
     pipeline.sync_destination()
     with pipeline.managed_state(extract_state=True) as state:
         state.get("sources", {}).pop(source, None)

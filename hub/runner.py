@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance, logger
 
+from hub import storage
 from hub.config import Settings
 from hub.definitions import PIPELINE_JOB, build_definitions
 
@@ -74,7 +75,7 @@ def run_pipeline(
     if report is not None:
         job = job.with_logger_defs({"progress": _progress_logger(report)})
         run_config = {**(run_config or {}), "loggers": {"progress": {}}}
-    with DagsterInstance.ephemeral() as instance:
+    with storage.run_lock(settings.database_url), DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
         failures = [e for e in result.all_events if e.is_step_failure]
         failed_steps = [e.step_key for e in failures]

@@ -7,6 +7,8 @@ into a dlt destination as well.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from sqlalchemy.engine import URL, make_url
 LANDING_SCHEMA = "landing"
 HUB_SCHEMA = "mdm"
 ACCESS_SCHEMA_PREFIX = "access_"  # one schema of views per access role
+RUN_LOCK_KEY = 20_261_123  # PostgreSQL advisory lock shared by pipeline runs and data-subject requests
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -75,6 +78,32 @@ def table_columns(connection: sa.Connection, schema: str, table: str) -> set[str
 
 def table_exists(connection: sa.Connection, schema: str, table: str) -> bool:
     return bool(table_columns(connection, schema, table))
+
+
+@contextmanager
+def run_lock(url: str) -> Iterator[None]:
+    """Held for a whole pipeline run on PostgreSQL, so that an erasure or restriction waits for the run to
+    end instead of landing between a step that read the suppression list and a step that writes.
+
+    DuckDB needs none: its file takes one writing process at a time.
+    """
+    if is_duckdb(url):
+        yield
+        return
+    with engine(url).connect() as connection:
+        connection.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": RUN_LOCK_KEY})
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": RUN_LOCK_KEY})
+            connection.commit()
+
+
+def wait_for_runs(connection: sa.Connection) -> None:
+    """Inside a transaction that changes what a run must honour: wait until no run holds ``run_lock``."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": RUN_LOCK_KEY})
 
 
 def describe(url: str) -> str:

@@ -114,6 +114,10 @@ class Suppression:
     def _hit(self, kind: str, value: Any) -> bool:
         return value not in (None, "") and self._hash(kind, str(value)) in self.hashes
 
+    def holds_record(self, record: str) -> bool:
+        """Whether ``system:key`` is one of the suppressed records."""
+        return self._hit("record", record)
+
     def screen(self, table: str, row: Row) -> Row | None:
         """The row as it may land (possibly blanked or pseudonymised), or None when it is held back."""
         identity = IDENTITIES.get(table)

@@ -94,6 +94,42 @@ def test_the_api_shows_each_role_only_what_the_policy_allows(piped_settings, fla
                     f"{url}/tables/mdm.golden_customer", headers={**headers, "X-Purpose": refused[0]}, timeout=30
                 )
                 assert answer.status_code == 403, name
+        lookups = frame(
+            piped_settings,
+            "SELECT g.customer_id, g.email, g.phone, x.source_system || ':' || x.source_key AS record "
+            "FROM mdm.golden_customer g JOIN mdm.customer_xref x ON x.customer_id = g.customer_id "
+            "WHERE g.email IS NOT NULL AND g.phone IS NOT NULL AND g.customer_id NOT IN (:a, :b) "
+            "ORDER BY g.customer_id LIMIT 1",
+            a=flagged["restricted"],
+            b=flagged["objected"],
+        ).iloc[0]
+        for name, role in policy.roles.items():
+            headers = {"Authorization": f"Bearer {tokens[name]}", "X-Purpose": default_purpose(role, policy)}
+            for kind, table, column in (
+                ("email", "mdm.golden_customer", "email"),
+                ("phone", "mdm.golden_customer", "phone"),
+                ("record", "mdm.customer_xref", "source_key"),
+            ):
+                answer = requests.get(f"{url}/customers", params={kind: lookups[kind]}, headers=headers, timeout=30)
+                allowed = "mdm.golden_customer" in role.tables and role.column_access(table, column) == "see"
+                if not allowed and answer.status_code != 403:
+                    pytest.fail(f"{name} could look people up by {kind}")
+                if allowed:
+                    reads += len(answer.json()["customers"]) or 1
+                    check_rows(role, "mdm.golden_customer", answer.json()["customers"], flagged)
+            consent = requests.get(f"{url}/customers/{flagged['objected']}/consent", headers=headers, timeout=30)
+            hidden = "mdm.consent_state" in role.tables and "objected" in role.flags_hidden_in("mdm.consent_state")
+            expected = 403 if "mdm.consent_state" not in role.tables else 404 if hidden else 200
+            assert consent.status_code == expected, (name, consent.status_code)
+            reads += consent.status_code in (200, 404)
+            handles = name in ("dpo", "customer_service")
+            opened = requests.post(
+                f"{url}/dsr",
+                json={"kind": "access", "identifier_kind": "customer", "identifier": lookups["customer_id"]},
+                headers=headers,
+                timeout=30,
+            )
+            assert opened.status_code == (201 if handles else 403), name
         marketing = {"Authorization": f"Bearer {tokens['marketing']}"}
         assert requests.get(f"{url}/tables/mdm.golden_customer", headers=marketing, timeout=30).status_code == 400
         assert requests.get(f"{url}/tables/mdm.golden_customer", timeout=30).status_code == 401
@@ -150,3 +186,7 @@ def test_the_command_line_shows_each_role_only_what_the_policy_allows(piped_sett
         assert quarantine.exit_code == (0 if "landing.quarantine" in role.tables else 2), name
         consent = runner.invoke(app, ["--role", name, "consent", "show", visible["customer_id"]], env=env)
         assert consent.exit_code == (0 if "mdm.consent_state" in role.tables else 2), name
+        history = runner.invoke(app, ["--role", name, "customer", "history", visible["customer_id"]], env=env)
+        assert history.exit_code == (0 if "mdm.customer_id_history" in role.tables else 2), name
+        requests_listed = runner.invoke(app, ["--role", name, "dsr", "list"], env=env)
+        assert requests_listed.exit_code == (0 if name in ("dpo", "customer_service") else 2), name

@@ -58,7 +58,7 @@ def identifiers(person: Person) -> Iterable[tuple[str, str]]:
     yield from (("record", r) for r in person.records)
     yield from (("email", e) for e in {*person.emails, *person.esp_emails})
     yield from (("phone", p) for p in person.phones)
-    yield from (("customer", c) for c in person.customer_ids)
+    yield from (("customer", c) for c in person.all_ids)
 
 
 def erase(connection: sa.Connection, person: Person, key: bytes, request_id: str) -> Erased:
@@ -88,6 +88,8 @@ def erase(connection: sa.Connection, person: Person, key: bytes, request_id: str
             )
     _account(connection, per_load, request_id)
     blanked = _blank_shared_contacts(connection, person)
+    # The user part of a blanked email is a piece of it: it goes too.
+    connection.execute(sa.text(f"UPDATE {S}.source_record SET email_local = NULL WHERE email IS NULL"))
     _empty_staging(connection)
     return Erased(removed, pseudonymised, blanked, suppressed)
 
@@ -97,7 +99,7 @@ def _delete(
 ) -> int:
     """Delete the person's rows of one holding; landing rows are counted per load and table first."""
     if holding.name == f"{LANDING_SCHEMA}.quarantine":
-        rows = quarantined_rows(connection, person, key)
+        rows = quarantined_rows(connection, person, key, own_only=False)
         if rows.empty:
             return 0
         per_load.update(zip(rows["_dlt_load_id"], rows["table_name"], strict=True))

@@ -292,6 +292,18 @@ HOLDINGS: tuple[Holding, ...] = (
     ),
     Holding(
         HUB_SCHEMA,
+        "dsr_event",
+        "the steps of the person's requests, with staff's notes on verification and extensions",
+        "answering requests",
+        "legal obligation (Art. 12)",
+        "3 years after completion",
+        "requests",
+        "dpo; customer service",
+        "request_id IN :requests",
+        "keep",
+    ),
+    Holding(
+        HUB_SCHEMA,
         "dsr_notification",
         "what the tools were told on the person's behalf, with receipts",
         "answering requests",
@@ -317,7 +329,7 @@ HOLDINGS: tuple[Holding, ...] = (
 )
 
 # Tables with nothing about any one person: match model parameters, load accounting, dlt's bookkeeping,
-# campaign metadata, API clients, keyed hashes of the erased, the request trail (steps, never data).
+# campaign metadata, API clients, keyed hashes of the erased, the highest customer ID issued.
 NO_PERSONAL_DATA = frozenset(
     {
         f"{HUB_SCHEMA}.match_model",
@@ -325,7 +337,6 @@ NO_PERSONAL_DATA = frozenset(
         f"{HUB_SCHEMA}.landing_erasure",
         f"{HUB_SCHEMA}.customer_id_high_water",
         f"{HUB_SCHEMA}.suppression",
-        f"{HUB_SCHEMA}.dsr_event",
         f"{HUB_SCHEMA}.alembic_version",
         f"{LANDING_SCHEMA}.load_ledger",
         f"{LANDING_SCHEMA}.esp_campaign",

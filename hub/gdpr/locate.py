@@ -33,8 +33,13 @@ class Person:
     emails: tuple[str, ...] = ()
     phones: tuple[str, ...] = ()
     esp_emails: tuple[str, ...] = ()  # addresses the email platform may key the person's member or activity by
-    refs: tuple[str, ...] = ()  # pseudonyms of the customer IDs (audit log, requests)
+    refs: tuple[str, ...] = ()  # pseudonyms of every identifier (audit log, requests)
     requests: tuple[str, ...] = ()
+    former_ids: tuple[str, ...] = ()  # customer IDs merged into the current ones
+
+    @property
+    def all_ids(self) -> list[str]:
+        return [*self.customer_ids, *self.former_ids]
 
     def keys(self, system: str) -> list[str]:
         prefix = f"{system}:"
@@ -45,7 +50,7 @@ class Person:
         """The bound lists an inventory condition may use."""
         webshop = self.keys("webshop")
         return {
-            "customers": list(self.customer_ids),
+            "customers": self.all_ids,
             "unique_ids": list(self.records),
             "erp": self.keys("erp"),
             "webshop": webshop,
@@ -98,8 +103,24 @@ def select(connection: sa.Connection, sql: str, params: dict[str, list[str]]) ->
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
+def former_ids(connection: sa.Connection, customer_ids: list[str]) -> list[str]:
+    """Every ID that was merged, directly or through others, into one of ``customer_ids``."""
+    found: list[str] = []
+    frontier = list(customer_ids)
+    while frontier:
+        merged = select(
+            connection,
+            f"SELECT DISTINCT customer_id FROM {S}.customer_id_history "
+            "WHERE event = 'merged_into' AND related_id IN :ids",
+            {"ids": frontier},
+        )["customer_id"]
+        frontier = [i for i in merged if i not in found and i not in customer_ids]
+        found += frontier
+    return sorted(found)
+
+
 def person(connection: sa.Connection, customer_ids: list[str], key: bytes) -> Person:
-    """Everything that identifies the customers: records, emails, phones, pseudonyms and requests."""
+    """Everything that identifies the customers: records, emails, phones, earlier IDs, pseudonyms, requests."""
     records = select(
         connection,
         f"SELECT x.source_system || ':' || x.source_key AS unique_id, r.email, r.phone "
@@ -107,27 +128,43 @@ def person(connection: sa.Connection, customer_ids: list[str], key: bytes) -> Pe
         f"ON r.unique_id = (x.source_system || ':' || x.source_key) WHERE x.customer_id IN :customers",
         {"customers": list(customer_ids)},
     )
+    corrected = select(
+        connection,
+        f"SELECT attribute, value FROM {S}.rectification WHERE customer_id IN :customers "
+        "AND attribute IN ('email', 'phone')",
+        {"customers": list(customer_ids)},
+    )
+    emails = {*records["email"].dropna(), *corrected.loc[corrected["attribute"] == "email", "value"]}
+    phones = {*records["phone"].dropna(), *corrected.loc[corrected["attribute"] == "phone", "value"]}
     esp_keys = [u.split(":", 1)[1] for u in records["unique_id"] if u.startswith("esp:")]
-    esp_emails: list[str] = []
+    esp_emails: set[str] = set(emails)
     if esp_keys and table_exists(connection, LANDING_SCHEMA, "esp_member"):
         found = select(
             connection,
             f"SELECT DISTINCT lower(email_address) AS email FROM {LANDING_SCHEMA}.esp_member WHERE id IN :esp",
             {"esp": esp_keys},
         )
-        esp_emails = sorted(found["email"])
-    refs = sorted(r for c in customer_ids if (r := keyed_hash(key, "customer", c)))
+        esp_emails |= set(found["email"])
+    earlier = former_ids(connection, list(customer_ids))
+    identifiers = [
+        *(("customer", c) for c in [*customer_ids, *earlier]),
+        *(("record", r) for r in records["unique_id"]),
+        *(("email", e) for e in esp_emails),
+        *(("phone", p) for p in phones),
+    ]
+    refs = sorted({r for kind, value in identifiers if (r := keyed_hash(key, kind, value))})
     requests = select(
         connection,
         f"SELECT request_id FROM {S}.dsr_request WHERE customer_id IN :customers OR subject_ref IN :refs",
-        {"customers": list(customer_ids), "refs": refs},
+        {"customers": [*customer_ids, *earlier], "refs": refs},
     )
     return Person(
         customer_ids=tuple(customer_ids),
         records=tuple(sorted(records["unique_id"])),
-        emails=tuple(sorted(set(records["email"].dropna()))),
-        phones=tuple(sorted(set(records["phone"].dropna()))),
-        esp_emails=tuple(sorted(set(esp_emails) | set(records["email"].dropna()))),
+        emails=tuple(sorted(emails)),
+        phones=tuple(sorted(phones)),
+        esp_emails=tuple(sorted(esp_emails)),
         refs=tuple(refs),
         requests=tuple(sorted(requests["request_id"])),
+        former_ids=tuple(earlier),
     )

@@ -56,27 +56,34 @@ def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def holding_rows(connection: sa.Connection, holding: Holding, person: Person, key: bytes) -> pd.DataFrame:
+def holding_rows(
+    connection: sa.Connection, holding: Holding, person: Person, key: bytes, own_only: bool = True
+) -> pd.DataFrame:
     """The person's rows in one holding (an empty frame when the table does not exist yet)."""
     if not table_exists(connection, holding.schema, holding.table):
         return pd.DataFrame()
     if holding.name == f"{LANDING_SCHEMA}.quarantine":
-        return quarantined_rows(connection, person, key)
+        return quarantined_rows(connection, person, key, own_only=own_only)
     return select(connection, f"SELECT * FROM {holding.name} WHERE {holding.find}", person.params)
 
 
-def quarantined_rows(connection: sa.Connection, person: Person, key: bytes) -> pd.DataFrame:
-    """Quarantined rows that are the person's or carry one of their identifiers."""
+def quarantined_rows(connection: sa.Connection, person: Person, key: bytes, own_only: bool = True) -> pd.DataFrame:
+    """Quarantined rows that are the person's own records, or (``own_only=False``, for erasure) also
+    other rows that carry one of their identifiers, such as a relative's row with a shared email."""
     frame = read_frame(connection, f"SELECT * FROM {LANDING_SCHEMA}.quarantine")
     if frame.empty:
         return frame
     screen = person_screen(key, person)
 
     def theirs(row: pd.Series) -> bool:
-        raw = json.loads(row["raw"])
+        raw, table = json.loads(row["raw"]), row["table_name"]
         if not isinstance(raw, dict):
             return False
-        return screen.screen(row["table_name"], raw) != raw or screen.holds_raw(row["table_name"], raw)
+        if "line" in raw:  # too broken to parse: the vendor's first field is the member number
+            own = screen.holds_record(f"{table.split('_', 1)[0]}:{str(raw['line']).split(';', 1)[0].strip()}")
+        else:
+            own = screen.screen(table, raw) is None
+        return own if own_only else own or screen.screen(table, raw) != raw or screen.holds_raw(table, raw)
 
     return frame[frame.apply(theirs, axis=1)]
 
@@ -105,6 +112,7 @@ def access_report(connection: sa.Connection, person: Person, key: bytes, request
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "controller": CONTROLLER,
         "customer_ids": list(person.customer_ids),
+        "earlier_customer_ids": list(person.former_ids),
         "source_records": list(person.records),
         "systems": sorted({r.split(":", 1)[0] for r in person.records}),
         "holdings": holdings,

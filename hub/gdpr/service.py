@@ -138,6 +138,7 @@ def _portability(settings: Settings, actor: Actor, request: dsr.Request, subject
 
 def _restriction(settings: Settings, actor: Actor, request: dsr.Request, subject: Person, key: bytes) -> Outcome:
     with storage.engine(settings.database_url).begin() as connection:
+        storage.wait_for_runs(connection)
         restriction.apply(connection, subject, request.kind, request.request_id)
         return _finish(connection, actor, request, "completed", {"customers": len(subject.customer_ids)})
 
@@ -146,6 +147,7 @@ def _rectification(settings: Settings, actor: Actor, request: dsr.Request, subje
     if len(subject.customer_ids) != 1:
         raise RequestError(f"request {request.request_id}: no single customer to rectify")
     with storage.engine(settings.database_url).begin() as connection:
+        storage.wait_for_runs(connection)
         changed = rectification.rectify(connection, subject, key, request.request_id, request.details)
         values = rectification.corrected_values(connection, subject.customer_ids[0], changed)
     receipts = notify.rectification(settings, request.request_id, subject, values)
@@ -158,6 +160,7 @@ def _rectification(settings: Settings, actor: Actor, request: dsr.Request, subje
 def _erasure(settings: Settings, actor: Actor, request: dsr.Request, subject: Person, key: bytes) -> Outcome:
     receipts = notify.erasure(settings, request.request_id, subject)
     with storage.engine(settings.database_url).begin() as connection:
+        storage.wait_for_runs(connection)
         notify.store(connection, key, request.request_id, receipts)
         erased = erasure.erase(connection, subject, key, request.request_id)
         if not subject.customer_ids and request.identifier:  # nobody found: still keep them from arriving
