@@ -132,7 +132,7 @@ def migrate(url: str) -> None:
             {"prefix": f"{ACCESS_SCHEMA_PREFIX}%"},
         ).all()
         for schema, view in views:
-            connection.execute(sa.text(f'DROP VIEW IF EXISTS "{schema}"."{view}"'))
+            connection.execute(sa.text(f'DROP VIEW IF EXISTS "{schema}"."{view}" CASCADE'))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -340,6 +340,22 @@ def test_postgres_login_roles_read_only_their_views(piped_settings):
         assert ids and not ids & set(flagged.values())
         births = [row[names.index("birth_date")] for row in rows if row[names.index("birth_date")] is not None]
         assert births and all(YEAR_MASK.match(b) for b in births)
+        # A BI tool cannot say why it reads: per consent purpose it reads a view of the consenting only.
+        with _connect(piped_settings, logins["marketing"]) as connection:
+            emailable = {
+                row[0]
+                for row in connection.execute(
+                    "SELECT customer_id FROM access_marketing.golden_customer_for_email_marketing"
+                ).fetchall()
+            }
+        with engine.connect() as connection:
+            granted = set(
+                storage.read_frame(
+                    connection,
+                    "SELECT customer_id FROM mdm.consent_state WHERE purpose = 'email_marketing' AND granted",
+                )["customer_id"]
+            )
+        assert emailable and emailable <= granted and not emailable & set(flagged.values())
         with _connect(piped_settings, logins["analyst"]) as connection:
             assert _denied(connection, "SELECT * FROM access_marketing.golden_customer LIMIT 1")
             assert _denied(connection, "SELECT * FROM mdm.consent_state LIMIT 1")

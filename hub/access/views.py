@@ -135,7 +135,7 @@ def drop_views(connection: sa.Connection, policy: Policy | None = None) -> None:
     for role in policy.roles.values():
         schema = view_schema(role)
         for name in existing_views(connection, schema):
-            connection.execute(sa.text(f"DROP VIEW IF EXISTS {quote(schema)}.{quote(name)}"))
+            connection.execute(sa.text(f"DROP VIEW IF EXISTS {quote(schema)}.{quote(name)} CASCADE"))
 
 
 def apply_views(engine: sa.Engine, policy: Policy | None = None) -> AppliedViews:
@@ -163,4 +163,35 @@ def apply_views(engine: sa.Engine, policy: Policy | None = None) -> AppliedViews
                 if sql is not None:
                     connection.execute(sa.text(f"CREATE VIEW {quote(schema)}.{quote(rule.name)}{barrier} AS {sql}"))
                     created.append(rule.name)
+                    created += _purpose_views(connection, policy, role, rule, barrier)
     return applied
+
+
+def purpose_view(table: str, purpose: str) -> str:
+    """The name of a role's view of ``table`` limited to the customers who consented to ``purpose``."""
+    return f"{table}_for_{purpose}"
+
+
+def _purpose_views(connection: sa.Connection, policy: Policy, role: Role, rule: TableRule, barrier: str) -> list[str]:
+    """For a role reading for consent purposes: one more view per purpose with only the consenting customers,
+    so that a BI tool, which cannot say why it reads, is held to consent as the hub's own code is."""
+    link = rule.subject
+    if link is None or any(role.column_access(rule.qualified, c) != "see" for c in link.columns):
+        return []
+    schema = view_schema(role)
+    names = []
+    for purpose in sorted(role.purposes & policy.consent_purposes):
+        granted = (
+            f"SELECT c.customer_id FROM {storage.HUB_SCHEMA}.consent_state c "
+            f"WHERE c.purpose = {literal(purpose)} AND c.granted"
+        )
+        name = purpose_view(rule.name, purpose)
+        base = f"{quote(schema)}.{quote(rule.name)}"
+        connection.execute(
+            sa.text(
+                f"CREATE VIEW {quote(schema)}.{quote(name)}{barrier} AS "
+                f"SELECT * FROM {base} v WHERE {about_customers(link, 'v', granted)}"
+            )
+        )
+        names.append(name)
+    return names
