@@ -54,18 +54,11 @@ class Erased:
     suppressed_identifiers: int
 
 
-def identifiers(person: Person) -> Iterable[tuple[str, str]]:
-    yield from (("record", r) for r in person.records)
-    yield from (("email", e) for e in {*person.emails, *person.esp_emails})
-    yield from (("phone", p) for p in person.phones)
-    yield from (("customer", c) for c in person.all_ids)
-
-
 def erase(connection: sa.Connection, person: Person, key: bytes, request_id: str) -> Erased:
     """Remove the person from the hub inside the caller's transaction."""
     now = datetime.now(UTC)
     keep_high_water(connection)  # an erased person's ID is never issued again
-    suppressed = suppress(connection, key, identifiers(person), request_id, now)
+    suppressed = suppress(connection, key, person.identifiers(), request_id, now)
     removed: dict[str, int] = {}
     per_load: Counter[tuple[str, str]] = Counter()
     pseudonymised = 0

@@ -9,7 +9,7 @@ them: together they are what an access report looks up and what an erasure remov
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import sqlalchemy as sa
@@ -40,6 +40,15 @@ class Person:
     @property
     def all_ids(self) -> list[str]:
         return [*self.customer_ids, *self.former_ids]
+
+    def identifiers(self) -> list[tuple[str, str]]:
+        """Every (kind, value) that names the person: what an erasure suppresses and a report looks for."""
+        return [
+            *(("record", r) for r in self.records),
+            *(("email", e) for e in sorted({*self.emails, *self.esp_emails})),
+            *(("phone", p) for p in self.phones),
+            *(("customer", c) for c in self.all_ids),
+        ]
 
     def keys(self, system: str) -> list[str]:
         prefix = f"{system}:"
@@ -146,25 +155,18 @@ def person(connection: sa.Connection, customer_ids: list[str], key: bytes) -> Pe
         )
         esp_emails |= set(found["email"])
     earlier = former_ids(connection, list(customer_ids))
-    identifiers = [
-        *(("customer", c) for c in [*customer_ids, *earlier]),
-        *(("record", r) for r in records["unique_id"]),
-        *(("email", e) for e in esp_emails),
-        *(("phone", p) for p in phones),
-    ]
-    refs = sorted({r for kind, value in identifiers if (r := keyed_hash(key, kind, value))})
-    requests = select(
-        connection,
-        f"SELECT request_id FROM {S}.dsr_request WHERE customer_id IN :customers OR subject_ref IN :refs",
-        {"customers": [*customer_ids, *earlier], "refs": refs},
-    )
-    return Person(
+    found = Person(
         customer_ids=tuple(customer_ids),
         records=tuple(sorted(records["unique_id"])),
         emails=tuple(sorted(emails)),
         phones=tuple(sorted(phones)),
         esp_emails=tuple(sorted(esp_emails)),
-        refs=tuple(refs),
-        requests=tuple(sorted(requests["request_id"])),
         former_ids=tuple(earlier),
     )
+    refs = sorted({r for kind, value in found.identifiers() if (r := keyed_hash(key, kind, value))})
+    requests = select(
+        connection,
+        f"SELECT request_id FROM {S}.dsr_request WHERE customer_id IN :customers OR subject_ref IN :refs",
+        {"customers": found.all_ids, "refs": refs},
+    )
+    return replace(found, refs=tuple(refs), requests=tuple(sorted(requests["request_id"])))

@@ -31,9 +31,7 @@ RIGHTS = (
 
 def person_screen(key: bytes, person: Person) -> Suppression:
     """A screen that recognises this person's rows, built like the suppression list of an erasure."""
-    hashes = {keyed_hash(key, "record", r) for r in person.records}
-    hashes |= {keyed_hash(key, "email", e) for e in (*person.emails, *person.esp_emails)}
-    hashes |= {keyed_hash(key, "phone", p) for p in person.phones}
+    hashes = {keyed_hash(key, kind, value) for kind, value in person.identifiers()}
     return Suppression(key, frozenset(h for h in hashes if h))
 
 
