@@ -149,14 +149,19 @@ def create_app(settings: Settings) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    def about(actor: Actor, why: str, table: str, customer_id: str) -> tuple[str, pd.DataFrame]:
+        """The current ID of a customer and their rows of ``table``; 404 when the role may not see them."""
+        with engine.connect() as connection:
+            current = resolve(connection, customer_id)
+        rows = read(actor, why, table, current, "customer_id = :c", c=current)
+        if rows.empty:
+            raise HTTPException(404, "no such customer visible to this role for this purpose")
+        return current, rows
+
     @app.get("/customers/{customer_id}")
     def customer(customer_id: str, actor: Actor = Depends(client), why: str = Depends(purpose)) -> dict:
         """The golden record as the role sees it (404 also when the role may not see this person)."""
-        with engine.connect() as connection:
-            current = resolve(connection, customer_id)
-        rows = read(actor, why, "mdm.golden_customer", current, "customer_id = :c", c=current)
-        if rows.empty:
-            raise HTTPException(404, "no such customer visible to this role for this purpose")
+        current, rows = about(actor, why, "mdm.golden_customer", customer_id)
         return {
             "customer_id": current,
             "merged_from": customer_id if current != customer_id else None,
@@ -190,11 +195,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/customers/{customer_id}/consent")
     def consent(customer_id: str, actor: Actor = Depends(client), why: str = Depends(purpose)) -> dict:
-        with engine.connect() as connection:
-            current = resolve(connection, customer_id)
-        rows = read(actor, why, "mdm.consent_state", current, "customer_id = :c", c=current)
-        if rows.empty:
-            raise HTTPException(404, "no such customer visible to this role for this purpose")
+        current, rows = about(actor, why, "mdm.consent_state", customer_id)
         return {"customer_id": current, "consent": _records(rows)}
 
     @app.get("/tables/{table}")

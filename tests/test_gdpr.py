@@ -12,8 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
 from hub import audit, storage
+from hub.cli import app
 from hub.gdpr import requests as dsr
 from hub.gdpr import service
 from hub.gdpr.inventory import HOLDINGS, NO_PERSONAL_DATA
@@ -287,3 +289,32 @@ def test_erasure_reaches_quarantined_rows_and_every_load_still_balances(piped_se
     left = frame(piped_settings, "SELECT raw FROM landing.quarantine")["raw"]
     assert not any(member in raw for raw in left)
     assert run_pipeline(piped_settings).ok  # rows_accounted_for still balances every system's last load
+
+
+def test_the_command_line_answers_access_and_erasure_by_email(piped_settings):
+    customer = customer_in_all_four_systems(piped_settings)
+    email = frame(piped_settings, "SELECT email FROM mdm.golden_customer WHERE customer_id = :c", c=customer)
+    env = {"HUB_HOME": str(piped_settings.home), "HUB_DATABASE_URL": piped_settings.database_url, "COLUMNS": "200"}
+    env.update({f"HUB_{k.upper()}": str(v) for k, v in _tools(piped_settings).items()})
+    runner = CliRunner()
+    access = runner.invoke(app, ["dsr", "access", "--email", email["email"].iloc[0], "--json"], env=env)
+    assert access.exit_code == 0
+    report = json.loads(access.stdout)
+    assert set(report["systems"]) == FOUR and customer in report["customer_ids"]
+    refused = runner.invoke(app, ["dsr", "erase", "--email", email["email"].iloc[0]], env=env)
+    assert refused.exit_code == 2  # without --yes nothing happens
+    erased = runner.invoke(app, ["dsr", "erase", "--email", email["email"].iloc[0], "--yes"], env=env)
+    assert erased.exit_code == 0 and "completed" in erased.stdout
+    assert (
+        frame(piped_settings, "SELECT count(*) AS n FROM mdm.golden_customer WHERE customer_id = :c", c=customer)[
+            "n"
+        ].iloc[0]
+        == 0
+    )
+    listed = runner.invoke(app, ["dsr", "list"], env=env)
+    assert listed.exit_code == 0 and "erasure" in listed.stdout
+
+
+def _tools(settings) -> dict[str, str]:
+    names = ("esp_url", "esp_key", "esp_list_id", "webshop_url", "webshop_key", "webshop_secret", "outbox_dir")
+    return {name: getattr(settings, name) for name in names if getattr(settings, name)}

@@ -201,30 +201,27 @@ def erase(
     _print_outcome(_one_step(ctx, "erasure", identifier, verification))
 
 
-@app.command("restrict")
-def restrict(
-    ctx: typer.Context,
-    email: str = EMAIL,
-    phone: str = PHONE,
-    customer_id: str = CUSTOMER,
-    record: str = RECORD,
-    verification: str = VERIFICATION,
-) -> None:
-    """Art. 18: processing stops except storage; marketing and profiling stop."""
-    _print_outcome(_one_step(ctx, "restriction", _identifier(email, phone, customer_id, record), verification))
+def _flagging(kind: str, summary: str):
+    """A one-step command for a request that flags the person (restriction, objection)."""
+
+    def command(
+        ctx: typer.Context,
+        email: str = EMAIL,
+        phone: str = PHONE,
+        customer_id: str = CUSTOMER,
+        record: str = RECORD,
+        verification: str = VERIFICATION,
+    ) -> None:
+        _print_outcome(_one_step(ctx, kind, _identifier(email, phone, customer_id, record), verification))
+
+    command.__doc__ = summary
+    return command
 
 
-@app.command("object")
-def object_(
-    ctx: typer.Context,
-    email: str = EMAIL,
-    phone: str = PHONE,
-    customer_id: str = CUSTOMER,
-    record: str = RECORD,
-    verification: str = VERIFICATION,
-) -> None:
-    """Art. 21: an absolute objection to direct marketing and profiling."""
-    _print_outcome(_one_step(ctx, "objection", _identifier(email, phone, customer_id, record), verification))
+app.command("restrict")(
+    _flagging("restriction", "Art. 18: processing stops except storage; marketing and profiling stop.")
+)
+app.command("object")(_flagging("objection", "Art. 21: an absolute objection to direct marketing and profiling."))
 
 
 @app.command("open")
