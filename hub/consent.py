@@ -37,12 +37,6 @@ def policy_resource(settings: Settings | None) -> ConsentPolicy:
     return ConsentPolicy(soft_opt_in=bool(settings and settings.soft_opt_in_enabled))
 
 
-def _result(meter, **metadata) -> MaterializeResult:
-    return MaterializeResult(
-        metadata={**metadata, "seconds": round(meter.seconds, 2), "peak_rss_mb": round(meter.peak_rss_mb, 1)}
-    )
-
-
 @asset(
     key=consent_key("consent_events"),
     # golden/source_records migrates the hub's schema, which the ledger lives in.
@@ -58,8 +52,7 @@ def consent_ledger(database: HubDatabase) -> MaterializeResult:
             added = store.append_events(connection, events)
             total = store.count_events(connection)
     per_system = events["source_system"].value_counts().to_dict()
-    return _result(
-        meter,
+    return meter.result(
         events_read=len(events),
         events_added=added,
         events_in_ledger=total,
@@ -88,8 +81,7 @@ def consent_state(database: HubDatabase, consent_policy: ConsentPolicy) -> Mater
             store.save_state(connection, state)
     granted = state[state["granted"]].groupby("purpose").size()
     bases = state["basis"].value_counts().to_dict()
-    return _result(
-        meter,
+    return meter.result(
         customers=len(customers),
         soft_opt_in=consent_policy.soft_opt_in,
         **{f"granted_{p}": int(granted.get(p, 0)) for p in PURPOSES},

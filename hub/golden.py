@@ -39,12 +39,6 @@ class MatchingConfig(Config):
     refit: bool = False
 
 
-def _stage(meter, **metadata) -> MaterializeResult:
-    return MaterializeResult(
-        metadata={**metadata, "seconds": round(meter.seconds, 2), "peak_rss_mb": round(meter.peak_rss_mb, 1)}
-    )
-
-
 @asset(
     key=golden_key("source_records"),
     deps=[landing_key(t) for t in LANDING_MODELS],
@@ -61,8 +55,7 @@ def source_records(database: HubDatabase) -> MaterializeResult:
             saved = store.save_records(connection, records)
     changed = int((saved["fingerprint"] != saved["matched_fingerprint"]).sum())
     per_system = records["source_system"].value_counts().to_dict()
-    return _stage(
-        meter,
+    return meter.result(
         records=len(records),
         changed_since_matching=changed,
         **{f"records_{k}": int(v) for k, v in per_system.items()},
@@ -105,8 +98,7 @@ def match_pairs(context: AssetExecutionContext, config: MatchingConfig, database
             store.mark_matched(connection)
     outcomes = scored["outcome"].value_counts().to_dict()
     context.log.info(f"scored {len(scored):,} candidate pairs ({'full' if full else 'incremental'})")
-    return _stage(
-        meter,
+    return meter.result(
         mode="full" if full else "incremental",
         model_refitted=model is None,
         records_compared=len(records) if full else len(touching or []),
@@ -160,8 +152,7 @@ def customer_xref(context: AssetExecutionContext, database: HubDatabase) -> Mate
             store.save_clusters(connection, records, customer_ids, events, context.run_id)
             followed = store.follow_merges(connection)
     kinds = pd.Series([e.event for e in events], dtype=object).value_counts().to_dict()
-    return _stage(
-        meter,
+    return meter.result(
         customers=int(customer_ids.nunique()),
         source_records=len(records),
         requests_followed_into_merges=followed,
@@ -196,8 +187,7 @@ def golden_customer(database: HubDatabase) -> MaterializeResult:
         with database.engine().begin() as connection:
             store.save_golden(connection, golden, lineage)
             store.forget_rectifications(connection, lapsed)
-    return _stage(
-        meter,
+    return meter.result(
         customers=len(golden),
         lineage_rows=len(lineage),
         corrections_standing=len(corrections) - len(lapsed),
