@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import dlt
 import pandas as pd
@@ -147,6 +148,18 @@ def read_frame(connection: sa.Connection, sql: str, **params) -> pd.DataFrame:
         return connection.connection.driver_connection.execute(sql).df()
     result = connection.execute(sa.text(sql), params)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def replace_row(connection: sa.Connection, table: str, key: dict[str, Any], values: dict[str, Any]) -> None:
+    """Write one row of ``table`` (``schema.table``) by its key, replacing any row with the same key.
+
+    Delete-then-insert rather than an upsert statement, which DuckDB and PostgreSQL spell differently.
+    """
+    row = {**key, **values}
+    match = " AND ".join(f"{name} = :{name}" for name in key)
+    connection.execute(sa.text(f"DELETE FROM {table} WHERE {match}"), key)
+    columns, placeholders = ", ".join(row), ", ".join(f":{name}" for name in row)
+    connection.execute(sa.text(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"), row)
 
 
 def insert_frame(connection: sa.Connection, table: str, frame: pd.DataFrame, schema: str | None = HUB_SCHEMA) -> None:

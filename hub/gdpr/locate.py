@@ -16,10 +16,9 @@ import sqlalchemy as sa
 
 from hub.golden_store import resolve
 from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, table_exists
-from quality.identifiers import canonical, keyed_hash
+from quality.identifiers import IDENTIFIER_KINDS, canonical, keyed_hash
 
 S = HUB_SCHEMA
-LOOKUP_KINDS = ("email", "phone", "customer", "record")
 
 
 class SubjectNotFound(LookupError):
@@ -81,8 +80,8 @@ def expanding(sql: str, params: dict[str, list[str]]) -> sa.TextClause:
 
 def find_customers(connection: sa.Connection, kind: str, value: str) -> list[str]:
     """The current customer IDs that carry the identifier (more than one when e.g. a family shares an email)."""
-    if kind not in LOOKUP_KINDS:
-        raise ValueError(f"unknown identifier kind {kind!r}; use one of {', '.join(LOOKUP_KINDS)}")
+    if kind not in IDENTIFIER_KINDS:
+        raise ValueError(f"unknown identifier kind {kind!r}; use one of {', '.join(IDENTIFIER_KINDS)}")
     text = canonical(kind, value)
     if text is None:
         raise SubjectNotFound(f"the {kind} given is not a valid {kind}")

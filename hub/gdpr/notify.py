@@ -18,7 +18,7 @@ from exports import esp, loyalty, webshop
 from exports.receipts import Receipt
 from hub.config import Settings
 from hub.gdpr.locate import Person
-from hub.storage import HUB_SCHEMA, read_frame
+from hub.storage import HUB_SCHEMA, read_frame, replace_row
 from quality.identifiers import keyed_hash
 
 TABLE = f"{HUB_SCHEMA}.dsr_notification"
@@ -89,23 +89,29 @@ def rectification(settings: Settings, request_id: str, person: Person, changes: 
 def store(connection: sa.Connection, key: bytes, request_id: str, receipts: list[Receipt]) -> None:
     """Keep each receipt (one row per tool, action and target, attempts counted)."""
     for receipt in receipts:
-        ref = keyed_hash(key, "record", f"{receipt.system}:{receipt.target}")
-        where = "request_id = :r AND system = :s AND action = :a AND target_ref = :ref"
-        params = {"r": request_id, "s": receipt.system, "a": receipt.action, "ref": ref}
-        attempts = connection.execute(sa.text(f"SELECT attempts FROM {TABLE} WHERE {where}"), params).scalar() or 0
-        connection.execute(sa.text(f"DELETE FROM {TABLE} WHERE {where}"), params)
-        connection.execute(
+        key_of = {
+            "request_id": request_id,
+            "system": receipt.system,
+            "action": receipt.action,
+            "target_ref": keyed_hash(key, "record", f"{receipt.system}:{receipt.target}"),
+        }
+        attempts = connection.execute(
             sa.text(
-                f"INSERT INTO {TABLE} (request_id, system, action, target_ref, target, status, attempts, receipt, "
-                "sent_at) VALUES (:r, :s, :a, :ref, :target, :status, :n, :receipt, :t)"
+                f"SELECT attempts FROM {TABLE} WHERE request_id = :request_id AND system = :system "
+                "AND action = :action AND target_ref = :target_ref"
             ),
+            key_of,
+        ).scalar()
+        replace_row(
+            connection,
+            TABLE,
+            key_of,
             {
-                **params,
                 "target": None if receipt.settled else receipt.target,
                 "status": receipt.status,
-                "n": attempts + 1,
+                "attempts": (attempts or 0) + 1,
                 "receipt": receipt.detail,
-                "t": receipt.at,
+                "sent_at": receipt.at,
             },
         )
 

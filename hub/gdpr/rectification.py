@@ -16,7 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from hub.gdpr.locate import Person, select
-from hub.storage import HUB_SCHEMA
+from hub.storage import HUB_SCHEMA, replace_row
 from transforms.rectification import fingerprints
 from transforms.standardise.contacts import normalise_email, normalise_phone
 from transforms.standardise.names import clean_name
@@ -71,22 +71,15 @@ def rectify(
     now = datetime.now(UTC)
     fingerprint = fingerprint_with(key)
     for attribute, value in cleaned.items():
-        connection.execute(
-            sa.text(f"DELETE FROM {S}.rectification WHERE customer_id = :c AND attribute = :a"),
-            {"c": customer, "a": attribute},
-        )
-        connection.execute(
-            sa.text(
-                f"INSERT INTO {S}.rectification (customer_id, attribute, value, rectified_at, request_id, "
-                "source_fingerprints) VALUES (:c, :a, :v, :t, :r, :f)"
-            ),
+        replace_row(
+            connection,
+            f"{S}.rectification",
+            {"customer_id": customer, "attribute": attribute},
             {
-                "c": customer,
-                "a": attribute,
-                "v": value,
-                "t": now,
-                "r": request_id,
-                "f": json.dumps(fingerprints(records, attribute, fingerprint), sort_keys=True),
+                "value": value,
+                "rectified_at": now,
+                "request_id": request_id,
+                "source_fingerprints": json.dumps(fingerprints(records, attribute, fingerprint), sort_keys=True),
             },
         )
         golden_value = pd.Timestamp(value).date() if attribute == "birth_date" else value
@@ -94,16 +87,17 @@ def rectify(
             sa.text(f"UPDATE {S}.golden_customer SET {attribute} = :v, updated_at = :t WHERE customer_id = :c"),
             {"v": golden_value, "t": now, "c": customer},
         )
-        connection.execute(
-            sa.text(f"DELETE FROM {S}.golden_lineage WHERE customer_id = :c AND attribute = :a"),
-            {"c": customer, "a": attribute},
-        )
-        connection.execute(
-            sa.text(
-                f"INSERT INTO {S}.golden_lineage (customer_id, attribute, source_system, source_key, "
-                "source_updated_at, rule, candidates) VALUES (:c, :a, 'dsr', :r, :t, 'rectification', :n)"
-            ),
-            {"c": customer, "a": attribute, "r": request_id, "t": now, "n": len(records) + 1},
+        replace_row(
+            connection,
+            f"{S}.golden_lineage",
+            {"customer_id": customer, "attribute": attribute},
+            {
+                "source_system": "dsr",
+                "source_key": request_id,
+                "source_updated_at": now,
+                "rule": "rectification",
+                "candidates": len(records) + 1,
+            },
         )
     return sorted(cleaned)
 

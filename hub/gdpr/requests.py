@@ -211,7 +211,8 @@ def set_status(connection: sa.Connection, request_id: str, actor: Actor, status:
 
 def listing(connection: sa.Connection, open_only: bool = False) -> pd.DataFrame:
     """Requests with their deadline and whether it has passed; no identifiers."""
-    where = "WHERE status IN ('received', 'verified', 'awaiting_tools')" if open_only else ""
+    still_open = ", ".join(f"'{status}'" for status in OPEN)
+    where = f"WHERE status IN ({still_open})" if open_only else ""
     frame = read_frame(
         connection,
         f"SELECT request_id, kind, status, identifier_kind, received_at, verified_at, due_on, extended_to, "

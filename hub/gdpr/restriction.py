@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from hub.gdpr.locate import Person
-from hub.storage import HUB_SCHEMA
+from hub.storage import HUB_SCHEMA, replace_row
 from transforms.consent import OBJECTION, PURPOSES
 from transforms.consent.state import RULE_OBJECTION, RULE_RESTRICTED
 
@@ -28,12 +28,11 @@ def apply(connection: sa.Connection, person: Person, kind: str, request_id: str)
     now = datetime.now(UTC)
     flag = FLAGS[kind]
     for customer in person.customer_ids:
-        connection.execute(
-            sa.text(f"DELETE FROM {S}.subject_flag WHERE customer_id = :c AND flag = :f"), {"c": customer, "f": flag}
-        )
-        connection.execute(
-            sa.text(f"INSERT INTO {S}.subject_flag (customer_id, flag, request_id, since) VALUES (:c, :f, :r, :t)"),
-            {"c": customer, "f": flag, "r": request_id, "t": now},
+        replace_row(
+            connection,
+            f"{S}.subject_flag",
+            {"customer_id": customer, "flag": flag},
+            {"request_id": request_id, "since": now},
         )
         for purpose in PURPOSES:
             event_id = None
@@ -55,14 +54,9 @@ def apply(connection: sa.Connection, person: Person, kind: str, request_id: str)
                         "r": request_id,
                     },
                 )
-            connection.execute(
-                sa.text(f"DELETE FROM {S}.consent_state WHERE customer_id = :c AND purpose = :p"),
-                {"c": customer, "p": purpose},
-            )
-            connection.execute(
-                sa.text(
-                    f"INSERT INTO {S}.consent_state (customer_id, purpose, granted, basis, rule, event_id, updated_at) "
-                    "VALUES (:c, :p, false, :b, :rule, :e, :t)"
-                ),
-                {"c": customer, "p": purpose, "b": kind, "rule": RULES[kind], "e": event_id, "t": now},
+            replace_row(
+                connection,
+                f"{S}.consent_state",
+                {"customer_id": customer, "purpose": purpose},
+                {"granted": False, "basis": kind, "rule": RULES[kind], "event_id": event_id, "updated_at": now},
             )
