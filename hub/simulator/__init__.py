@@ -2,7 +2,9 @@
 
 `generate` writes a deterministic world (ERP database, webshop and email-platform stores,
 loyalty CSV drops, ground truth), `advance` lets simulated days pass in it, and `create_app`,
-`running_simulator` and `serve` put the two HTTP systems on the network.
+`running_simulator` and `serve` put the two HTTP systems on the network (with `strict=True`
+speaking only what the contract page names). `writes_log.received_writes` reads back the writes
+they received.
 """
 
 from hub.simulator.evolve import advance

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hub.simulator import clock, identity, jsondoc, people, sqlite_store, wordlists
+from hub.simulator import clock, identity, jsondoc, people, sqlite_store, wordlists, writes_log
 from hub.simulator.identity import Sloppiness
 from hub.simulator.world import World
 
@@ -51,7 +51,7 @@ CREATE TABLE tag (
   name TEXT NOT NULL UNIQUE
 );
 """
-    + sqlite_store.WRITES_TABLE
+    + writes_log.WRITES_TABLE
 )
 INDEXES = """
 CREATE UNIQUE INDEX ix_member_id ON member (id);

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hub.simulator import sqlite_store
+from hub.simulator import sqlite_store, writes_log
 
 
 class Store:
@@ -37,7 +37,7 @@ class Store:
         """Log a write request that was answered with an error (accepted ones are logged with their change)."""
         conn = self.connect()
         try:
-            sqlite_store.record_write(conn, method, path, body, status)
+            writes_log.record_write(conn, method, path, body, status)
         finally:
             conn.close()
 

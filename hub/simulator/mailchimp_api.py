@@ -3,11 +3,15 @@
 Members page by count/offset in a stable order (sign-up order), filtered strictly after
 since_last_changed; campaigns filter on since_send_time; a campaign's email activity lists only
 members with some activity. Auth is HTTP Basic with any user name and the API key as password.
-Errors are Mailchimp's problem+json documents.
+Errors are Mailchimp's problem+json documents. The writes (tags, delete-permanent, member PATCH)
+are logged in the store's `writes` table.
 
-Besides the contract's writes (tags, delete-permanent) it answers Mailchimp's member PATCH
-(email_address, merge_fields, status), which the hub uses to pass on a rectification: a new
-address gives the member a new id (the MD5 of the lower-cased address), as Mailchimp does.
+Beyond the contract, and so not in the strict dialect, it answers GET /ping, the list and a single
+member, the members' `status` filter, count/offset on campaigns, a member addressed by its email
+instead of its hash, the fields of Mailchimp's documents the contract does not name, and PATCH of
+`email_address` and `status` (which the hub used to pass on a rectification: a new address gives
+the member a new id, the MD5 of the lower-cased address, as Mailchimp does). A strict PATCH acts on
+`merge_fields` only and ignores the rest of the body.
 """
 
 from __future__ import annotations
@@ -18,22 +22,25 @@ import hashlib
 import hmac
 import re
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from hub.simulator import esp, jsondoc, sqlite_store
+from hub.simulator import contract, esp, jsondoc, writes_log
 from hub.simulator.clock import parse_iso
 from hub.simulator.listing import Store
 from hub.simulator.meta import load_meta
 
 PREFIX = "/3.0"
 MAX_COUNT = 1000
+DEFAULT_COUNT = 10
 ERROR_TYPE = "https://mailchimp.com/developer/marketing/docs/errors/"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SETTABLE_STATUSES = ("subscribed", "unsubscribed", "pending")
+_TAG_STATUSES = ("active", "inactive")
 
 
 class ChimpError(Exception):
@@ -54,18 +61,17 @@ class ChimpError(Exception):
         return JSONResponse(self.body, status_code=self.status, media_type="application/problem+json")
 
 
-def problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    response = ChimpError(status, title, detail).response()
-    response.headers.update(headers or {})
-    return response
-
-
-def _not_found() -> ChimpError:
+def not_found() -> ChimpError:
+    """Mailchimp's answer for an unknown list, member or campaign, and for a route it does not serve."""
     return ChimpError(404, "Resource Not Found", "The requested resource could not be found.")
 
 
-def _integer(request: Request, name: str, default: int, high: int | None = None) -> int:
-    raw = request.query_params.get(name)
+def _invalid() -> ChimpError:
+    return ChimpError(400, "Invalid Resource", "The resource submitted could not be validated.")
+
+
+def _integer(params: Mapping[str, str], name: str, default: int, high: int | None = None) -> int:
+    raw = params.get(name)
     if raw is None:
         return default
     try:
@@ -77,8 +83,8 @@ def _integer(request: Request, name: str, default: int, high: int | None = None)
     return value
 
 
-def _moment(request: Request, name: str) -> str | None:
-    raw = request.query_params.get(name)
+def _moment(params: Mapping[str, str], name: str) -> str | None:
+    raw = params.get(name)
     if raw is None or raw == "":
         return None
     try:
@@ -92,19 +98,34 @@ def subscriber_hash(value: str) -> str:
     return esp.member_id(value) if "@" in value else value.lower()
 
 
-def _page(request: Request, store: Store, query: str, params: tuple, table: str) -> tuple[list[str], int]:
-    count = _integer(request, "count", 10, MAX_COUNT)
-    offset = _integer(request, "offset", 0)
+def _tag_changes(raw: str) -> list[tuple[str, str]]:
+    """The (name, 'active' | 'inactive') pairs of a tags body, or Mailchimp's 400 for a body it refuses."""
+    try:
+        changes = [(tag["name"], tag["status"]) for tag in jsondoc.loads(raw or "{}")["tags"]]
+    except (ValueError, TypeError, KeyError):
+        raise _invalid() from None
+    if not all(isinstance(name, str) and name.strip() and state in _TAG_STATUSES for name, state in changes):
+        raise _invalid()
+    return changes
+
+
+def _page(
+    params: Mapping[str, str], store: Store, query: str, args: tuple, table: str, paged: bool = True
+) -> tuple[list[str], int]:
+    """One page of a listing by count/offset, or all of it when not `paged`; and the listing's total."""
+    count = _integer(params, "count", DEFAULT_COUNT, MAX_COUNT)
+    offset = _integer(params, "offset", 0)
     conn = store.connect()
     try:
-        keys = store.keys(conn, query, params)
-        docs = store.documents(conn, table, "seq", keys[offset : offset + count].tolist())
+        keys = store.keys(conn, query, args)
+        chosen = keys[offset : offset + count] if paged else keys
+        docs = store.documents(conn, table, "seq", chosen.tolist())
     finally:
         conn.close()
     return docs, len(keys)
 
 
-def build_router(store: Store, api_key: str, list_id: str) -> APIRouter:
+def build_router(store: Store, api_key: str, list_id: str, dialect: contract.Dialect) -> APIRouter:
     router = APIRouter(prefix=PREFIX)
 
     def authorise(request: Request, wanted_list: str | None = None) -> None:
@@ -122,63 +143,46 @@ def build_router(store: Store, api_key: str, list_id: str) -> APIRouter:
                 "Your API key may be invalid, or you've attempted to access the wrong datacenter.",
             )
         if wanted_list is not None and wanted_list != list_id:
-            raise _not_found()
+            raise not_found()
+
+    def member_key(member: str) -> str:
+        """The member id a path addresses: the contract's subscriber hash as given, or anything Mailchimp takes."""
+        return member if dialect.strict else subscriber_hash(member)
+
+    def collection(key: str, docs: list[str], total: int, shape: contract.Shape, **extras: Any) -> Response:
+        """Mailchimp's collection document; the strict dialect answers only the items and total_items."""
+        tail = {} if dialect.strict else {**extras, "_links": []}
+        fields = "".join(f",{jsondoc.dumps(name)}:{jsondoc.dumps(value)}" for name, value in tail.items())
+        items = ",".join(dialect.documents(docs, shape))
+        return Response(f'{{"{key}":[{items}],"total_items":{total}{fields}}}', media_type="application/json")
 
     def now() -> str:
         return load_meta(store.path.parent).clock.isoformat(timespec="seconds")
 
-    @router.get("/ping")
-    def ping(request: Request) -> JSONResponse:
-        authorise(request)
-        return JSONResponse({"health_status": "Everything's Chimpy!"})
-
-    @router.get("/lists/{audience}")
-    def get_list(request: Request, audience: str) -> JSONResponse:
-        authorise(request, audience)
-        conn = store.connect()
-        try:
-            members = conn.execute("SELECT COUNT(*) FROM member WHERE status = 'subscribed'").fetchone()[0]
-        finally:
-            conn.close()
-        return JSONResponse({"id": list_id, "name": "Asiakkaat", "stats": {"member_count": members}})
-
     @router.get("/lists/{audience}/members")
     def list_members(request: Request, audience: str) -> Response:
         authorise(request, audience)
-        conditions, params = [], []
-        since = _moment(request, "since_last_changed")
+        params = dialect.read(request.query_params, contract.MEMBERS_QUERY)
+        conditions, args = [], []
+        since = _moment(params, "since_last_changed")
         if since:
             conditions.append("last_changed > ?")
-            params.append(since)
-        status = request.query_params.get("status")
+            args.append(since)
+        status = params.get("status")
         if status:
             conditions.append("status = ?")
-            params.append(status)
+            args.append(status)
         where = " AND ".join(conditions) or "1"
-        docs, total = _page(
-            request, store, f"SELECT seq FROM member WHERE {where} ORDER BY seq", tuple(params), "member"
-        )
-        text = f'{{"members":[{",".join(docs)}],"list_id":{jsondoc.dumps(list_id)},"total_items":{total},"_links":[]}}'
-        return Response(text, media_type="application/json")
-
-    @router.get("/lists/{audience}/members/{member}")
-    def get_member(request: Request, audience: str, member: str) -> Response:
-        authorise(request, audience)
-        conn = store.connect()
-        try:
-            row = conn.execute("SELECT doc FROM member WHERE id = ?", (subscriber_hash(member),)).fetchone()
-        finally:
-            conn.close()
-        if row is None:
-            raise _not_found()
-        return Response(row[0], media_type="application/json")
+        query = f"SELECT seq FROM member WHERE {where} ORDER BY seq"
+        docs, total = _page(params, store, query, tuple(args), "member")
+        return collection("members", docs, total, contract.MEMBER, list_id=list_id)
 
     def write_tags(request: Request, mid: str, tags: list[tuple[str, str]], raw: str) -> None:
         moment = now()
         with store.writing() as conn:
             row = conn.execute("SELECT doc FROM member WHERE id = ?", (mid,)).fetchone()
             if row is None:
-                raise _not_found()
+                raise not_found()
             doc = jsondoc.loads(row[0])
             ids = esp.tag_ids(conn, [name for name, _ in tags])
             current = {tag["name"]: tag for tag in doc["tags"]}
@@ -191,26 +195,21 @@ def build_router(store: Store, api_key: str, list_id: str) -> APIRouter:
             doc["tags_count"] = len(doc["tags"])
             doc["last_changed"] = moment
             conn.execute("UPDATE member SET last_changed = ?, doc = ? WHERE id = ?", (moment, jsondoc.dumps(doc), mid))
-            sqlite_store.record_write(conn, request.method, request.url.path, raw, 204)
+            writes_log.record_write(conn, request.method, request.url.path, raw, 204)
 
     def erase(request: Request, mid: str, raw: str) -> None:
         with store.writing() as conn:
             if conn.execute("DELETE FROM member WHERE id = ?", (mid,)).rowcount == 0:
-                raise _not_found()
+                raise not_found()
             conn.execute("DELETE FROM activity WHERE member_id = ?", (mid,))
-            sqlite_store.record_write(conn, request.method, request.url.path, raw, 204)
+            writes_log.record_write(conn, request.method, request.url.path, raw, 204)
 
     @router.post("/lists/{audience}/members/{member}/tags", status_code=204)
     async def update_tags(request: Request, audience: str, member: str) -> Response:
         raw = (await request.body()).decode("utf-8", "replace")
         try:
             authorise(request, audience)
-            try:
-                body = jsondoc.loads(raw or "{}")
-                tags = [(str(t["name"]), t.get("status", "active")) for t in body.get("tags", [])]
-            except (ValueError, TypeError, KeyError, AttributeError):
-                raise ChimpError(400, "Invalid Resource", "The resource submitted could not be validated.") from None
-            await run_in_threadpool(write_tags, request, subscriber_hash(member), tags, raw)
+            await run_in_threadpool(write_tags, request, member_key(member), _tag_changes(raw), raw)
         except ChimpError as error:
             await run_in_threadpool(store.record_refused, request.method, request.url.path, raw, error.status)
             raise
@@ -221,18 +220,18 @@ def build_router(store: Store, api_key: str, list_id: str) -> APIRouter:
         raw = (await request.body()).decode("utf-8", "replace")
         try:
             authorise(request, audience)
-            await run_in_threadpool(erase, request, subscriber_hash(member), raw)
+            await run_in_threadpool(erase, request, member_key(member), raw)
         except ChimpError as error:
             await run_in_threadpool(store.record_refused, request.method, request.url.path, raw, error.status)
             raise
         return Response(status_code=204)
 
-    def patch(request: Request, mid: str, body: dict[str, Any], raw: str) -> str:
+    def patch(request: Request, mid: str, body: Mapping[str, Any], raw: str) -> str:
         moment = now()
         with store.writing() as conn:
             row = conn.execute("SELECT doc FROM member WHERE id = ?", (mid,)).fetchone()
             if row is None:
-                raise _not_found()
+                raise not_found()
             doc = _patched(jsondoc.loads(row[0]), body, moment)
             new_id = esp.member_id(doc["email_address"])
             if new_id != mid:
@@ -246,7 +245,7 @@ def build_router(store: Store, api_key: str, list_id: str) -> APIRouter:
                 " WHERE id = ?",
                 (new_id, doc["email_address"], doc["status"], doc["timestamp_opt"], moment, text, mid),
             )
-            sqlite_store.record_write(conn, request.method, request.url.path, raw, 200)
+            writes_log.record_write(conn, request.method, request.url.path, raw, 200)
         return text
 
     @router.patch("/lists/{audience}/members/{member}")
@@ -259,47 +258,72 @@ def build_router(store: Store, api_key: str, list_id: str) -> APIRouter:
             except ValueError:
                 body = None
             if not isinstance(body, dict):
-                raise ChimpError(400, "Invalid Resource", "The resource submitted could not be validated.")
-            text = await run_in_threadpool(patch, request, subscriber_hash(member), body, raw)
+                raise _invalid()
+            changes = dialect.read(body, contract.MEMBER_PATCH)
+            text = await run_in_threadpool(patch, request, member_key(member), changes, raw)
         except ChimpError as error:
             await run_in_threadpool(store.record_refused, request.method, request.url.path, raw, error.status)
             raise
-        return Response(text, media_type="application/json")
+        return Response(dialect.documents([text], contract.MEMBER)[0], media_type="application/json")
 
     @router.get("/campaigns")
     def list_campaigns(request: Request) -> Response:
         authorise(request)
-        since = _moment(request, "since_send_time")
-        where, params = ("send_time > ?", (since,)) if since else ("1", ())
-        docs, total = _page(
-            request, store, f"SELECT seq FROM campaign WHERE {where} ORDER BY send_time, seq", params, "campaign"
-        )
-        return Response(
-            f'{{"campaigns":[{",".join(docs)}],"total_items":{total},"_links":[]}}', media_type="application/json"
-        )
+        params = dialect.read(request.query_params, contract.CAMPAIGNS_QUERY)
+        since = _moment(params, "since_send_time")
+        where, args = ("send_time > ?", (since,)) if since else ("1", ())
+        query = f"SELECT seq FROM campaign WHERE {where} ORDER BY send_time, seq"
+        docs, total = _page(params, store, query, args, "campaign", paged=not dialect.strict)  # as in the contract
+        return collection("campaigns", docs, total, contract.CAMPAIGN)
 
     @router.get("/reports/{campaign}/email-activity")
     def email_activity(request: Request, campaign: str) -> Response:
         authorise(request)
+        params = dialect.read(request.query_params, contract.EMAIL_ACTIVITY_QUERY)
         conn = store.connect()
         try:
             known = conn.execute("SELECT 1 FROM campaign WHERE id = ?", (campaign,)).fetchone()
         finally:
             conn.close()
         if known is None:
-            raise _not_found()
-        docs, total = _page(
-            request, store, "SELECT seq FROM activity WHERE campaign_id = ? ORDER BY seq", (campaign,), "activity"
-        )
-        text = (
-            f'{{"emails":[{",".join(docs)}],"campaign_id":{jsondoc.dumps(campaign)},"total_items":{total},"_links":[]}}'
-        )
-        return Response(text, media_type="application/json")
+            raise not_found()
+        query = "SELECT seq FROM activity WHERE campaign_id = ? ORDER BY seq"
+        docs, total = _page(params, store, query, (campaign,), "activity")
+        return collection("emails", docs, total, contract.EMAIL_ACTIVITY, campaign_id=campaign)
+
+    if not dialect.strict:
+
+        @router.get("/ping")
+        def ping(request: Request) -> JSONResponse:
+            authorise(request)
+            return JSONResponse({"health_status": "Everything's Chimpy!"})
+
+        @router.get("/lists/{audience}")
+        def get_list(request: Request, audience: str) -> JSONResponse:
+            authorise(request, audience)
+            conn = store.connect()
+            try:
+                members = conn.execute("SELECT COUNT(*) FROM member WHERE status = 'subscribed'").fetchone()[0]
+            finally:
+                conn.close()
+            return JSONResponse({"id": list_id, "name": "Asiakkaat", "stats": {"member_count": members}})
+
+        @router.get("/lists/{audience}/members/{member}")
+        def get_member(request: Request, audience: str, member: str) -> Response:
+            authorise(request, audience)
+            conn = store.connect()
+            try:
+                row = conn.execute("SELECT doc FROM member WHERE id = ?", (subscriber_hash(member),)).fetchone()
+            finally:
+                conn.close()
+            if row is None:
+                raise not_found()
+            return Response(row[0], media_type="application/json")
 
     return router
 
 
-def _patched(doc: dict[str, Any], body: dict[str, Any], moment: str) -> dict[str, Any]:
+def _patched(doc: dict[str, Any], body: Mapping[str, Any], moment: str) -> dict[str, Any]:
     """The member after a PATCH of email_address, merge_fields and status, or Mailchimp's 400 for a bad one."""
     email = body.get("email_address")
     if email is not None:
@@ -314,7 +338,7 @@ def _patched(doc: dict[str, Any], body: dict[str, Any], moment: str) -> dict[str
     status = body.get("status")
     if status is not None and status != doc["status"]:
         if status not in _SETTABLE_STATUSES:
-            raise ChimpError(400, "Invalid Resource", "The resource submitted could not be validated.")
+            raise _invalid()
         doc["status"] = status
         doc["marketing_permissions"][0]["enabled"] = status == "subscribed"
         if status == "subscribed":

@@ -63,12 +63,18 @@ def endpoints(out_dir: Path, url: str) -> SimulatorEndpoints:
 
 
 @contextmanager
-def running_simulator(out_dir: Path, fault_rate: float = 0.0, port: int = 0) -> Iterator[SimulatorEndpoints]:
-    """Serve the world in `out_dir` on 127.0.0.1 (a free port when 0) for the duration of the block."""
-    with serving(create_app(out_dir, fault_rate), port) as url:
+def running_simulator(
+    out_dir: Path, fault_rate: float = 0.0, port: int = 0, strict: bool = False
+) -> Iterator[SimulatorEndpoints]:
+    """Serve the world in `out_dir` on 127.0.0.1 (a free port when 0) for the duration of the block;
+    `strict` serves only what the contract page names."""
+    with serving(create_app(out_dir, fault_rate, strict=strict), port) as url:
         yield endpoints(out_dir, url)
 
 
-def serve(out_dir: Path, host: str = "127.0.0.1", port: int = 8765, fault_rate: float = 0.0) -> None:
-    """Serve the world in `out_dir` until interrupted (for `hub serve-sim`)."""
-    uvicorn.run(create_app(out_dir, fault_rate), host=host, port=port, access_log=False, lifespan="off")
+def serve(
+    out_dir: Path, host: str = "127.0.0.1", port: int = 8765, fault_rate: float = 0.0, strict: bool = False
+) -> None:
+    """Serve the world in `out_dir` until interrupted (for `hub serve-sim`); `strict` as in `create_app`."""
+    app = create_app(out_dir, fault_rate, strict=strict)
+    uvicorn.run(app, host=host, port=port, access_log=False, lifespan="off")

@@ -1,5 +1,10 @@
 """`create_app`: one HTTP server speaking both the webshop's and the email platform's APIs.
 
+By default they speak all the simulator knows of WooCommerce and Mailchimp; `strict` restricts
+them to what the contract page names (see `contract`), so that a client relying on more fails
+here as it would against an independent implementation of the page. A route either API does not
+serve answers 404 in that product's error shape, and a write sent to one is logged with its 404.
+
 A thin ASGI gate in front of the routes does what the real services do to their clients:
 Mailchimp's limit of 10 simultaneous requests, and (with `fault_rate`) seeded random 429s
 with Retry-After and 500/502/503s on reads and writes alike. Faults are decided before a request
@@ -16,15 +21,19 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from hub.simulator import esp, mailchimp_api, webshop, woocommerce_api
+from hub.simulator import contract, esp, mailchimp_api, webshop, woocommerce_api
 from hub.simulator.listing import Store
 from hub.simulator.meta import load_meta
 
 MAX_IN_FLIGHT = 10
 RETRY_AFTER_SECONDS = 1
+_READS = ("GET", "HEAD", "OPTIONS")
 
 _GATEWAY_PAGE = (
     "<html><head><title>{code} {reason}</title></head><body><center><h1>{code} {reason}</h1></center></body></html>"
@@ -93,14 +102,32 @@ class Gate:
         await send({"type": "http.response.body", "body": body})
 
 
-def create_app(out_dir: Path, fault_rate: float = 0.0, seed: int = 0) -> FastAPI:
-    """The webshop (/wp-json/wc/v3) and email platform (/3.0) of the world generated in `out_dir`."""
+def create_app(out_dir: Path, fault_rate: float = 0.0, seed: int = 0, strict: bool = False) -> FastAPI:
+    """The webshop (/wp-json/wc/v3) and email platform (/3.0) of the world generated in `out_dir`;
+    `strict` serves only what the contract page names."""
     out_dir = Path(out_dir).resolve()
     meta = load_meta(out_dir)
+    dialect = contract.Dialect(strict)
+    shop, chimp = Store(out_dir / webshop.FILE), Store(out_dir / esp.FILE)
     app = FastAPI(title="Operational systems simulator", docs_url=None, redoc_url=None, openapi_url=None)
     credentials = woocommerce_api.Credentials(meta.webshop_key, meta.webshop_secret)
-    app.include_router(woocommerce_api.build_router(Store(out_dir / webshop.FILE), credentials))
-    app.include_router(mailchimp_api.build_router(Store(out_dir / esp.FILE), meta.esp_key, meta.esp_list_id))
+    app.include_router(woocommerce_api.build_router(shop, credentials, dialect))
+    app.include_router(mailchimp_api.build_router(chimp, meta.esp_key, meta.esp_list_id, dialect))
+
+    @app.exception_handler(HTTPException)
+    async def no_route(request: Request, error: HTTPException) -> Response:
+        """A path or method no route serves (FastAPI's 404 and 405), answered as the product would."""
+        path = request.url.path
+        for prefix, store, refusal in (
+            (woocommerce_api.PREFIX, shop, woocommerce_api.no_route),
+            (mailchimp_api.PREFIX, chimp, mailchimp_api.not_found),
+        ):
+            if path.startswith(prefix + "/"):
+                if request.method not in _READS:
+                    body = (await request.body()).decode("utf-8", "replace")
+                    await run_in_threadpool(store.record_refused, request.method, path, body, 404)
+                return refusal().response()
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(woocommerce_api.WooError)
     async def woo_error(request: Request, error: woocommerce_api.WooError) -> JSONResponse:

@@ -8,7 +8,6 @@ mtime, which is what the server's listing cache keys on.
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -32,27 +31,6 @@ def finish(conn: sqlite3.Connection, indexes: str = "") -> None:
     if indexes:
         conn.executescript(indexes)
     conn.close()
-
-
-WRITES_TABLE = """
-CREATE TABLE writes (
-  id          INTEGER PRIMARY KEY,
-  method      TEXT NOT NULL,
-  path        TEXT NOT NULL,
-  body        TEXT NOT NULL,
-  received_at TEXT NOT NULL,
-  status      INTEGER NOT NULL
-);
-"""
-
-
-def record_write(conn: sqlite3.Connection, method: str, path: str, body: str, status: int) -> None:
-    """Log a write request in the `writes` table: path without query string, wall-clock UTC time."""
-    received = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-    conn.execute(
-        "INSERT INTO writes (method, path, body, received_at, status) VALUES (?,?,?,?,?)",
-        (method, path, body, received, status),
-    )
 
 
 def connect(path: Path) -> sqlite3.Connection:

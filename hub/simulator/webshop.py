@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from hub.simulator import clock, identity, jsondoc, people, sqlite_store, wordlists
+from hub.simulator import clock, identity, jsondoc, people, sqlite_store, wordlists, writes_log
 from hub.simulator.identity import Addresses, Sloppiness
 from hub.simulator.world import World
 
@@ -38,7 +38,7 @@ CREATE TABLE orders (
   doc               TEXT NOT NULL
 );
 """
-    + sqlite_store.WRITES_TABLE
+    + writes_log.WRITES_TABLE
 )
 INDEXES = """
 CREATE INDEX ix_customer_modified ON customer (date_modified_gmt, id);

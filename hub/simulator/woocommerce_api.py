@@ -5,9 +5,11 @@ WordPress sends), filter on modified_after strictly on date_modified_gmt, and or
 Authentication is HTTP Basic, consumer_key/consumer_secret in the query, or one-legged OAuth 1.0a
 (what WooCommerce's own client does over plain HTTP). Errors have WordPress's JSON shape.
 
-Writes are WooCommerce's batch endpoints, beyond the contract's subset where the hub needs them
-for data-subject requests: customers `update` (names, email, billing/shipping fields, meta_data) and
-`delete`, orders `delete`. Each request is logged in the store's `writes` table.
+Writes are WooCommerce's batch endpoints: customers `update` (names, email, billing/shipping fields,
+meta_data) and `delete`, orders `delete`, each request logged in the store's `writes` table.
+Beyond the contract, and so not in the strict dialect, it answers single customers and orders, the
+listing filters `email` (customers), `customer` and `status` (orders) and `modified_before`, other
+orderings, the Link header and the fields of WooCommerce's documents the contract does not name.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hmac
 import math
 import re
 import sqlite3
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,7 +28,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from hub.simulator import jsondoc, oauth1, sqlite_store
+from hub.simulator import contract, jsondoc, oauth1, writes_log
 from hub.simulator.clock import parse_iso
 from hub.simulator.listing import Store
 from hub.simulator.meta import load_meta
@@ -33,7 +36,10 @@ from hub.simulator.meta import load_meta
 PREFIX = "/wp-json/wc/v3"
 MAX_PER_PAGE = 100
 MAX_BATCH = 100
+_ORDERINGS = ("id", "date", "registered_date", "include")
 _HIDDEN_FROM_LINKS = {"consumer_key", "consumer_secret"}
+
+Filters = list[tuple[str, Any]]  # SQL conditions on a listed table, with their parameters
 
 
 class WooError(Exception):
@@ -46,6 +52,11 @@ class WooError(Exception):
 
     def response(self) -> JSONResponse:
         return JSONResponse(self.body, status_code=self.status)
+
+
+def no_route() -> WooError:
+    """WordPress's answer to a route, or a method of one, that the API does not serve."""
+    return WooError(404, "rest_no_route", "No route was found matching the URL and request method.")
 
 
 class Credentials:
@@ -82,8 +93,8 @@ class Credentials:
             raise WooError(401, "woocommerce_rest_authentication_error", "Consumer secret is invalid.")
 
 
-def _integer(request: Request, name: str, default: int, low: int, high: int | None = None) -> int:
-    raw = request.query_params.get(name)
+def _integer(params: Mapping[str, str], name: str, default: int, low: int, high: int | None = None) -> int:
+    raw = params.get(name)
     if raw is None:
         return default
     try:
@@ -98,8 +109,8 @@ def _integer(request: Request, name: str, default: int, low: int, high: int | No
     return value
 
 
-def _moment(request: Request, name: str) -> str | None:
-    raw = request.query_params.get(name)
+def _moment(params: Mapping[str, str], name: str) -> str | None:
+    raw = params.get(name)
     if raw is None:
         return None
     try:
@@ -123,22 +134,24 @@ def _links(request: Request, page: int, pages: int) -> str:
     return ", ".join(links)
 
 
-def build_router(store: Store, credentials: Credentials) -> APIRouter:
+def build_router(store: Store, credentials: Credentials, dialect: contract.Dialect) -> APIRouter:
     router = APIRouter(prefix=PREFIX)
+    orderings = contract.WOO_ORDERINGS if dialect.strict else _ORDERINGS
 
-    def listing(request: Request, table: str, filters: list[tuple[str, Any]]) -> Response:
+    def listing(request: Request, table: str, more_filters: Callable[[Mapping[str, str]], Filters]) -> Response:
         credentials.check(request)
-        page = _integer(request, "page", 1, 1)
-        per_page = _integer(request, "per_page", 10, 1, MAX_PER_PAGE)
-        orderby = request.query_params.get("orderby", "id")
-        if orderby not in ("id", "date", "registered_date", "include"):
+        params = dialect.read(request.query_params, contract.WOO_LISTING_QUERY)
+        page = _integer(params, "page", 1, 1)
+        per_page = _integer(params, "per_page", 10, 1, MAX_PER_PAGE)
+        orderby = params.get("orderby", "id")
+        if orderby not in orderings:
             raise WooError(
                 400,
                 "rest_invalid_param",
                 "Invalid parameter(s): orderby",
-                params={"orderby": "orderby is not one of id, date, registered_date, include."},
+                params={"orderby": f"orderby is not one of {', '.join(orderings)}."},
             )
-        order = request.query_params.get("order", "asc")
+        order = params.get("order", "asc")
         if order not in ("asc", "desc"):
             raise WooError(
                 400,
@@ -146,7 +159,8 @@ def build_router(store: Store, credentials: Credentials) -> APIRouter:
                 "Invalid parameter(s): order",
                 params={"order": "order is not one of asc and desc."},
             )
-        after, before = _moment(request, "modified_after"), _moment(request, "modified_before")
+        filters = more_filters(params)
+        after, before = _moment(params, "modified_after"), _moment(params, "modified_before")
         if after:
             filters.append(("date_modified_gmt > ?", after))
         if before:
@@ -166,48 +180,19 @@ def build_router(store: Store, credentials: Credentials) -> APIRouter:
         total = len(keys)
         pages = math.ceil(total / per_page)
         headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
-        link = _links(request, page, pages)
+        link = "" if dialect.strict else _links(request, page, pages)
         if link:
             headers["Link"] = link
-        return Response(jsondoc.array(docs), media_type="application/json", headers=headers)
-
-    def single(request: Request, table: str, key: int) -> Response:
-        credentials.check(request)
-        conn = store.connect()
-        try:
-            docs = store.documents(conn, table, "id", [key])
-        finally:
-            conn.close()
-        if not docs:
-            raise WooError(404, "woocommerce_rest_invalid_id", "Invalid ID.")
-        return Response(docs[0], media_type="application/json")
+        body = jsondoc.array(dialect.documents(docs, _SHAPES[table]))
+        return Response(body, media_type="application/json", headers=headers)
 
     @router.get("/customers")
     def list_customers(request: Request) -> Response:
-        filters: list[tuple[str, Any]] = []
-        email = request.query_params.get("email")
-        if email:
-            filters.append(("lower(email) = ?", email.lower()))
-        return listing(request, "customer", filters)
-
-    @router.get("/customers/{customer_id}")
-    def get_customer(request: Request, customer_id: int) -> Response:
-        return single(request, "customer", customer_id)
+        return listing(request, "customer", _customer_filters)
 
     @router.get("/orders")
     def list_orders(request: Request) -> Response:
-        filters: list[tuple[str, Any]] = []
-        customer = request.query_params.get("customer")
-        if customer is not None:
-            filters.append(("customer_id = ?", _integer(request, "customer", 0, 0)))
-        status = request.query_params.get("status")
-        if status and status != "any":
-            filters.append(("status = ?", status))
-        return listing(request, "orders", filters)
-
-    @router.get("/orders/{order_id}")
-    def get_order(request: Request, order_id: int) -> Response:
-        return single(request, "orders", order_id)
+        return listing(request, "orders", _order_filters)
 
     async def batch(request: Request, table: str) -> Response:
         raw = await request.body()
@@ -220,7 +205,11 @@ def build_router(store: Store, credentials: Credentials) -> APIRouter:
         except WooError as error:
             await run_in_threadpool(store.record_refused, "POST", request.url.path, text, error.status)
             raise
-        return JSONResponse(answered)
+        served = {
+            action: [item if "error" in item else dialect.document(item, _SHAPES[table]) for item in items]
+            for action, items in answered.items()
+        }
+        return JSONResponse(served)
 
     @router.post("/customers/batch")
     async def batch_customers(request: Request) -> Response:
@@ -230,10 +219,49 @@ def build_router(store: Store, credentials: Credentials) -> APIRouter:
     async def batch_orders(request: Request) -> Response:
         return await batch(request, "orders")
 
+    if not dialect.strict:
+
+        def single(request: Request, table: str, key: int) -> Response:
+            credentials.check(request)
+            conn = store.connect()
+            try:
+                docs = store.documents(conn, table, "id", [key])
+            finally:
+                conn.close()
+            if not docs:
+                raise WooError(404, "woocommerce_rest_invalid_id", "Invalid ID.")
+            return Response(docs[0], media_type="application/json")
+
+        @router.get("/customers/{customer_id}")
+        def get_customer(request: Request, customer_id: int) -> Response:
+            return single(request, "customer", customer_id)
+
+        @router.get("/orders/{order_id}")
+        def get_order(request: Request, order_id: int) -> Response:
+            return single(request, "orders", order_id)
+
     return router
 
 
+def _customer_filters(params: Mapping[str, str]) -> Filters:
+    """WooCommerce's `email` filter (a strict dialect never passes it: the contract does not name it)."""
+    email = params.get("email")
+    return [("lower(email) = ?", email.lower())] if email else []
+
+
+def _order_filters(params: Mapping[str, str]) -> Filters:
+    """WooCommerce's `customer` and `status` filters (not in the contract, so never passed by a strict dialect)."""
+    filters: Filters = []
+    if params.get("customer") is not None:
+        filters.append(("customer_id = ?", _integer(params, "customer", 0, 0)))
+    status = params.get("status")
+    if status and status != "any":
+        filters.append(("status = ?", status))
+    return filters
+
+
 _SUPPORTED = {"customer": ("update", "delete"), "orders": ("delete",)}
+_SHAPES = {"customer": contract.CUSTOMER, "orders": contract.ORDER}
 _NOUNS = {"customer": "customers", "orders": "orders"}
 _MISSING = {
     "customer": ("woocommerce_rest_invalid_id", "Invalid resource id.", 400),
@@ -280,7 +308,7 @@ def _apply_batch(
         if "delete" in actions:
             deleted = (_delete(conn, table, _item_id(item), now) for item in actions["delete"])
             answered["delete"] = [answer for answer in deleted if answer is not None]
-        sqlite_store.record_write(conn, "POST", path, raw, 200)
+        writes_log.record_write(conn, "POST", path, raw, 200)
     return answered
 
 
