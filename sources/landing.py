@@ -57,8 +57,9 @@ _LEDGER_HINTS = dlt.mark.make_hints(
 
 
 def _as_batches(item: Any) -> Iterable[tuple[list[dict[str, Any]], list[Rejected]]]:
+    """An item of ready rows as one batch; a source marks what it could not read as ``Rejected``."""
     rows = item if isinstance(item, list) else [item]
-    yield rows, []
+    yield [r for r in rows if not isinstance(r, Rejected)], [r for r in rows if isinstance(r, Rejected)]
 
 
 def landed(
@@ -74,7 +75,7 @@ def landed(
     """``raw`` piped through validation against the table's model into the landing table ``table``.
 
     ``parse`` turns one item of ``raw`` into batches of (parsed rows, rows that could not even be
-    parsed); the default takes the item as a batch of ready rows.
+    parsed); the default takes the item as a batch of ready rows, its ``Rejected`` elements rejected.
     A key read twice in one load (two nightly snapshots, a page that shifted under the reader) lands
     once: the merge keeps the newest copy by the ``dedup_sort`` column the caller marks, and the
     ledger counts the other copies as superseded. ``suppression`` screens every row first.

@@ -12,30 +12,37 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import dlt
+from dlt.sources.helpers.rest_client.paginators import SinglePagePaginator
 
+from quality.quarantine import Rejected
 from quality.suppression import Suppression
-from sources.http import DEFAULT_ATTEMPTS, TotalItemsPaginator, in_batches, rest_client
+from sources.http import NOT_AN_OBJECT, Api, HttpPolicy, TotalItemsPaginator, in_batches
 from sources.landing import landed
 
 SYSTEM = "esp"
 MAX_COUNT = 1000
 
 
-def _activity_rows(campaign_id: str, emails: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {
-            "campaign_id": campaign_id,
-            "email_address": email.get("email_address"),
-            "action": act.get("action"),
-            "timestamp": act.get("timestamp"),
-        }
-        for email in emails
-        for act in email.get("activity") or []
-    ]
+def _activity_rows(campaign_id: str, emails: list[Any]) -> list[Any]:
+    """One row per action; an email or action that is not an object is passed on as ``Rejected``."""
+    rows: list[Any] = []
+    for email in emails:
+        if not isinstance(email, dict):
+            rows.append(email)  # already a Rejected: page_items checked the list's elements
+            continue
+        for act in email.get("activity") or []:
+            row = {"campaign_id": campaign_id, "email_address": email.get("email_address")}
+            if isinstance(act, dict):
+                rows.append({**row, "action": act.get("action"), "timestamp": act.get("timestamp")})
+            else:
+                rows.append(Rejected({**row, "activity": act}, [{**NOT_AN_OBJECT, "column": "activity"}]))
+    return rows
 
 
-def _blank_times_to_null(member: dict[str, Any]) -> dict[str, Any]:
+def _blank_times_to_null(member: Any) -> Any:
     """Mailchimp answers ``""`` for a time it does not have; land that as NULL."""
+    if not isinstance(member, dict):
+        return member
     return {**member, **{k: None for k in ("timestamp_opt", "last_changed") if member.get(k) == ""}}
 
 
@@ -46,48 +53,41 @@ def esp(
     list_id: str = dlt.config.value,
     count: int = MAX_COUNT,
     activity_lookback_days: int = 14,
-    attempts: int = DEFAULT_ATTEMPTS,
+    http: HttpPolicy = HttpPolicy(),
     suppression: Suppression | None = None,
 ):
-    """``base_url`` is the API root including ``/3.0``."""
-    client = rest_client(base_url.rstrip("/"), "hub", api_key, attempts)
+    """``base_url`` is the API root including ``/3.0``. Elements that are not objects pass the cursor
+    and the maps untouched, to be quarantined by the landing step."""
+    api = Api(SYSTEM, base_url.rstrip("/"), "hub", api_key, http)
     count = min(count, MAX_COUNT)
 
     @dlt.resource(name="esp_member_raw", primary_key="id")
-    def members(changed=dlt.sources.incremental("last_changed")) -> Iterator[list[dict[str, Any]]]:
+    def members(
+        changed=dlt.sources.incremental("last_changed", on_cursor_value_missing="include"),
+    ) -> Iterator[list[Any]]:
         params = {"since_last_changed": changed.start_value} if changed.start_value else {}
-        yield from in_batches(
-            client.paginate(
-                f"lists/{list_id}/members",
-                params=params,
-                paginator=TotalItemsPaginator(count),
-                data_selector="members",
-            )
-        )
+        yield from in_batches(api.pages(f"lists/{list_id}/members", TotalItemsPaginator(count), params, "members"))
 
     @dlt.resource(name="esp_campaign_raw", primary_key="id")
-    def campaigns() -> Iterator[list[dict[str, Any]]]:
+    def campaigns() -> Iterator[list[Any]]:
         state = dlt.current.resource_state()
         params = {}
         if newest := state.get("newest_send_time"):
             since = datetime.fromisoformat(newest) - timedelta(days=activity_lookback_days)
             params["since_send_time"] = since.isoformat()
-        for page in client.paginate(
-            "campaigns", params=params, paginator=TotalItemsPaginator(count), data_selector="campaigns"
-        ):
-            times = [c["send_time"] for c in page if c.get("send_time")]
+        # The contract pages members and activity, not campaigns: one answer holds every campaign asked for.
+        for page in api.pages("campaigns", SinglePagePaginator(), params, "campaigns"):
+            times = [c["send_time"] for c in page if isinstance(c, dict) and isinstance(c.get("send_time"), str)]
             if times:
                 state["newest_send_time"] = max([*times, state.get("newest_send_time", "")])
             yield page
 
     @dlt.transformer(name="esp_email_activity_raw")
-    def activity(page: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    def activity(page: list[Any]) -> Iterator[list[Any]]:
         for campaign in page:
-            pages = client.paginate(
-                f"reports/{campaign['id']}/email-activity",
-                paginator=TotalItemsPaginator(count),
-                data_selector="emails",
-            )
+            if not isinstance(campaign, dict) or not campaign.get("id"):
+                continue  # quarantined in esp_campaign: without an id there is no report to read
+            pages = api.pages(f"reports/{campaign['id']}/email-activity", TotalItemsPaginator(count), key="emails")
             yield from in_batches(_activity_rows(campaign["id"], emails) for emails in pages)
 
     member_columns = {

@@ -1,14 +1,18 @@
 """The loyalty programme: the vendor's nightly CSV drops, from a folder or an object store.
 
-Files are loaded in name order (so, by date). A file already loaded with the same content is
-skipped, which makes a re-delivery harmless; a file re-delivered with new content is loaded again
-and merges on its keys. The digests of loaded files live in dlt's source state, which is committed
-with the load, so a crash before the load finishes leaves the file to be read again.
+Files are loaded in name order (so, by date). A file whose content (its SHA-256) was already loaded,
+under its own name or any other, is skipped: a re-delivery is harmless even when the vendor renames
+it, which matters because purchase ids are ``file:line``. A skipped copy under a new name is logged
+(file names only) and recorded in the source state's ``duplicate_files`` (name -> the file it
+repeats). A file re-delivered under its own name with new content is loaded again and merges on
+its keys. The digests of loaded files live in dlt's source state, which is committed with the load,
+so a crash before the load finishes leaves the file to be read again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 
 import dlt
@@ -19,6 +23,7 @@ from sources.landing import landed
 from sources.loyalty.helpers import FILE_PATTERN, Drop, parse_members, parse_purchases
 
 SYSTEM = "loyalty"
+log = logging.getLogger(__name__)
 
 
 def list_drops(location: str) -> list[str]:
@@ -33,7 +38,10 @@ def loyalty(location: str = dlt.config.value, suppression: Suppression | None = 
     @dlt.resource(name="loyalty_drop_raw")
     def drops() -> Iterator[Drop]:
         fs, _ = fsspec.core.url_to_fs(location)
-        loaded = dlt.current.source_state().setdefault("loaded_files", {})
+        state = dlt.current.source_state()
+        loaded: dict[str, str] = state.setdefault("loaded_files", {})
+        duplicates: dict[str, str] = state.setdefault("duplicate_files", {})
+        originals = {digest: name for name, digest in loaded.items() if name not in duplicates}
         for path in list_drops(location):
             name = path.rsplit("/", 1)[-1]
             content = fs.cat_file(path)
@@ -41,6 +49,12 @@ def loyalty(location: str = dlt.config.value, suppression: Suppression | None = 
             if loaded.get(name) == digest:
                 continue
             loaded[name] = digest
+            if digest in originals:
+                duplicates[name] = originals[digest]
+                log.warning("loyalty: skipped %s, a copy of %s, which is already loaded", name, originals[digest])
+                continue
+            duplicates.pop(name, None)
+            originals[digest] = name
             yield Drop(name, content, digest)
 
     files = drops()

@@ -1,19 +1,35 @@
 """The loyalty vendor's CSV dialect: UTF-8 with BOM, ``;``, Finnish headers, Finnish dates and decimals.
 
-Parsing is strict and row by row: a row with the wrong number of fields, a date that does not exist
-or an amount such as ``12,9O`` is rejected with its raw line and the reason, never guessed at.
+Parsing is strict and line by line, so that one bad line never costs the rest of the file: every
+non-blank line is either a row or rejected with its file, line number, raw text and reason, never
+guessed at. The rules, in the order they are checked:
+
+- a file whose first line is not the contract's header has every line rejected ("header does not
+  match the contract"), the first line included: a renamed column and a missing header look alike,
+  and either way no field can be trusted to be what its position says;
+- a line that is not valid UTF-8 (a Latin-1 ``ä`` is byte 0xE4) is rejected; its raw text keeps
+  the bad bytes visible as ``\\xe4``;
+- no field of the contract is longer than ``MAX_FIELD_CHARS`` characters; a line too long to hold
+  its fields within that limit is rejected before it is split, which also keeps Python's csv field
+  limit (128 KiB) out of reach;
+- then the number of fields, and each field's format: dates ``DD.MM.YYYY``, times
+  ``DD.MM.YYYY HH:MM``, decimal comma, integers.
+
+Purchase times are Finnish wall-clock time and land as their UTC instant (see ``parse_time``).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import chain
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from quality.quarantine import Rejected
 
@@ -36,6 +52,11 @@ MEMBER_HEADER = [
 ]
 PURCHASE_HEADER = ["jasennumero", "myymala", "aika", "summa"]
 BATCH_ROWS = 5_000
+MAX_FIELD_CHARS = 1_000
+WRONG_HEADER = "header does not match the contract"
+VENDOR_TIME_ZONE = ZoneInfo("Europe/Helsinki")
+
+Builder = Callable[[dict[str, str], "Drop", int], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -63,10 +84,19 @@ def parse_date(text: str, column: str) -> date | None:
 
 
 def parse_time(text: str, column: str) -> datetime:
+    """The UTC instant of a Finnish wall-clock time (Europe/Helsinki), tz-aware.
+
+    The two daylight-saving changes follow PEP 495's ``fold=0``, so no purchase is lost to a till's
+    clock: a time that occurs twice (the last Sunday of October, 03:00-03:59) is the first
+    occurrence, still summer time (UTC+3); a time that does not exist (the last Sunday of March,
+    03:00-03:59) is read with the winter offset in force just before (UTC+2), that is, one hour
+    later on the clock.
+    """
     try:
-        return datetime.strptime(text, "%d.%m.%Y %H:%M")
+        local = datetime.strptime(text, "%d.%m.%Y %H:%M")
     except ValueError:
         raise ParseError(column, "time DD.MM.YYYY HH:MM") from None
+    return local.replace(tzinfo=VENDOR_TIME_ZONE).astimezone(UTC)
 
 
 def parse_decimal(text: str, column: str) -> Decimal:
@@ -84,7 +114,7 @@ def parse_int(text: str, column: str) -> int:
     return int(text)
 
 
-def _member(fields: dict[str, str], _drop: Drop, _line_no: int) -> dict[str, Any]:
+def _member(fields: dict[str, str], drop: Drop, _line_no: int) -> dict[str, Any]:
     return {
         **{
             k: fields[k] or None
@@ -103,7 +133,7 @@ def _member(fields: dict[str, str], _drop: Drop, _line_no: int) -> dict[str, Any
         "liittynyt": parse_date(fields["liittynyt"], "liittynyt"),
         "pisteet": parse_int(fields["pisteet"], "pisteet"),
         "lupa_muutettu": parse_date(fields["lupa_muutettu"], "lupa_muutettu"),
-        "source_file": _drop.name,
+        "source_file": drop.name,
     }
 
 
@@ -118,28 +148,58 @@ def _purchase(fields: dict[str, str], drop: Drop, line_no: int) -> dict[str, Any
     }
 
 
-def parse_drop(
-    drop: Drop, header: list[str], build: Callable[[dict[str, str], Drop, int], dict[str, Any]]
-) -> Iterator[tuple[list[dict[str, Any]], list[Rejected]]]:
-    """Batches of (parsed rows, rejected rows) of one file; every data line lands in one of them."""
-    text = drop.content.decode("utf-8-sig")
-    lines = text.splitlines()
-    if not lines or [h.strip().lower() for h in lines[0].split(";")] != header:
-        raise ValueError(f"{drop.name}: header does not match the contract")
+def _lines(content: bytes) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of the non-blank lines; split on bytes, so that decoding is per line."""
+    for line_no, line in enumerate(content.removeprefix(codecs.BOM_UTF8).splitlines(), start=1):
+        if line.strip():
+            yield line_no, line
+
+
+def _fields(line: bytes, header: list[str]) -> dict[str, str]:
+    """The line's fields by the header's names, or the first rule it breaks."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ParseError("*", "valid UTF-8") from None
+    too_long = f"at most {MAX_FIELD_CHARS} characters"
+    if len(text) > len(header) * (MAX_FIELD_CHARS + 3):  # every field at the limit, quoted, with its ';'
+        raise ParseError("*", too_long)
+    values = next(csv.reader([text], delimiter=";"))
+    if len(values) != len(header):
+        raise ParseError("*", f"{len(header)} fields")
+    for name, value in zip(header, values, strict=True):
+        if len(value) > MAX_FIELD_CHARS:
+            raise ParseError(name, too_long)
+    return {name: value.strip() for name, value in zip(header, values, strict=True)}
+
+
+def _parsed(drop: Drop, header: list[str], build: Builder) -> Iterator[dict[str, Any] | Rejected]:
+    """Every non-blank line of the file as a row or a ``Rejected``, in file order."""
+    lines = _lines(drop.content)
+    first = next(lines, None)
+    if first is None:
+        return
+    first_names = [h.strip().lower() for h in first[1].decode("utf-8", "backslashreplace").split(";")]
+    header_matches = first_names == header
+    for line_no, line in lines if header_matches else chain([first], lines):
+        try:
+            if not header_matches:
+                raise ParseError("*", WRONG_HEADER)
+            yield build(_fields(line, header), drop, line_no)
+        except ParseError as error:
+            raw = {"file": drop.name, "line_no": line_no, "line": line.decode("utf-8", "backslashreplace")}
+            yield Rejected(raw, [{"column": error.column, "check": error.check}])
+
+
+def parse_drop(drop: Drop, header: list[str], build: Builder) -> Iterator[tuple[list[dict[str, Any]], list[Rejected]]]:
+    """Batches of (parsed rows, rejected rows) of one file; every non-blank line lands in one of them."""
     rows: list[dict[str, Any]] = []
     rejected: list[Rejected] = []
-    for line_no, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        raw = {"file": drop.name, "line_no": line_no, "line": line}
-        values = next(csv.reader(io.StringIO(line), delimiter=";"))
-        if len(values) != len(header):
-            rejected.append(Rejected(raw, [{"column": "*", "check": f"{len(header)} fields"}]))
+    for outcome in _parsed(drop, header, build):
+        if isinstance(outcome, Rejected):
+            rejected.append(outcome)
         else:
-            try:
-                rows.append(build(dict(zip(header, (v.strip() for v in values), strict=True)), drop, line_no))
-            except ParseError as error:
-                rejected.append(Rejected(raw, [{"column": error.column, "check": error.check}]))
+            rows.append(outcome)
         if len(rows) + len(rejected) >= BATCH_ROWS:
             yield rows, rejected
             rows, rejected = [], []

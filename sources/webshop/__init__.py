@@ -8,7 +8,7 @@ from typing import Any
 import dlt
 
 from quality.suppression import Suppression
-from sources.http import DEFAULT_ATTEMPTS, HeaderPagesPaginator, in_batches, rest_client
+from sources.http import Api, HeaderPagesPaginator, HttpPolicy, in_batches
 from sources.landing import landed
 from sources.webshop.helpers import with_newsletter_fields
 
@@ -27,24 +27,28 @@ def webshop(
     consumer_key: str = dlt.secrets.value,
     consumer_secret: str = dlt.secrets.value,
     per_page: int = MAX_PER_PAGE,
-    attempts: int = DEFAULT_ATTEMPTS,
+    http: HttpPolicy = HttpPolicy(),
     suppression: Suppression | None = None,
 ):
-    """``base_url`` is the shop's root; the API path is added here."""
-    client = rest_client(base_url.rstrip("/") + API_PATH, consumer_key, consumer_secret, attempts)
+    """``base_url`` is the shop's root; the API path is added here.
+
+    The cursors include rows without a modification time (and list elements that are not objects)
+    instead of failing on them, so that validation quarantines them with everything else that broke.
+    """
+    api = Api(SYSTEM, base_url.rstrip("/") + API_PATH, consumer_key, consumer_secret, http)
 
     def listing(path: str, modified: Any) -> Iterator[list[dict[str, Any]]]:
         params = {"per_page": min(per_page, MAX_PER_PAGE), "orderby": "id", "order": "asc"}
         if modified.start_value:
             params["modified_after"] = modified.start_value
-        yield from in_batches(client.paginate(path, params=params, paginator=HeaderPagesPaginator()))
+        yield from in_batches(api.pages(path, HeaderPagesPaginator(), params))
 
     @dlt.resource(name="webshop_customer_raw", primary_key="id")
-    def customers(modified=dlt.sources.incremental("date_modified_gmt")):
+    def customers(modified=dlt.sources.incremental("date_modified_gmt", on_cursor_value_missing="include")):
         yield from listing("customers", modified)
 
     @dlt.resource(name="webshop_order_raw", primary_key="id")
-    def orders(modified=dlt.sources.incremental("date_modified_gmt")):
+    def orders(modified=dlt.sources.incremental("date_modified_gmt", on_cursor_value_missing="include")):
         yield from listing("orders", modified)
 
     return [
