@@ -1,11 +1,12 @@
 """Telling the email platform (Mailchimp Marketing API v3) about erasures and rectifications.
 
-Erasure is the contract's ``POST /lists/{list}/members/{hash}/actions/delete-permanent``; a member
-the platform no longer has answers 404, which is the goal reached (``absent``). Rectification is
-Mailchimp's member ``PATCH`` with ``merge_fields`` and ``email_address``: a new address gives the
-member a new id, the MD5 of the lower-cased address. Because a 404 also answers an unknown
-audience, the audience is looked up first: a wrong list id fails every notice instead of making
-them all look absent.
+Only the contract's calls. Erasure is ``POST /lists/{list}/members/{hash}/actions/delete-permanent``;
+a member the platform no longer has answers 404, which is the goal reached (``absent``). Rectification
+is the member ``PATCH`` with ``merge_fields``: the contract has no way to change a member's address, so
+a corrected email is never sent and its receipt fails with that reason, for someone to change it in the
+platform by hand (the request stays ``awaiting_tools`` until then). Because a 404 also answers an
+unknown audience, the audience is probed first with the contract's member listing (one member): a wrong
+list id fails every notice instead of making them all look absent.
 """
 
 import hashlib
@@ -23,6 +24,7 @@ SYSTEM = "esp"
 MERGE_FIELDS = {"first_name": "FNAME", "last_name": "LNAME", "phone": "PHONE"}
 HELD = frozenset({*MERGE_FIELDS, "email", "birth_date"})  # the hub attributes the platform holds
 _USER = "hub"  # Mailchimp ignores the user name of Basic auth
+ADDRESS_NOT_SENT = "the address is not sent: the contract's member PATCH cannot change it; change it by hand"
 
 
 def subscriber_hash(email: str) -> str:
@@ -68,9 +70,11 @@ def update_member(
     ``changes`` uses the hub's attribute names (first_name, last_name, email, phone, birth_date, ...).
     """
     body = patch_body(changes)
+    target = str(member_id)
+    if changes.get("email") and not body:
+        return Receipt(SYSTEM, "update", target, FAILED, ADDRESS_NOT_SENT)
     if not body:
         return None
-    target = str(member_id)
     client = retrying_client(attempts)
     try:
         problem = _audience_problem(client, base_url, api_key, list_id)
@@ -78,24 +82,21 @@ def update_member(
             return Receipt(SYSTEM, "update", target, FAILED, problem)
         response, detail = send(client, "PATCH", _member_url(base_url, list_id, target), (_USER, api_key), body)
         status = _status(response, done=(200,))
-        if status == ABSENT and "email_address" in body:
-            status, detail = _already_moved(client, base_url, api_key, list_id, body, detail)
+        if status == SENT and changes.get("email"):
+            return Receipt(SYSTEM, "update", target, FAILED, f"{detail}; {ADDRESS_NOT_SENT}")
         return Receipt(SYSTEM, "update", target, status, detail)
     finally:
         client.session.close()
 
 
 def patch_body(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """The PATCH body for the hub's attribute changes; attributes the platform does not hold are left out."""
+    """The PATCH body for the hub's attribute changes: merge fields only (an address cannot be changed)."""
     changes = known(changes)
     fields = {MERGE_FIELDS[k]: "" if v is None else str(v) for k, v in changes.items() if k in MERGE_FIELDS}
     if "birth_date" in changes:
         born = as_date(changes["birth_date"])
         fields["BIRTHDAY"] = f"{born:%m/%d}" if born else ""
-    body: dict[str, Any] = {"merge_fields": fields} if fields else {}
-    if changes.get("email"):
-        body["email_address"] = str(changes["email"]).strip()
-    return body
+    return {"merge_fields": fields} if fields else {}
 
 
 def _member_url(base_url: str, list_id: str, target: str) -> str:
@@ -111,21 +112,10 @@ def _status(response: Any, done: tuple[int, ...]) -> str:
 
 
 def _audience_problem(client: Client, base_url: str, api_key: str, list_id: str) -> str:
-    """Why no notice can be sent to this audience ('' when it answers)."""
-    response, detail = send(client, "GET", f"{base_url.rstrip('/')}/lists/{quote(list_id, safe='')}", (_USER, api_key))
-    if response is not None and response.status_code == 200:
+    """Why no notice can be sent to this audience ('' when it answers as the contract says)."""
+    url = f"{base_url.rstrip('/')}/lists/{quote(list_id, safe='')}/members"
+    response, detail = send(client, "GET", url, (_USER, api_key), params={"count": 1})
+    body = json_or_none(response) if response is not None and response.status_code == 200 else None
+    if isinstance(body, dict) and isinstance(body.get("members"), list):
         return ""
     return f"audience not reachable: {detail}"
-
-
-def _already_moved(
-    client: Client, base_url: str, api_key: str, list_id: str, body: dict[str, Any], detail: str
-) -> tuple[str, str]:
-    """A PATCH that changed the address moves the member, so a retried one finds the old id gone:
-    it was done if the new id holds the values sent."""
-    url = _member_url(base_url, list_id, subscriber_hash(body["email_address"]))
-    response, _ = send(client, "GET", url, (_USER, api_key))
-    member = json_or_none(response) if response is not None and response.status_code == 200 else None
-    if isinstance(member, dict) and body.get("merge_fields", {}).items() <= (member.get("merge_fields") or {}).items():
-        return SENT, f"{detail}; already done: the new address holds the values"
-    return ABSENT, detail

@@ -21,6 +21,10 @@ TIMEOUT_SECONDS = 30
 _TOKEN = re.compile(r"^[\w .:-]{1,80}$")
 
 
+class ToolError(RuntimeError):
+    """A tool answered a read in a way the contract does not allow; nothing may be acted on from it."""
+
+
 def retrying_client(attempts: int = ATTEMPTS) -> Client:
     """At most ``attempts`` tries per request; waits grow 0.5, 1, 2... s up to 10 s (or as Retry-After says)."""
     return Client(

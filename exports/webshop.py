@@ -1,11 +1,11 @@
 """Telling the webshop (WooCommerce REST API v3) about erasures and rectifications.
 
-WooCommerce's batch endpoints, beyond the contract's subset: ``customers/batch`` with ``delete``
-(and ``update`` for corrections) and ``orders/batch`` with ``delete``, at most 100 items a call. A
-guest checkout has no customer to delete, only its order, whose billing block is the identity. A
-deleted customer's own orders would stay as guest orders with their billing block (WooCommerce's
-``deleted_user`` hook), so an account's orders are listed and deleted before the account itself.
-Batches answer per item: an "invalid id" error means the shop no longer has the record (``absent``).
+Only the contract's calls: ``customers/batch`` with ``delete`` and ``update``, ``orders/batch`` with
+``delete`` (at most 100 items a call), and the orders listing with its paging and ``modified_after``.
+The shop has no filter for one customer's orders (a server may ignore an unknown parameter and answer
+with every order), so nothing here decides whose a record is: the caller names the ids, from what the
+hub itself landed and from ``list_orders`` checked on each order's ``customer_id``. Batches answer per
+item: an "invalid id" error means the shop no longer has the record (``absent``).
 
 A correction goes to the account's top-level and billing fields (the hub reads both). The shipping
 block is left as the customer typed it: it may name someone else, who receives the parcels.
@@ -17,7 +17,7 @@ from typing import Any
 from dlt.sources.helpers.requests import Client
 
 from exports.attributes import known
-from exports.http import ATTEMPTS, json_or_none, retrying_client, send, token
+from exports.http import ATTEMPTS, ToolError, json_or_none, retrying_client, send, token
 from exports.receipts import ABSENT, FAILED, SENT, Receipt
 
 SYSTEM = "webshop"
@@ -38,58 +38,66 @@ _MISSING_CODES = {"woocommerce_rest_invalid_id", "woocommerce_rest_shop_order_in
 _ORDER_PREFIX = "order:"
 
 
-def delete_customers(
+def delete_records(
     base_url: str,
     key: str,
     secret: str,
-    customer_ids: Iterable[int | str],
     *,
-    with_orders: bool = True,
+    orders: Iterable[int | str] = (),
+    accounts: Iterable[int | str] = (),
     attempts: int = ATTEMPTS,
 ) -> list[Receipt]:
-    """Delete customer accounts, each after its own orders unless ``with_orders`` is False.
+    """Delete exactly the orders and accounts named, orders first; nothing is listed or looked up here.
 
-    Receipts' targets are the account ids as text and ``order:<id>`` for the orders (the hub's source
-    keys). An account whose orders could not all be deleted is kept (a failed receipt), so that sending
-    the notice again still finds them through the account.
+    The caller names only records it can attribute to the person (the shop has no filter for one
+    customer's orders, so the hub decides from its own landed data and from ``list_orders``). Accounts
+    go only after every named order is gone: WooCommerce keeps a deleted customer's orders as guest
+    orders, billing block included, so an account whose orders are not all deleted is kept (a failed
+    receipt) and the notice sent again still finds them.
     """
-    auth = (key, secret)
     client = retrying_client(attempts)
     try:
-        receipts: list[Receipt] = []
-        accounts: list[int | str] = []
-        stop = ""
-        for raw in dict.fromkeys(customer_ids):
-            number = _id(raw)
-            if not with_orders or number is None:
-                accounts.append(raw)
-                continue
-            if stop:
-                receipts.append(Receipt(SYSTEM, "delete", str(number), FAILED, stop))
-                continue
-            orders, detail, fatal = _orders_of(client, base_url, auth, number)
-            if orders is None:
-                receipts.append(Receipt(SYSTEM, "delete", str(number), FAILED, f"orders not listed: {detail}"))
-                stop = f"not sent: {detail}" if fatal else ""
-                continue
-            deleted = _delete(client, base_url, auth, "orders", orders, _order_key)
-            receipts += deleted
-            if all(r.settled for r in deleted):
-                accounts.append(number)
-            else:
-                receipts.append(Receipt(SYSTEM, "delete", str(number), FAILED, "kept until its orders are deleted"))
-        return receipts + _delete(client, base_url, auth, "customers", accounts, str)
+        receipts = _delete(client, base_url, (key, secret), "orders", orders, _order_key)
+        account_ids = list(dict.fromkeys(str(a) for a in accounts))
+        if all(r.settled for r in receipts):
+            return receipts + _delete(client, base_url, (key, secret), "customers", account_ids, str)
+        waiting = "kept until the person's orders are deleted"
+        return receipts + [Receipt(SYSTEM, "delete", a, FAILED, waiting) for a in account_ids]
     finally:
         client.session.close()
 
 
-def delete_orders(
-    base_url: str, key: str, secret: str, order_ids: Iterable[int | str], *, attempts: int = ATTEMPTS
-) -> list[Receipt]:
-    """Delete orders (ids, or the hub's ``order:<id>`` keys); receipts' targets are ``order:<id>``."""
+def list_orders(
+    base_url: str, key: str, secret: str, modified_after: str | None, *, attempts: int = ATTEMPTS
+) -> list[tuple[int, int]]:
+    """(order id, customer id) of every order modified after ``modified_after`` (all when None).
+
+    Only the contract's listing parameters are used. Raises ``ToolError`` when the shop does not answer
+    a page as the contract says, so that a caller never acts on half a listing.
+    """
     client = retrying_client(attempts)
+    found: list[tuple[int, int]] = []
     try:
-        return _delete(client, base_url, (key, secret), "orders", order_ids, _order_key)
+        page = 1
+        while True:
+            params: dict[str, Any] = {"per_page": MAX_BATCH, "page": page}
+            if modified_after:
+                params["modified_after"] = modified_after
+            response, detail = send(
+                client, "GET", f"{base_url.rstrip('/')}{API_PATH}/orders", (key, secret), params=params
+            )
+            body = json_or_none(response) if response is not None and response.status_code == 200 else None
+            if not isinstance(body, list):
+                raise ToolError(f"webshop: orders not listed: {detail}")
+            for order in body:
+                if not (isinstance(order, dict) and isinstance(order.get("id"), int)):
+                    raise ToolError("webshop: orders listing holds an item that is not an order")
+                owner = order.get("customer_id")
+                found.append((order["id"], owner if isinstance(owner, int) else 0))
+            pages = response.headers.get("X-WP-TotalPages", "")
+            if not body or not pages.isdigit() or page >= int(pages):
+                return found
+            page += 1
     finally:
         client.session.close()
 
@@ -153,8 +161,9 @@ def _delete(
 ) -> list[Receipt]:
     receipts: list[Receipt] = []
     numbers: list[int] = []
+    prefix = _ORDER_PREFIX if resource == "orders" else ""
     for raw in dict.fromkeys(ids):
-        number = _id(raw)
+        number = _id(raw, prefix)
         if number is None:
             receipts.append(Receipt(SYSTEM, "delete", str(raw), FAILED, "not a WooCommerce id"))
         elif number not in numbers:
@@ -178,26 +187,6 @@ def _delete(
     return receipts
 
 
-def _orders_of(
-    client: Client, base_url: str, auth: tuple[str, str], customer: int
-) -> tuple[list[int] | None, str, bool]:
-    """The ids of a customer's orders, page by page; None when the shop would not list them, and then
-    whether no other call can fare better (refused credentials, no answer)."""
-    ids: list[int] = []
-    page = 1
-    while True:
-        params = {"customer": customer, "per_page": MAX_BATCH, "page": page}
-        response, detail = send(client, "GET", f"{base_url.rstrip('/')}{API_PATH}/orders", auth, params=params)
-        body = json_or_none(response) if response is not None and response.status_code == 200 else None
-        if not isinstance(body, list):
-            return None, detail, response is None or response.status_code == 401
-        ids += [order["id"] for order in body if isinstance(order, dict) and isinstance(order.get("id"), int)]
-        pages = response.headers.get("X-WP-TotalPages", "")
-        if not body or not pages.isdigit() or page >= int(pages):
-            return ids, detail, False
-        page += 1
-
-
 def _order_key(order_id: int) -> str:
     return f"{_ORDER_PREFIX}{order_id}"
 
@@ -206,8 +195,9 @@ def _batch_url(base_url: str, resource: str) -> str:
     return f"{base_url.rstrip('/')}{API_PATH}/{resource}/batch"
 
 
-def _id(value: int | str) -> int | None:
-    text = str(value).strip().removeprefix(_ORDER_PREFIX)
+def _id(value: int | str, prefix: str = "") -> int | None:
+    """A positive WooCommerce id from an int or its text (orders may carry the hub's ``order:`` prefix)."""
+    text = str(value).strip().removeprefix(prefix)
     return int(text) if text.isdigit() and int(text) > 0 else None
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 DEFAULT_DATABASE_FILE = "hub.duckdb"
+DEFAULT_RUN_TIMEOUT_SECONDS = 2 * 3600
+DEFAULT_ERASURE_MAX_DELETES = 100
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class Settings:
     loyalty_inbox_dir: str | None = None
     pseudonym_key: str | None = field(default=None, repr=False)
     soft_opt_in: str | None = None
+    audit_anchor: str | None = None
+    run_timeout: str | None = None
+    erasure_max_deletes: str | None = None
 
     @property
     def state_dir(self) -> Path:
@@ -50,6 +55,16 @@ class Settings:
         """Whether existing customers may get email marketing without an explicit opt-in (off unless set)."""
         return (self.soft_opt_in or "").strip().lower() in {"1", "true", "yes", "on"}
 
+    @property
+    def run_timeout_seconds(self) -> float:
+        """The overall limit of one pipeline run (``HUB_RUN_TIMEOUT`` seconds, two hours by default)."""
+        return _positive(self.run_timeout, "HUB_RUN_TIMEOUT", DEFAULT_RUN_TIMEOUT_SECONDS)
+
+    @property
+    def erasure_ceiling(self) -> int:
+        """How many records one erasure may ask the tools to delete before it stops and asks for confirmation."""
+        return int(_positive(self.erasure_max_deletes, "HUB_ERASURE_MAX_DELETES", DEFAULT_ERASURE_MAX_DELETES))
+
     def require(self, *names: str) -> None:
         """Fail with the names of the missing variables, never their values."""
         missing = [f"HUB_{n.upper()}" for n in names if not getattr(self, n)]
@@ -61,12 +76,27 @@ class ConfigurationError(RuntimeError):
     """A setting the requested work needs is not configured."""
 
 
+def _positive(text: str | None, name: str, default: float) -> float:
+    if text is None or not text.strip():
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be a positive number")
+    return value
+
+
 def _file_values(home: Path, environ: dict[str, str]) -> dict[str, str]:
     path = Path(environ["HUB_CONFIG"]) if "HUB_CONFIG" in environ else home / "hub.toml"
     if not path.is_file():
         return {}
-    with path.open("rb") as handle:
-        return {str(k).lower(): str(v) for k, v in tomllib.load(handle).items()}
+    try:
+        with path.open("rb") as handle:
+            return {str(k).lower(): str(v) for k, v in tomllib.load(handle).items()}
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigurationError(f"{path} is not valid TOML: {error}") from None
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:

@@ -102,33 +102,31 @@ def _records(connection: sa.Connection, ids: list[str]) -> dict[str, dict]:
     return {row["unique_id"]: dict(row) for row in (r._mapping for r in result)}
 
 
-def decide(engine: sa.Engine, left_id: str, right_id: str, accept: bool, steward: str, reason: str | None) -> str:
-    """Record a steward's decision; the next run obeys it (must-link or cannot-link)."""
-    with engine.begin() as connection:
-        known = read_frame(
-            connection,
-            f"SELECT count(*) AS n FROM {S}.source_record WHERE unique_id IN (:a, :b)",
-            a=left_id,
-            b=right_id,
-        )["n"].iloc[0]
-        if known != 2:
-            raise LookupError("both records must exist (use the ids shown by `hub review`)")
-        return store.add_override(
-            connection, left_id, right_id, "must_link" if accept else "cannot_link", steward, reason
-        )
+def decide(
+    connection: sa.Connection, left_id: str, right_id: str, accept: bool, steward: str, reason: str | None
+) -> str:
+    """Record a steward's decision inside the caller's transaction; the next run obeys it."""
+    known = read_frame(
+        connection,
+        f"SELECT count(*) AS n FROM {S}.source_record WHERE unique_id IN (:a, :b)",
+        a=left_id,
+        b=right_id,
+    )["n"].iloc[0]
+    if known != 2:
+        raise LookupError("both records must exist (use the ids shown by `hub review`)")
+    return store.add_override(connection, left_id, right_id, "must_link" if accept else "cannot_link", steward, reason)
 
 
-def unmerge(engine: sa.Engine, customer_id: str, record_id: str, steward: str, reason: str | None) -> int:
+def unmerge(connection: sa.Connection, customer_id: str, record_id: str, steward: str, reason: str | None) -> int:
     """Split a record off its customer: cannot-links to every other record of that customer."""
-    with engine.begin() as connection:
-        members = read_frame(
-            connection,
-            f"SELECT source_system || ':' || source_key AS unique_id FROM {S}.customer_xref WHERE customer_id = :c",
-            c=customer_id,
-        )["unique_id"].tolist()
-        if record_id not in members:
-            raise LookupError(f"{record_id} is not a record of {customer_id}")
-        for other in members:
-            if other != record_id:
-                store.add_override(connection, record_id, other, "cannot_link", steward, reason)
+    members = read_frame(
+        connection,
+        f"SELECT source_system || ':' || source_key AS unique_id FROM {S}.customer_xref WHERE customer_id = :c",
+        c=customer_id,
+    )["unique_id"].tolist()
+    if record_id not in members:
+        raise LookupError(f"{record_id} is not a record of {customer_id}")
+    for other in members:
+        if other != record_id:
+            store.add_override(connection, record_id, other, "cannot_link", steward, reason)
     return len(members) - 1

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance, logger
 
-from hub import storage
+from hub import locking
 from hub.config import Settings
 from hub.definitions import PIPELINE_JOB, build_definitions
 
@@ -23,6 +26,7 @@ class PipelineOutcome:
     failed_checks: list[str] = field(default_factory=list)
     materializations: dict[str, dict] = field(default_factory=dict)
     step_seconds: dict[str, float] = field(default_factory=dict)
+    timed_out: bool = False
 
     @property
     def ok(self) -> bool:
@@ -63,19 +67,58 @@ def _progress_logger(report: ProgressCallback):
     return progress
 
 
+class RunTimedOut(KeyboardInterrupt):
+    """The run passed its overall limit; Dagster stops a run on an interrupt as it does on Ctrl-C."""
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[list[bool]]:
+    """Interrupt the run after ``seconds`` (the flag in the yielded list says whether it was).
+
+    An alarm signal reaches a call blocked on a silent server as well as a busy step. Signals are
+    delivered to the main thread only: a run started from another thread (a test) has no limit.
+    """
+    fired = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield fired
+        return
+
+    def interrupt(_signum, _frame) -> None:
+        fired[0] = True
+        raise RunTimedOut
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def run_pipeline(
-    settings: Settings, report: ProgressCallback | None = None, run_config: dict | None = None
+    settings: Settings,
+    report: ProgressCallback | None = None,
+    run_config: dict | None = None,
+    *,
+    wait: float = 0.0,
 ) -> PipelineOutcome:
     """Materialise every asset of the hub once, in this process, and say what failed.
 
-    ``run_config`` reaches the assets' config, e.g. a full rebuild of matching.
+    ``run_config`` reaches the assets' config, e.g. a full rebuild of matching. The run holds the hub's
+    lock (``hub.locking``) throughout, waiting ``wait`` seconds for another holder before ``Busy``, and
+    stops after ``settings.run_timeout_seconds``.
     """
     defs = build_definitions(settings)
     job = defs.resolve_job_def(PIPELINE_JOB)
     if report is not None:
         job = job.with_logger_defs({"progress": _progress_logger(report)})
         run_config = {**(run_config or {}), "loggers": {"progress": {}}}
-    with storage.run_lock(settings.database_url), DagsterInstance.ephemeral() as instance:
+    with (
+        locking.exclusive(settings.database_url, "hub run", wait=wait, notice=report),
+        DagsterInstance.ephemeral() as instance,
+        _time_limit(settings.run_timeout_seconds) as timed_out,
+    ):
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
         failures = [e for e in result.all_events if e.is_step_failure]
         failed_steps = [e.step_key for e in failures]
@@ -95,7 +138,18 @@ def run_pipeline(
         step_seconds = {
             e.step_key: e.event_specific_data.duration_ms / 1000 for e in result.all_events if e.is_step_success
         }
-    return PipelineOutcome(result.success, failed_steps, errors, failed_checks, materializations, step_seconds)
+    if timed_out[0]:
+        limit = settings.run_timeout_seconds
+        errors.append(f"the run passed its limit of {limit:g} s (HUB_RUN_TIMEOUT) and was stopped")
+    return PipelineOutcome(
+        result.success and not timed_out[0],
+        failed_steps,
+        errors,
+        failed_checks,
+        materializations,
+        step_seconds,
+        timed_out[0],
+    )
 
 
 def _error_summary(event) -> str:

@@ -7,8 +7,6 @@ into a dlt destination as well.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,15 +20,29 @@ from alembic.script import ScriptDirectory
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 from sqlalchemy.engine import URL, make_url
 
+from hub.config import ConfigurationError
+
 LANDING_SCHEMA = "landing"
 HUB_SCHEMA = "mdm"
 ACCESS_SCHEMA_PREFIX = "access_"  # one schema of views per access role
-RUN_LOCK_KEY = 20_261_123  # PostgreSQL advisory lock shared by pipeline runs and data-subject requests
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+def database_url(url: str) -> URL:
+    """The parsed hub database URL; a configuration error naming the variable (never the URL) if it is not one."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        raise ConfigurationError("HUB_DATABASE_URL is not a SQLAlchemy database URL") from None
+    if parsed.get_backend_name() not in ("duckdb", "postgresql"):
+        raise ConfigurationError(
+            f"HUB_DATABASE_URL names a {parsed.get_backend_name()!r} database; the hub runs on duckdb or postgresql"
+        )
+    return parsed
+
+
 def is_duckdb(url: str) -> bool:
-    return make_url(url).get_backend_name() == "duckdb"
+    return database_url(url).get_backend_name() == "duckdb"
 
 
 @lru_cache(maxsize=8)
@@ -39,28 +51,21 @@ def engine(url: str) -> sa.Engine:
 
     ``hide_parameters`` keeps personal data out of SQL error messages.
     """
-    parsed = make_url(url)
+    parsed = database_url(url)
     if parsed.get_backend_name() == "postgresql":
         return sa.create_engine(parsed.set(drivername="postgresql+psycopg"), pool_pre_ping=True, hide_parameters=True)
-    if parsed.get_backend_name() == "duckdb":
-        return sa.create_engine(parsed, poolclass=sa.pool.NullPool, hide_parameters=True)
-    raise ValueError(f"unsupported hub database backend: {parsed.get_backend_name()}")
+    return sa.create_engine(parsed, poolclass=sa.pool.NullPool, hide_parameters=True)
 
 
 def dlt_destination(url: str):
     """The dlt destination writing into the same database as ``engine(url)``."""
-    parsed: URL = make_url(url)
-    backend = parsed.get_backend_name()
-    if backend == "duckdb":
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "duckdb":
         return dlt.destinations.duckdb(credentials=parsed.database)
-    if backend == "postgresql":
-        credentials = PostgresCredentials()
-        credentials.parse_native_representation(
-            parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-        )
-        credentials.password = credentials.password or ""  # trust or peer auth needs none
-        return dlt.destinations.postgres(credentials=credentials)
-    raise ValueError(f"unsupported hub database backend: {backend}")
+    credentials = PostgresCredentials()
+    credentials.parse_native_representation(parsed.set(drivername="postgresql").render_as_string(hide_password=False))
+    credentials.password = credentials.password or ""  # trust or peer auth needs none
+    return dlt.destinations.postgres(credentials=credentials)
 
 
 def loader_file_format(url: str) -> str | None:
@@ -81,35 +86,9 @@ def table_exists(connection: sa.Connection, schema: str, table: str) -> bool:
     return bool(table_columns(connection, schema, table))
 
 
-@contextmanager
-def run_lock(url: str) -> Iterator[None]:
-    """Held for a whole pipeline run on PostgreSQL, so that an erasure or restriction waits for the run to
-    end instead of landing between a step that read the suppression list and a step that writes.
-
-    DuckDB needs none: its file takes one writing process at a time.
-    """
-    if is_duckdb(url):
-        yield
-        return
-    with engine(url).connect() as connection:
-        connection.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": RUN_LOCK_KEY})
-        connection.commit()
-        try:
-            yield
-        finally:
-            connection.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": RUN_LOCK_KEY})
-            connection.commit()
-
-
-def wait_for_runs(connection: sa.Connection) -> None:
-    """Inside a transaction that changes what a run must honour: wait until no run holds ``run_lock``."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": RUN_LOCK_KEY})
-
-
 def describe(url: str) -> str:
     """The URL without its password, fit for a log line."""
-    return make_url(url).render_as_string(hide_password=True)
+    return database_url(url).render_as_string(hide_password=True)
 
 
 def migrate(url: str) -> None:

@@ -48,7 +48,9 @@ def systems_dir(pristine_systems: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def simulator(systems_dir: Path):
-    with running_simulator(systems_dir) as sim:
+    """The simulated systems as a server of the contract page alone would serve them (``strict``): the hub
+    must work with any implementation of that page, not with the real products' extras."""
+    with running_simulator(systems_dir, strict=True) as sim:
         yield sim
 
 
@@ -109,7 +111,7 @@ def _piped_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
     shutil.copytree(pristine_systems, systems)
     databases = iter([f"duckdb:///{home / 'hub.duckdb'}"]) if request.param == "duckdb" else _postgres_database()
     url = next(databases)
-    with running_simulator(systems) as sim:
+    with running_simulator(systems, strict=True) as sim:
         outcome = run_pipeline(hub_settings(sim, url, home))
     assert outcome.ok, outcome.errors
     storage.engine(url).dispose()

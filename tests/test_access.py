@@ -111,7 +111,8 @@ def _row_customers(frame: pd.DataFrame, rule, xref: dict, requests: dict) -> lis
 def test_every_role_reads_every_table_it_may_and_nothing_it_must_not(piped_settings):
     engine = storage.engine(piped_settings.database_url)
     with engine.connect() as connection:
-        assert storage.table_exists(connection, "access_marketing", "golden_customer"), "the pipeline made the views"
+        assert storage.table_exists(connection, "access_marketing", "golden_customer_for_email_marketing")
+        assert not storage.table_exists(connection, "access_marketing", "golden_customer"), "consenting people only"
     flagged = _prepare(engine)
     apply_views(engine)
     with engine.connect() as connection:
@@ -267,12 +268,14 @@ def test_masking_keeps_null_and_gives_first_character_or_year():
             "mdm.t",
         ),
         ('[roles.x]\nsee = ["technical"]\nmask = ["technical"]\n', "technical"),
+        ('[roles.x]\n[actions]\nerase = ["x", "nobody"]\n', "nobody"),
     ],
 )
 def test_an_inconsistent_policy_is_refused_naming_the_culprit(tmp_path, change, named):
     base = '[purposes]\np = { consent = false }\n[categories]\ntechnical = "t"\n'
     sections = "" if "[tables." in change else "[tables]\n"
     sections += change + ("" if "[roles." in change else "[roles]\n")
+    sections += "" if "[actions]" in change else "[actions]\n"
     path = tmp_path / "policy.toml"
     path.write_text(base + sections)
     with pytest.raises(PolicyError, match=re.escape(named)):
@@ -322,7 +325,7 @@ def test_postgres_login_roles_read_only_their_views(piped_settings):
             for table in ("mdm.golden_customer", "mdm.subject_flag", "landing.erp_customer", "landing.erp_invoice"):
                 assert _denied(connection, f"SELECT * FROM {table} LIMIT 1"), table
             assert _denied(connection, "SELECT * FROM access_pipeline.golden_customer LIMIT 1")
-            assert _denied(connection, "DELETE FROM access_marketing.golden_customer")
+            assert _denied(connection, "DELETE FROM mdm.golden_customer")
             # A function of the reader's own, evaluated on rows the view filters out, would leak them.
             assert _denied(
                 connection, "CREATE FUNCTION pg_temp.peek(text) RETURNS boolean LANGUAGE sql AS 'SELECT true'"
@@ -333,31 +336,33 @@ def test_postgres_login_roles_read_only_their_views(piped_settings):
                 "AND NOT coalesce('security_barrier=true' = ANY(c.reloptions), false)"
             ).fetchone()[0]
             assert barrier == 0, "every role view is a security barrier"
-            names, rows = _columns(connection, "SELECT * FROM access_marketing.golden_customer")
-        visible = POLICY.role("marketing").columns("golden_customer")
-        assert names == [c for c, level in visible.items() if level != "never"]
-        ids = {row[names.index("customer_id")] for row in rows}
-        assert ids and not ids & set(flagged.values())
-        births = [row[names.index("birth_date")] for row in rows if row[names.index("birth_date")] is not None]
-        assert births and all(YEAR_MASK.match(b) for b in births)
-        # A BI tool cannot say why it reads: per consent purpose it reads a view of the consenting only.
-        with _connect(piped_settings, logins["marketing"]) as connection:
-            emailable = {
+            # A BI tool cannot say why it reads: a role whose every purpose needs consent gets only views of
+            # the people who consented to one of them, one per purpose.
+            views = [
                 row[0]
                 for row in connection.execute(
-                    "SELECT customer_id FROM access_marketing.golden_customer_for_email_marketing"
+                    "SELECT table_name FROM information_schema.views WHERE table_schema = 'access_marketing'"
                 ).fetchall()
+            ]
+            names, rows = _columns(connection, "SELECT * FROM access_marketing.golden_customer_for_email_marketing")
+            readable = {
+                view: {row[0] for row in connection.execute(f"SELECT customer_id FROM access_marketing.{view}")}
+                for view in views
             }
+        assert views and all("_for_" in view for view in views)
+        visible = POLICY.role("marketing").columns("golden_customer")
+        assert names == [c for c, level in visible.items() if level != "never"]
+        births = [row[names.index("birth_date")] for row in rows if row[names.index("birth_date")] is not None]
+        assert births and all(YEAR_MASK.match(b) for b in births)
         with engine.connect() as connection:
-            granted = set(
-                storage.read_frame(
-                    connection,
-                    "SELECT customer_id FROM mdm.consent_state WHERE purpose = 'email_marketing' AND granted",
-                )["customer_id"]
-            )
-        assert emailable and emailable <= granted and not emailable & set(flagged.values())
+            granted = storage.read_frame(connection, "SELECT customer_id, purpose FROM mdm.consent_state WHERE granted")
+        for view, ids in readable.items():
+            purpose = view.split("_for_")[1]
+            assert ids <= set(granted.loc[granted["purpose"] == purpose, "customer_id"]), view
+            assert not ids & set(flagged.values()), view
+        assert readable["golden_customer_for_email_marketing"]
         with _connect(piped_settings, logins["analyst"]) as connection:
-            assert _denied(connection, "SELECT * FROM access_marketing.golden_customer LIMIT 1")
+            assert _denied(connection, "SELECT * FROM access_marketing.golden_customer_for_email_marketing LIMIT 1")
             assert _denied(connection, "SELECT * FROM mdm.consent_state LIMIT 1")
             names, rows = _columns(connection, "SELECT * FROM access_analyst.golden_customer")
             assert not {"first_name", "last_name", "email", "phone", "street"} & set(names)

@@ -15,11 +15,12 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from hub import audit, storage
+from hub.access.acting import Actor
 from hub.cli import app
 from hub.gdpr import requests as dsr
 from hub.gdpr import service
 from hub.gdpr.inventory import HOLDINGS, NO_PERSONAL_DATA
-from hub.gdpr.requests import Actor, RequestError
+from hub.gdpr.requests import RequestError
 from hub.runner import run_pipeline
 from hub.simulator import running_simulator
 
@@ -171,7 +172,7 @@ def test_erasure_leaves_no_identifier_and_a_full_reload_does_not_bring_the_perso
     # as it was (they all hold the person again) and read everything again from scratch.
     shutil.rmtree(systems_dir)
     shutil.copytree(pristine_systems, systems_dir)
-    with running_simulator(systems_dir) as sim:
+    with running_simulator(systems_dir, strict=True) as sim:
         settings = make_settings(sim, piped_settings.database_url, piped_settings.home)
         outcome = run_pipeline(settings, run_config=FULL_RELOAD)
     assert outcome.ok, outcome.errors + outcome.failed_checks

@@ -82,7 +82,8 @@ def test_a_stewards_accept_merges_two_customers_and_an_unmerge_splits_them_again
     else:  # no possible match at this size: join two arbitrary customers
         left, right = links.index[0], links[links != links.iloc[0]].index[0]
     older, newer = sorted([links[left], links[right]], key=store.id_number)
-    decide(engine, left, right, accept=True, steward="tester", reason="same person, checked by phone")
+    with engine.begin() as connection:
+        decide(connection, left, right, accept=True, steward="tester", reason="same person, checked by phone")
     assert run_pipeline(settings).ok
     merged = xref(url)
     assert merged[left] == merged[right] == older
@@ -97,7 +98,8 @@ def test_a_stewards_accept_merges_two_customers_and_an_unmerge_splits_them_again
         == 1
     )
 
-    unmerge(engine, older, right, steward="tester", reason="was wrong")
+    with engine.begin() as connection:
+        unmerge(connection, older, right, steward="tester", reason="was wrong")
     assert run_pipeline(settings).ok
     split = xref(url)
     assert split[right] != older and (split == older).any(), "the larger part keeps the ID"

@@ -15,12 +15,11 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from hub import api_clients, audit, storage
-from hub.access.acting import default_purpose
+from hub.access.acting import Actor, default_purpose
 from hub.access.policy import load_policy
 from hub.api import create_app
 from hub.cli import app
 from hub.gdpr import service
-from hub.gdpr.requests import Actor
 from hub.serving import serving
 
 MASKED = re.compile(r"^(.\*\*\*|\d{4})$")

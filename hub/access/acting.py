@@ -1,16 +1,23 @@
-"""A reader: a role and the purpose it reads for, as the command line and exports act.
+"""Who acts: a reader (a role and the purpose it reads for) and an actor taking an action that changes data.
 
-Every read path of the hub takes one, so that what a command prints is what the role's views show:
-the command line builds it from ``--role``/``--purpose`` (``HUB_ROLE``, ``HUB_PURPOSE``).
+Every read path of the hub takes a reader, so that what a command prints is what the role's views show:
+the command line builds it from ``--role``/``--purpose`` (``HUB_ROLE``, ``HUB_PURPOSE``). Every write
+that the policy's ``[actions]`` name goes through ``authorised``: the role is checked first, and the
+action is written to the audit log in the same transaction as the change, so neither exists without
+the other.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
+from hub import audit
 from hub.access.policy import AccessDenied, Policy, Role, load_policy, mask_frame
 from hub.access.reader import read_table
 
@@ -51,3 +58,36 @@ def reader(role: str | None = None, purpose: str | None = None) -> Reader:
     if chosen not in acting.purposes:
         raise AccessDenied(f"role {acting.name} may not read for purpose {chosen}")
     return Reader(acting, chosen)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, in which access role: recorded in the audit log (and a request's trail)."""
+
+    name: str
+    role: str
+
+
+@contextmanager
+def authorised(
+    engine: sa.Engine, actor: Actor, action: str, subject_ref: str | None = None
+) -> Iterator[tuple[sa.Connection, dict[str, Any]]]:
+    """A transaction for ``action`` if the actor's role may take it (AccessDenied before anything happens).
+
+    Yields the connection and a dict the caller fills with what the audit entry should say (counts,
+    ids; never personal data); the entry is written last, in the same transaction.
+    """
+    policy = load_policy()
+    policy.permit(actor.role, action)
+    detail: dict[str, Any] = {}
+    with engine.begin() as connection:
+        yield connection, detail
+        audit.record(
+            connection,
+            actor=actor.name,
+            role=actor.role,
+            action=action,
+            subject_ref=subject_ref,
+            purpose=default_purpose(policy.role(actor.role), policy),
+            detail=detail,
+        )

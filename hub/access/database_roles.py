@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from hub import storage
 from hub.access.policy import AccessDenied, Policy, load_policy
 from hub.access.views import quote, view_schema
+from hub.config import ConfigurationError
 
 GROUP_PREFIX = "hub_"
 DATA_SCHEMAS = (storage.HUB_SCHEMA, storage.LANDING_SCHEMA, f"{storage.LANDING_SCHEMA}_staging")
@@ -30,7 +31,7 @@ LOGIN_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 log = logging.getLogger(__name__)
 
 
-class NoDatabaseRoles(RuntimeError):
+class NoDatabaseRoles(ConfigurationError):
     """The hub's database has no roles (DuckDB): access is enforced by the views and the hub's code."""
 
 

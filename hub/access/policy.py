@@ -125,6 +125,7 @@ class Policy:
     categories: Mapping[str, str]
     tables: Mapping[str, TableRule]
     roles: Mapping[str, Role]
+    actions: Mapping[str, frozenset[str]]  # action -> the roles that may take it
 
     @property
     def consent_purposes(self) -> frozenset[str]:
@@ -140,6 +141,15 @@ class Policy:
         if rule is None:
             raise PolicyError(f"table {name} is not covered by the access policy")
         return rule
+
+    def permit(self, role: str, action: str) -> None:
+        """Nothing if ``role`` may take ``action``; AccessDenied naming the roles that may, otherwise."""
+        if action not in self.actions:
+            raise PolicyError(f"action {action} is not in the access policy")
+        self.role(role)
+        if role not in self.actions[action]:
+            allowed = ", ".join(sorted(self.actions[action]))
+            raise AccessDenied(f"role {role} may not {action.replace('_', ' ')} (roles that may: {allowed})")
 
 
 def _resolve(tables: Mapping[str, TableRule], name: str) -> TableRule | None:
@@ -158,7 +168,7 @@ def load_policy(path: Path | None = None) -> Policy:
 def _load(path: Path) -> Policy:
     with path.open("rb") as handle:
         raw = tomllib.load(handle)
-    for section in ("purposes", "categories", "tables", "roles"):
+    for section in ("purposes", "categories", "tables", "roles", "actions"):
         if section not in raw:
             raise PolicyError(f"{path.name}: missing section [{section}]")
     purposes = {
@@ -173,7 +183,8 @@ def _load(path: Path) -> Policy:
             f"table names must be unique across schemas (views use them): {set(short[short.duplicated()])}"
         )
     roles = {name: _role(name, spec, purposes, categories, tables) for name, spec in raw["roles"].items()}
-    return Policy(purposes, categories, tables, roles)
+    actions = {name: _names(f"of action {name}", "roles", who, roles, "role") for name, who in raw["actions"].items()}
+    return Policy(purposes, categories, tables, roles, actions)
 
 
 def _table(qualified: str, spec: dict, categories: Mapping[str, str]) -> TableRule:

@@ -17,20 +17,11 @@ import sqlalchemy as sa
 
 from hub import storage
 from hub.access.policy import AccessDenied, Role, load_policy
-from hub.access.views import about_customers, quote, view_schema
-
-PURPOSE_PARAMETER = "hub_access_purpose"
+from hub.access.views import purpose_view, quote, view_schema
 
 
 class ViewMissing(LookupError):
     """The role's view of a table does not exist yet: run the pipeline or ``hub access apply``."""
-
-
-def granted_customers() -> str:
-    return (
-        f"SELECT c.customer_id FROM {storage.HUB_SCHEMA}.consent_state c "
-        f"WHERE c.purpose = :{PURPOSE_PARAMETER} AND c.granted"
-    )
 
 
 def read_table(
@@ -48,16 +39,15 @@ def read_table(
         raise AccessDenied(f"unknown purpose {purpose}")
     rule = role.check(table, purpose)
     schema = view_schema(role)
-    if not storage.table_exists(connection, schema, rule.name):
-        raise ViewMissing(f"no view {schema}.{rule.name}: run the pipeline or `hub access apply`")
-    conditions = [f"({where})"] if where.strip() else []
+    view = rule.name
     if purpose in policy.consent_purposes:
         link = rule.subject
         if link is None or any(role.column_access(rule.qualified, c) != "see" for c in link.columns):
             raise AccessDenied(f"{rule.qualified} cannot be limited to consenting customers for role {role.name}")
-        conditions.append(about_customers(link, "v", granted_customers()))
-        params = {**params, PURPOSE_PARAMETER: purpose}
-    sql = f"SELECT * FROM {quote(schema)}.{quote(rule.name)} v"
-    if conditions:
-        sql += " WHERE " + " AND ".join(conditions)
+        view = purpose_view(rule.name, purpose)
+    if not storage.table_exists(connection, schema, view):
+        raise ViewMissing(f"no view {schema}.{view}: run the pipeline or `hub access apply`")
+    sql = f"SELECT * FROM {quote(schema)}.{quote(view)} v"
+    if where.strip():
+        sql += f" WHERE ({where})"
     return storage.read_frame(connection, sql, **params)

@@ -160,10 +160,12 @@ def apply_views(engine: sa.Engine, policy: Policy | None = None) -> AppliedViews
             for table in sorted(role.tables):
                 rule = policy.tables[table]
                 sql = view_sql(role, rule, present[table]) if table in present else None
-                if sql is not None:
+                if sql is None:
+                    continue
+                if role.purposes - policy.consent_purposes:
                     connection.execute(sa.text(f"CREATE VIEW {quote(schema)}.{quote(rule.name)}{barrier} AS {sql}"))
                     created.append(rule.name)
-                    created += _purpose_views(connection, policy, role, rule, barrier)
+                created += _purpose_views(connection, policy, role, rule, sql, barrier)
     return applied
 
 
@@ -172,9 +174,14 @@ def purpose_view(table: str, purpose: str) -> str:
     return f"{table}_for_{purpose}"
 
 
-def _purpose_views(connection: sa.Connection, policy: Policy, role: Role, rule: TableRule, barrier: str) -> list[str]:
-    """For a role reading for consent purposes: one more view per purpose with only the consenting customers,
-    so that a BI tool, which cannot say why it reads, is held to consent as the hub's own code is."""
+def _purpose_views(
+    connection: sa.Connection, policy: Policy, role: Role, rule: TableRule, sql: str, barrier: str
+) -> list[str]:
+    """For a role reading for consent purposes: one view per purpose with only the consenting customers.
+
+    A database login cannot say why it reads, so a role whose every purpose needs consent (marketing)
+    gets only these: nothing it can read shows a person who did not consent to one of its purposes.
+    """
     link = rule.subject
     if link is None or any(role.column_access(rule.qualified, c) != "see" for c in link.columns):
         return []
@@ -186,11 +193,10 @@ def _purpose_views(connection: sa.Connection, policy: Policy, role: Role, rule: 
             f"WHERE c.purpose = {literal(purpose)} AND c.granted"
         )
         name = purpose_view(rule.name, purpose)
-        base = f"{quote(schema)}.{quote(rule.name)}"
         connection.execute(
             sa.text(
                 f"CREATE VIEW {quote(schema)}.{quote(name)}{barrier} AS "
-                f"SELECT * FROM {base} v WHERE {about_customers(link, 'v', granted)}"
+                f"SELECT * FROM ({sql}) v WHERE {about_customers(link, 'v', granted)}"
             )
         )
         names.append(name)

@@ -1,21 +1,20 @@
 """`hub access`: Roles, what each may read, and the database roles and views that enforce it."""
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from hub import storage
-from hub.access.database_roles import NoDatabaseRoles, apply_database_roles, grant_login, group_role
-from hub.access.policy import AccessDenied, load_policy
+from hub.access.acting import authorised
+from hub.access.database_roles import apply_database_roles, grant_login, group_role
+from hub.access.policy import load_policy
 from hub.access.views import apply_views, view_schema
+from hub.commands.context import acting, console
 from hub.config import load_settings
 
 app = typer.Typer(
     help="Roles, what each may read, and the database roles and views that enforce it.",
     no_args_is_help=True,
 )
-console = Console()
-
 
 @app.command("roles")
 def roles() -> None:
@@ -44,12 +43,7 @@ def roles() -> None:
 @app.command("show")
 def show(role: str) -> None:
     """Per table the role reads: the columns it sees, sees masked, and never sees."""
-    policy = load_policy()
-    try:
-        rules = policy.role(role)
-    except AccessDenied as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
+    rules = load_policy().role(role)
     console.print(f"[bold]{rules.name}[/bold]: {rules.description}")
     console.print(f"purposes: {', '.join(sorted(rules.purposes))}")
     console.print(f"hidden people: flagged {', '.join(sorted(rules.hidden_flags)) or 'nobody'}")
@@ -67,13 +61,16 @@ def show(role: str) -> None:
 
 
 @app.command("apply")
-def apply() -> None:
+def apply(ctx: typer.Context) -> None:
     """Create the views of every role now and, on PostgreSQL, the group roles and their grants."""
+    actor = acting(ctx, "apply_access")
     settings = load_settings()
     storage.migrate(settings.database_url)
     engine = storage.engine(settings.database_url)
     applied = apply_views(engine)
     groups = apply_database_roles(engine)
+    with authorised(engine, actor, "apply_access") as (_, detail):
+        detail.update(views=applied.counts(), database_roles=len(groups))
     for role, names in applied.views.items():
         console.print(f"{view_schema(role)}: {len(names)} views")
     for table, columns in applied.unclassified.items():
@@ -85,14 +82,13 @@ def apply() -> None:
 
 
 @app.command("grant-login")
-def grant_login_command(user: str, role: str) -> None:
+def grant_login_command(ctx: typer.Context, user: str, role: str) -> None:
     """Create a PostgreSQL LOGIN role USER (if needed) that reads as ROLE; the DBA sets its password."""
-    settings = load_settings()
-    try:
-        grant_login(storage.engine(settings.database_url), user, role)
-    except (NoDatabaseRoles, AccessDenied) as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
+    actor = acting(ctx, "grant_database_login")
+    engine = storage.engine(load_settings().database_url)
+    grant_login(engine, user, role)
+    with authorised(engine, actor, "grant_database_login") as (_, detail):
+        detail.update(login=user, login_role=role)
     console.print(
         f"{user} is a member of {group_role(role)} and reads the views in {view_schema(role)}. "
         f"Set its password as a DBA: ALTER ROLE {user} PASSWORD '...';"

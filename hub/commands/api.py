@@ -1,14 +1,11 @@
-"""`hub api`: serve the HTTP API and manage its clients."""
+"""`hub api`: serve the HTTP API and manage its clients (administrators only)."""
 
 import typer
-from rich.console import Console
 
-from hub import api_clients, storage
-from hub.access.policy import AccessDenied
+from hub.commands.context import acting, console
 from hub.config import load_settings
 
 app = typer.Typer(help="The HTTP API: serve it, add and revoke its clients.", no_args_is_help=True)
-console = Console()
 
 
 @app.command("serve")
@@ -16,6 +13,7 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000))
     """Serve the API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    from hub import storage
     from hub.api import create_app
 
     settings = load_settings()
@@ -24,25 +22,33 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000))
 
 
 @app.command("add-client")
-def add_client(name: str, role: str = typer.Option(..., help="An access role of the policy.")) -> None:
+def add_client(
+    ctx: typer.Context, name: str, role: str = typer.Option(..., help="An access role of the policy.")
+) -> None:
     """Register a client in a role and print its bearer token (shown only this once)."""
+    from hub import api_clients, storage
+    from hub.access.acting import authorised
+
+    actor = acting(ctx, "manage_api_clients")
     settings = load_settings()
     storage.migrate(settings.database_url)
-    try:
-        with storage.engine(settings.database_url).begin() as connection:
-            token = api_clients.add(connection, name, role)
-    except AccessDenied as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
+    with authorised(storage.engine(settings.database_url), actor, "manage_api_clients") as (connection, detail):
+        token = api_clients.add(connection, name, role)
+        detail.update(client=name, client_role=role, change="added")
     console.print(f"Client {name} ({role}) added. Its token, shown only now:")
     print(token)
 
 
 @app.command("revoke-client")
-def revoke_client(name: str) -> None:
+def revoke_client(ctx: typer.Context, name: str) -> None:
     """Revoke a client's token."""
+    from hub import api_clients, storage
+    from hub.access.acting import authorised
+
+    actor = acting(ctx, "manage_api_clients")
     settings = load_settings()
-    with storage.engine(settings.database_url).begin() as connection:
+    with authorised(storage.engine(settings.database_url), actor, "manage_api_clients") as (connection, detail):
         revoked = api_clients.revoke(connection, name)
+        detail.update(client=name, change="revoked" if revoked else "no active client")
     console.print(f"Client {name} revoked." if revoked else f"[red]no active client {name}[/red]")
     raise typer.Exit(0 if revoked else 1)

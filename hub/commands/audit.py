@@ -1,19 +1,19 @@
 """`hub audit`: the tamper-evident audit log."""
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from hub import audit, storage
+from hub.commands.context import acting, console
 from hub.config import load_settings
 
-app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
-console = Console()
+app = typer.Typer(help="The tamper-evident audit log (the DPO's by default: `hub --role` to act otherwise).")
 
 
 @app.command("verify")
-def verify_chain() -> None:
+def verify_chain(ctx: typer.Context) -> None:
     """Recompute the hash chain; exit 1 and name the first entry that does not fit."""
+    acting(ctx, "verify_audit", default_role="dpo")
     settings = load_settings()
     storage.migrate(settings.database_url)
     with storage.engine(settings.database_url).connect() as connection:
@@ -26,8 +26,9 @@ def verify_chain() -> None:
 
 
 @app.command("show")
-def show(limit: int = typer.Option(20, help="How many of the newest entries.")) -> None:
+def show(ctx: typer.Context, limit: int = typer.Option(20, help="How many of the newest entries.")) -> None:
     """The newest entries: who did what, to whom (by pseudonym), and why."""
+    acting(ctx, "verify_audit", default_role="dpo")
     settings = load_settings()
     storage.migrate(settings.database_url)
     with storage.engine(settings.database_url).connect() as connection:

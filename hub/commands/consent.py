@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hub import storage
-from hub.commands.reading import require
+from hub.commands.context import require
 from hub.config import load_settings
 from hub.consent_view import explain
 

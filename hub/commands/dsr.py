@@ -6,33 +6,30 @@ the same steps one at a time, as a DPO working a queue does. Requests are handle
 to ``hub --role`` (or ``HUB_ROLE``), which defaults to dpo here: the person answering requests.
 """
 
-import getpass
 import json
-import os
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from hub import storage
+from hub.commands.context import acting, console
 from hub.config import load_settings
 from hub.gdpr import requests as dsr
 from hub.gdpr import service
-from hub.gdpr.locate import SubjectNotFound
-from hub.gdpr.rectification import InvalidCorrection
-from hub.gdpr.requests import Actor, RequestError
 
 app = typer.Typer(
     help="Data-subject requests: access, portability, rectification, erasure, restriction, objection.",
     no_args_is_help=True,
 )
-console = Console()
-
 EMAIL = typer.Option(None, "--email", help="Find the person by email address.")
 PHONE = typer.Option(None, "--phone", help="Find the person by phone number (any format).")
 CUSTOMER = typer.Option(None, "--customer-id", help="Find the person by golden customer ID.")
 RECORD = typer.Option(None, "--record", help="Find the person by a system's key, e.g. erp:C0100234.")
+DRY_RUN = typer.Option(False, "--dry-run", help="Show what each tool would be asked to delete; send nothing.")
+MAX_DELETES = typer.Option(
+    None, "--max-deletes", help="Confirm an erasure that deletes more tool records than HUB_ERASURE_MAX_DELETES."
+)
 VERIFICATION = typer.Option(
     "identifier on file confirmed with the requester",
     "--verification",
@@ -40,14 +37,13 @@ VERIFICATION = typer.Option(
 )
 
 
-def _actor(ctx: typer.Context) -> Actor:
+def _actor(ctx: typer.Context):
     """Who acts: the user, in the role given to ``hub --role`` (or HUB_ROLE), dpo by default for requests."""
-    role = (ctx.obj or (None, None))[0]
-    actor = Actor(os.environ.get("USER") or getpass.getuser(), role or "dpo")
-    if actor.role not in service.HANDLERS:
-        console.print(f"[red]role {actor.role} does not handle data-subject requests[/red]")
-        raise typer.Exit(2)
-    return actor
+    return acting(ctx, "handle_request", default_role="dpo")
+
+
+def _waiting(message: str) -> None:
+    console.print(f"[yellow]{message}[/yellow]")
 
 
 def _identifier(email: str | None, phone: str | None, customer_id: str | None, record: str | None) -> tuple[str, str]:
@@ -71,17 +67,16 @@ def _changes(pairs: list[str]) -> dict[str, str]:
 
 
 def _one_step(
-    ctx: typer.Context, kind: str, identifier: tuple[str, str], verification: str, details: dict | None = None
+    ctx: typer.Context,
+    kind: str,
+    identifier: tuple[str, str],
+    verification: str,
+    details: dict | None = None,
+    **options,
 ):
-    settings = load_settings()
+    """Register, verify and carry out a request at once (``options`` reach ``service.carry_out``)."""
     actor = _actor(ctx)
-    try:
-        request_id = service.submit(settings, actor, kind, *identifier, details=details)
-        service.verify(settings, actor, request_id, verification)
-        return service.carry_out(settings, actor, request_id)
-    except (RequestError, SubjectNotFound, InvalidCorrection, PermissionError) as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
+    return service.handle(load_settings(), actor, kind, identifier, verification, details, notice=_waiting, **options)
 
 
 def _print_outcome(outcome: service.Outcome) -> None:
@@ -191,14 +186,32 @@ def erase(
     customer_id: str = CUSTOMER,
     record: str = RECORD,
     yes: bool = typer.Option(False, "--yes", help="Confirm: this cannot be undone."),
+    dry_run: bool = DRY_RUN,
+    max_deletes: int = MAX_DELETES,
     verification: str = VERIFICATION,
 ) -> None:
     """Art. 17: the person leaves every table, stays out of later loads, and every tool is told to delete."""
     identifier = _identifier(email, phone, customer_id, record)
-    if not yes:
-        console.print("[red]Erasure cannot be undone: add --yes to confirm.[/red]")
+    if not yes and not dry_run:
+        console.print("[red]Erasure cannot be undone: add --yes to confirm (or --dry-run to see the plan).[/red]")
         raise typer.Exit(2)
-    _print_outcome(_one_step(ctx, "erasure", identifier, verification))
+    if dry_run:
+        _print_plan(_one_step(ctx, "erasure", identifier, verification, dry_run=True))
+        return
+    _print_outcome(_one_step(ctx, "erasure", identifier, verification, max_deletes=max_deletes))
+
+
+def _print_plan(outcome: service.Outcome) -> None:
+    """What an erasure would send, per tool; nothing was sent and the request waits to be run."""
+    table = Table(title=f"Dry run of {outcome.request_id}: nothing sent", title_justify="left")
+    for column in ("tool", "call", "records"):
+        table.add_column(column)
+    for call in outcome.document["calls"]:
+        table.add_row(call["tool"], call["call"], str(call["records"]))
+    console.print(table)
+    if outcome.document["webshop_listing_problem"]:
+        console.print(f"[yellow]webshop accounts wait: {outcome.document['webshop_listing_problem']}[/yellow]")
+    console.print(f"The request is {outcome.status}: carry it out with `hub dsr run {outcome.request_id}`.")
 
 
 def _flagging(kind: str, summary: str):
@@ -235,24 +248,16 @@ def open_(
     changes: list[str] = typer.Option([], "--set", help="For rectification: ATTRIBUTE=VALUE."),
 ) -> None:
     """Register a request as received; the one-month deadline starts today."""
-    try:
-        request_id = service.submit(
-            load_settings(), _actor(ctx), kind, *_identifier(email, phone, customer_id, record), _changes(changes)
-        )
-    except (RequestError, PermissionError) as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
+    request_id = service.submit(
+        load_settings(), _actor(ctx), kind, *_identifier(email, phone, customer_id, record), _changes(changes)
+    )
     console.print(f"Received: {request_id}. Verify the requester's identity next (`hub dsr verify {request_id}`).")
 
 
 @app.command("verify")
 def verify(ctx: typer.Context, request_id: str, verification: str = VERIFICATION) -> None:
     """Record how the requester's identity was checked."""
-    try:
-        service.verify(load_settings(), _actor(ctx), request_id, verification)
-    except (RequestError, PermissionError) as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
+    service.verify(load_settings(), _actor(ctx), request_id, verification)
     console.print(f"{request_id} verified. Carry it out with `hub dsr run {request_id}`.")
 
 
@@ -261,13 +266,16 @@ def run(
     ctx: typer.Context,
     request_id: str,
     out: Path = typer.Option(None, "--out", help="Where to write the report of an access or portability request."),
+    dry_run: bool = DRY_RUN,
+    max_deletes: int = MAX_DELETES,
 ) -> None:
     """Carry out a verified request (again, for an erasure some tool has not confirmed yet)."""
-    try:
-        outcome = service.carry_out(load_settings(), _actor(ctx), request_id)
-    except (RequestError, SubjectNotFound, InvalidCorrection, PermissionError) as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
+    outcome = service.carry_out(
+        load_settings(), _actor(ctx), request_id, dry_run=dry_run, max_deletes=max_deletes, notice=_waiting
+    )
+    if dry_run:
+        _print_plan(outcome)
+        return
     if outcome.document is not None:
         _write(outcome.document, out)
     _print_outcome(outcome)
@@ -281,11 +289,7 @@ def extend(
     reason: str = typer.Option(..., help="Why, as the person will be told."),
 ) -> None:
     """Extend a request's deadline, with the reason."""
-    try:
-        deadline = service.extend(load_settings(), _actor(ctx), request_id, months, reason)
-    except (RequestError, PermissionError) as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
+    deadline = service.extend(load_settings(), _actor(ctx), request_id, months, reason)
     console.print(f"{request_id} is now due on {deadline.isoformat()}.")
 
 
@@ -323,11 +327,7 @@ def show(ctx: typer.Context, request_id: str) -> None:
     _actor(ctx)
     settings = load_settings()
     with storage.engine(settings.database_url).connect() as connection:
-        try:
-            request = dsr.load(connection, request_id)
-        except RequestError as error:
-            console.print(f"[red]{error}[/red]")
-            raise typer.Exit(1) from None
+        request = dsr.load(connection, request_id)
         steps = dsr.events(connection, request_id)
     console.print(
         f"{request.request_id}: {request.kind} ({dsr.KINDS[request.kind]}), {request.status}, "

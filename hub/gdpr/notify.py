@@ -9,19 +9,23 @@ tool has not confirmed, so that the request can be carried out again until it ha
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
 
 from exports import esp, loyalty, webshop
+from exports.http import ToolError
 from exports.receipts import Receipt
+from hub import storage
 from hub.config import Settings
-from hub.gdpr.locate import Person
-from hub.storage import HUB_SCHEMA, read_frame, replace_row
+from hub.gdpr.locate import Person, select
+from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, read_frame, replace_row
 from quality.identifiers import keyed_hash
 
 TABLE = f"{HUB_SCHEMA}.dsr_notification"
+ORDER_PREFIX = "order:"
 TOOLS = {
     "esp": ("esp_url", "esp_key", "esp_list_id"),
     "webshop": ("webshop_url", "webshop_key", "webshop_secret"),
@@ -35,21 +39,134 @@ def _unconfigured(settings: Settings, system: str, action: str, targets: Iterabl
     return [Receipt(system, action, t, "failed", f"not sent: {', '.join(missing)} not configured") for t in targets]
 
 
-def _delete(settings: Settings, request_id: str, system: str, targets: list[str]) -> list[Receipt]:
-    if not targets:
+@dataclass(frozen=True)
+class ErasurePlan:
+    """Every record an erasure will ask the tools to delete: only records the hub attributes to the person.
+
+    The email platform's members and the loyalty vendor's members are the person's records in the
+    crosswalk. The webshop has no filter for one customer's orders, so its orders are the person's guest
+    orders in the crosswalk, the orders the hub landed under the person's accounts, and the orders the
+    shop lists as modified since the hub's newest landed order (``listed_since``) whose ``customer_id`` is
+    one of those accounts: every order of anyone else is left alone, whatever the shop answers.
+    """
+
+    esp: tuple[str, ...] = ()
+    webshop_orders: tuple[str, ...] = ()  # 'order:<id>'
+    webshop_accounts: tuple[str, ...] = ()
+    loyalty: tuple[str, ...] = ()
+    listed_since: datetime | None = None  # the orders modified after it were listed and checked
+    problem: str = ""  # why the webshop's accounts must wait (their orders could not be listed)
+
+    @property
+    def total(self) -> int:
+        return len(self.esp) + len(self.webshop_orders) + len(self.webshop_accounts) + len(self.loyalty)
+
+    def calls(self) -> list[tuple[str, str, int]]:
+        """(tool, what is sent, how many records) in the order they go out: what a dry run shows."""
+        return [
+            (system, call, len(keys))
+            for system, call, keys in (
+                ("esp", "POST /lists/{list}/members/{id}/actions/delete-permanent", self.esp),
+                ("webshop", "POST /wp-json/wc/v3/orders/batch {delete}", self.webshop_orders),
+                ("webshop", "POST /wp-json/wc/v3/customers/batch {delete}", self.webshop_accounts),
+                ("loyalty", "poistot_YYYYMMDD.csv in the vendor's inbox", self.loyalty),
+            )
+            if keys
+        ]
+
+
+# Orders change in the shop after the hub lands them; listing a day further back costs little.
+LISTING_OVERLAP = timedelta(days=1)
+
+
+def plan_erasure(connection: sa.Connection, settings: Settings, person: Person) -> ErasurePlan:
+    """What ``erasure`` would send for ``person``, read before the hub forgets the person's rows."""
+    accounts = [k for k in person.keys("webshop") if not k.startswith(ORDER_PREFIX)]
+    guests = [k for k in person.keys("webshop") if k.startswith(ORDER_PREFIX)]
+    orders, since, problem = _account_orders(connection, settings, accounts, None)
+    return ErasurePlan(
+        esp=tuple(person.keys("esp")),
+        webshop_orders=tuple(dict.fromkeys([*guests, *orders])),
+        webshop_accounts=tuple(accounts),
+        loyalty=tuple(person.keys("loyalty")),
+        listed_since=since,
+        problem=problem,
+    )
+
+
+def _account_orders(
+    connection: sa.Connection, settings: Settings, accounts: list[str], since: datetime | None
+) -> tuple[list[str], datetime | None, str]:
+    """The accounts' orders as ``order:<id>``: landed ones, and listed ones checked on their customer_id.
+
+    ``since`` repeats an earlier listing's start (a resend); otherwise the listing starts a day before
+    the newest order the hub landed. Returns the orders, where the listing started, and why it failed.
+    """
+    if not accounts:
+        return [], None, ""
+    landed = storage.table_exists(connection, LANDING_SCHEMA, "webshop_order")
+    found: list[int] = []
+    if landed:
+        found += select(
+            connection,
+            f"SELECT id FROM {LANDING_SCHEMA}.webshop_order WHERE CAST(customer_id AS VARCHAR) IN :accounts",
+            {"accounts": accounts},
+        )["id"].astype(int).tolist()
+        if since is None:
+            newest = connection.execute(sa.text(f"SELECT max(date_modified_gmt) FROM {LANDING_SCHEMA}.webshop_order"))
+            newest = newest.scalar()
+            since = None if newest is None else _utc(newest) - LISTING_OVERLAP
+    refused = _unconfigured(settings, "webshop", "delete", ["-"])
+    if refused is not None:
+        return [f"{ORDER_PREFIX}{i}" for i in found], since, refused[0].detail
+    owners = {int(a) for a in accounts if a.isdigit()}
+    stamp = None if since is None else since.strftime("%Y-%m-%dT%H:%M:%S")
+    try:
+        listed = webshop.list_orders(settings.webshop_url, settings.webshop_key, settings.webshop_secret, stamp)
+    except ToolError as error:
+        return [f"{ORDER_PREFIX}{i}" for i in found], since, str(error)
+    found += [order for order, owner in listed if owner in owners]
+    return [f"{ORDER_PREFIX}{i}" for i in dict.fromkeys(found)], since, ""
+
+
+def _utc(moment) -> datetime:
+    """A time from either database as naive UTC (the shop's ``modified_after`` is in UTC)."""
+    stamp = pd.Timestamp(moment)
+    return (stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp).to_pydatetime()
+
+
+def erasure(settings: Settings, request_id: str, plan: ErasurePlan) -> list[Receipt]:
+    """Ask every tool to delete what the plan names; the shop's accounts only after all their orders."""
+    receipts = _delete_members(settings, plan.esp)
+    if plan.webshop_orders or plan.webshop_accounts:
+        refused = _unconfigured(settings, "webshop", "delete", [*plan.webshop_orders, *plan.webshop_accounts])
+        if refused is not None:
+            receipts += refused
+        else:
+            accounts = [] if plan.problem else plan.webshop_accounts
+            receipts += webshop.delete_records(
+                settings.webshop_url,
+                settings.webshop_key,
+                settings.webshop_secret,
+                orders=plan.webshop_orders,
+                accounts=accounts,
+            )
+            if plan.problem:
+                detail = f"kept until its orders can be listed: {plan.problem}"
+                receipts += [Receipt("webshop", "delete", a, "failed", detail) for a in plan.webshop_accounts]
+    if plan.loyalty:
+        receipts += loyalty.erasure_notice(settings.loyalty_inbox, plan.loyalty, request_id, datetime.now(UTC).date())
+    return receipts
+
+
+def _delete_members(settings: Settings, members: Iterable[str]) -> list[Receipt]:
+    members = list(members)
+    if not members:
         return []
-    refused = _unconfigured(settings, system, "delete", targets)
+    refused = _unconfigured(settings, "esp", "delete", members)
     if refused is not None:
         return refused
-    if system == "esp":
-        return esp.delete_members(settings.esp_url, settings.esp_key, settings.esp_list_id, targets)
-    if system == "webshop":
-        accounts = [t for t in targets if not t.startswith("order:")]
-        orders = [t for t in targets if t.startswith("order:")]
-        return webshop.delete_customers(
-            settings.webshop_url, settings.webshop_key, settings.webshop_secret, accounts
-        ) + webshop.delete_orders(settings.webshop_url, settings.webshop_key, settings.webshop_secret, orders)
-    return loyalty.erasure_notice(settings.loyalty_inbox, targets, request_id, datetime.now(UTC).date())
+    return esp.delete_members(settings.esp_url, settings.esp_key, settings.esp_list_id, members)
 
 
 def _update(settings: Settings, request_id: str, system: str, target: str, changes: dict) -> Receipt | None:
@@ -65,29 +182,27 @@ def _update(settings: Settings, request_id: str, system: str, target: str, chang
     return loyalty.correction_notice(settings.loyalty_inbox, target, changes, request_id, datetime.now(UTC).date())
 
 
-def erasure(settings: Settings, request_id: str, person: Person) -> list[Receipt]:
-    """Ask every tool holding one of the person's records to delete it."""
-    return [
-        r
-        for system in ("esp", "webshop", "loyalty")
-        for r in _delete(settings, request_id, system, person.keys(system))
-    ]
-
-
 def rectification(settings: Settings, request_id: str, person: Person, changes: dict[str, str]) -> list[Receipt]:
     """Tell every tool holding one of the person's records the corrected values (guest orders are history)."""
     receipts = []
     for system in ("esp", "webshop", "loyalty"):
         for target in person.keys(system):
-            if not target.startswith("order:"):
+            if not target.startswith(ORDER_PREFIX):
                 receipt = _update(settings, request_id, system, target, changes)
                 if receipt is not None:
                     receipts.append(receipt)
     return receipts
 
 
-def store(connection: sa.Connection, key: bytes, request_id: str, receipts: list[Receipt]) -> None:
-    """Keep each receipt (one row per tool, action and target, attempts counted)."""
+def store(
+    connection: sa.Connection,
+    key: bytes,
+    request_id: str,
+    receipts: list[Receipt],
+    listed_since: datetime | None = None,
+) -> None:
+    """Keep each receipt (one row per tool, action and target, attempts counted); a webshop account's
+    receipt also keeps where the listing of its orders started, so that a resend lists from there."""
     for receipt in receipts:
         key_of = {
             "request_id": request_id,
@@ -112,28 +227,55 @@ def store(connection: sa.Connection, key: bytes, request_id: str, receipts: list
                 "attempts": (attempts or 0) + 1,
                 "receipt": receipt.detail,
                 "sent_at": receipt.at,
+                "listed_since": listed_since if _is_account(receipt) else None,
             },
         )
+
+
+def _is_account(receipt: Receipt) -> bool:
+    return receipt.system == "webshop" and receipt.action == "delete" and not receipt.target.startswith(ORDER_PREFIX)
 
 
 def pending(connection: sa.Connection, request_id: str) -> pd.DataFrame:
     """Notices a tool has not confirmed yet, with the key needed to send them again."""
     return read_frame(
         connection,
-        f"SELECT system, action, target FROM {TABLE} WHERE request_id = :r AND status = 'failed'",
+        f"SELECT system, action, target, listed_since FROM {TABLE} WHERE request_id = :r AND status = 'failed'",
         r=request_id,
     )
 
 
-def resend(settings: Settings, request_id: str, unsent: pd.DataFrame, changes: dict[str, str]) -> list[Receipt]:
-    receipts: list[Receipt] = []
-    for (system, action), group in unsent.groupby(["system", "action"]):
-        targets = group["target"].tolist()
-        if action == "delete":
-            receipts += _delete(settings, request_id, system, targets)
-        else:
-            receipts += [r for t in targets if (r := _update(settings, request_id, system, t, changes))]
-    return receipts
+def resend_plan(connection: sa.Connection, settings: Settings, unsent: pd.DataFrame) -> ErasurePlan:
+    """The deletions a tool has not confirmed, planned again: an account's orders are listed again from
+    where its first listing started (the hub has forgotten the person's landed orders by now)."""
+    deletes = unsent[unsent["action"] == "delete"]
+
+    def targets(system: str) -> list[str]:
+        return deletes.loc[deletes["system"] == system, "target"].tolist()
+
+    webshop_targets = targets("webshop")
+    accounts = [t for t in webshop_targets if not t.startswith(ORDER_PREFIX)]
+    starts = deletes.loc[deletes["target"].isin(accounts), "listed_since"].dropna()
+    since = _utc(starts.min()) if not starts.empty else None
+    orders, since, problem = _account_orders(connection, settings, accounts, since)
+    return ErasurePlan(
+        esp=tuple(targets("esp")),
+        webshop_orders=tuple(dict.fromkeys([*(t for t in webshop_targets if t.startswith(ORDER_PREFIX)), *orders])),
+        webshop_accounts=tuple(accounts),
+        loyalty=tuple(targets("loyalty")),
+        listed_since=since,
+        problem=problem,
+    )
+
+
+def resend_updates(settings: Settings, request_id: str, unsent: pd.DataFrame, changes: dict[str, str]) -> list[Receipt]:
+    """The corrections a tool has not confirmed, sent again."""
+    updates = unsent[unsent["action"] == "update"]
+    return [
+        receipt
+        for system, target in zip(updates["system"], updates["target"], strict=True)
+        if (receipt := _update(settings, request_id, system, target, changes))
+    ]
 
 
 def all_done(receipts: list[Receipt]) -> bool:

@@ -18,6 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from hub import audit
+from hub.access.acting import Actor
 from hub.gdpr.locate import find_customers
 from hub.storage import HUB_SCHEMA, read_frame
 from quality.identifiers import keyed_hash
@@ -37,14 +38,6 @@ MAX_EXTENSION_MONTHS = 2
 
 class RequestError(RuntimeError):
     """A request cannot take the step asked for; the message says why (never with personal data)."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts, in which access role: recorded in the trail and the audit log."""
-
-    name: str
-    role: str
 
 
 @dataclass(frozen=True)
