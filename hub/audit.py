@@ -2,8 +2,15 @@
 
 Each entry's hash is SHA-256 over the previous entry's hash and the entry's own canonical content,
 so changing, inserting or removing an entry anywhere breaks every hash after it. ``verify`` walks
-the chain and names the first entry that does not fit; anchoring the head hash elsewhere (printed by
-``hub audit verify``) also exposes a log cut short at the end.
+the chain and names the first entry that does not fit.
+
+A chain alone does not stop someone who can write the table: they can recompute every hash after
+their change. So the head is also kept outside the database, signed with the hub's secret: after the
+hub writes entries it checks the chain from the last anchor on and moves the anchor (``anchor``) to
+the new head: a file (``$HUB_HOME/.hub/audit-anchor.json``, or any fsspec URL in ``HUB_AUDIT_ANCHOR``:
+production points it at storage the database's writers cannot reach). Rewriting or cutting the log
+before the anchored entry then no longer fits the anchor, and a new anchor cannot be forged without
+the key. ``verify`` checks both.
 
 Entries name people only by pseudonym (``subject_ref``, a keyed hash) and hold no personal data in
 their detail, so the log can outlive an erasure without being edited.
@@ -12,17 +19,23 @@ their detail, so the log can outlive an erasure without being edited.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import fsspec
 import sqlalchemy as sa
 
+from hub import storage
+from hub.config import Settings
+from hub.pseudonym import pseudonym_key
 from hub.storage import HUB_SCHEMA
 
 GENESIS = "0" * 64
 TABLE = f"{HUB_SCHEMA}.audit_log"
+ANCHOR_FILE = "audit-anchor.json"
 
 
 def _canonical(seq: int, recorded_at: datetime, fields: dict[str, Any]) -> str:
@@ -80,6 +93,46 @@ def record(
 
 
 @dataclass(frozen=True)
+class Anchor:
+    """The head of the log as the hub last checked it, signed with the hub's key."""
+
+    seq: int
+    head: str
+    signature: str
+
+    @staticmethod
+    def signed(key: bytes, seq: int, head: str) -> Anchor:
+        return Anchor(seq, head, _signature(key, seq, head))
+
+    def genuine(self, key: bytes) -> bool:
+        return hmac.compare_digest(self.signature, _signature(key, self.seq, self.head))
+
+
+def _signature(key: bytes, seq: int, head: str) -> str:
+    return hmac.new(key, f"audit-anchor\n{seq}\n{head}".encode(), hashlib.sha256).hexdigest()
+
+
+def read_anchor(location: str) -> Anchor | None:
+    """The anchor kept at ``location`` (a path or an fsspec URL), or None when none was written yet."""
+    fs, path = fsspec.core.url_to_fs(location)
+    if not fs.exists(path):
+        return None
+    held = json.loads(fs.cat_file(path))
+    return Anchor(int(held["seq"]), str(held["head"]), str(held["signature"]))
+
+
+def _write_anchor(location: str, anchor: Anchor) -> None:
+    """Replace the anchor whole: a reader sees the old one or the new one, never half of either."""
+    fs, path = fsspec.core.url_to_fs(location)
+    parent = path.rsplit("/", 1)[0]
+    if parent and parent != path:
+        fs.makedirs(parent, exist_ok=True)
+    staged = f"{path}.writing"
+    fs.pipe_file(staged, json.dumps({"seq": anchor.seq, "head": anchor.head, "signature": anchor.signature}).encode())
+    fs.mv(staged, path)
+
+
+@dataclass(frozen=True)
 class Verification:
     entries: int
     head: str  # the last entry's hash: keep it elsewhere to detect a log cut short
@@ -91,26 +144,92 @@ class Verification:
         return self.broken_at is None
 
 
-def verify(connection: sa.Connection) -> Verification:
-    """Recompute the chain from the first entry; stop at the first entry that does not fit."""
+def verify(connection: sa.Connection, key: bytes | None = None, anchor: Anchor | None = None) -> Verification:
+    """Recompute the chain from the first entry; stop at the first entry that does not fit.
+
+    With ``key`` and ``anchor``, the anchor must be genuine and the log must hold the anchored entry
+    with the anchored hash: a log rewritten (hashes recomputed) or cut short before it does not.
+    """
+    result = _walk(connection, 1, GENESIS)
+    if not result.ok or anchor is None:
+        return result
+    return _against_anchor(connection, result, key, anchor)
+
+
+def _against_anchor(connection: sa.Connection, result: Verification, key: bytes | None, anchor: Anchor) -> Verification:
+    if key is None or not anchor.genuine(key):
+        return Verification(result.entries, result.head, anchor.seq, "the anchor's signature is not the hub's")
+    anchored = connection.execute(sa.text(f"SELECT entry_hash FROM {TABLE} WHERE seq = :s"), {"s": anchor.seq})
+    found = anchored.scalar()
+    if found is None:
+        return Verification(result.entries, result.head, anchor.seq, "the log ends before the anchored entry")
+    if found != anchor.head:
+        return Verification(result.entries, result.head, anchor.seq, "the anchored entry was rewritten")
+    return result
+
+
+def anchor(connection: sa.Connection, key: bytes, location: str) -> Verification:
+    """Check the entries since the last anchor and move the anchor to the head (only if they fit).
+
+    Called by the hub after it wrote entries; cheap because only the entries since the anchor are read.
+    """
+    current = read_anchor(location)
+    if current is None:
+        result = _walk(connection, 1, GENESIS)
+    elif not current.genuine(key):
+        head = connection.execute(sa.text(f"SELECT count(*) FROM {TABLE}")).scalar() or 0
+        return Verification(head, "", current.seq, "the anchor's signature is not the hub's")
+    else:
+        result = _against_anchor(connection, _walk(connection, current.seq + 1, current.head), key, current)
+    if result.ok and result.entries and (current is None or result.entries > current.seq):
+        _write_anchor(location, Anchor.signed(key, result.entries, result.head))
+    return result
+
+
+def _walk(connection: sa.Connection, first: int, previous: str) -> Verification:
+    """The chain from entry ``first`` on, ``previous`` being the hash of the entry before it; ``entries``
+    counts every entry up to the last one checked (so it is the head's sequence number)."""
     result = connection.execute(
         sa.text(
             f"SELECT seq, recorded_at, actor, role, action, subject_ref, purpose, detail, prev_hash, entry_hash "
-            f"FROM {TABLE} ORDER BY seq"
-        )
+            f"FROM {TABLE} WHERE seq >= :first ORDER BY seq"
+        ),
+        {"first": first},
     )
-    previous, expected_seq, count = GENESIS, 1, 0
+    expected_seq = first
     for row in result.mappings():
-        count += 1
         if row["seq"] != expected_seq:
-            return Verification(count, previous, row["seq"], f"entry {expected_seq} is missing")
+            return Verification(expected_seq - 1, previous, row["seq"], f"entry {expected_seq} is missing")
         if row["prev_hash"] != previous:
-            return Verification(count, previous, row["seq"], "does not chain to the entry before it")
+            return Verification(expected_seq, previous, row["seq"], "does not chain to the entry before it")
         recorded_at = row["recorded_at"]
         if recorded_at.tzinfo is None:
             recorded_at = recorded_at.replace(tzinfo=UTC)
         fields = {k: row[k] for k in ("actor", "role", "action", "subject_ref", "purpose", "detail")}
         if _hash(previous, _canonical(row["seq"], recorded_at, fields)) != row["entry_hash"]:
-            return Verification(count, previous, row["seq"], "content differs from what was recorded")
+            return Verification(expected_seq, previous, row["seq"], "content differs from what was recorded")
         previous, expected_seq = row["entry_hash"], expected_seq + 1
-    return Verification(count, previous, None, None)
+    return Verification(expected_seq - 1, previous, None, None)
+
+
+def anchor_location(settings: Settings) -> str:
+    """Where the signed head is kept: ``HUB_AUDIT_ANCHOR`` (a path or fsspec URL), else the hub's state folder."""
+    return settings.audit_anchor or str(settings.state_dir / ANCHOR_FILE)
+
+
+def signing_key(settings: Settings) -> bytes:
+    """The anchor's signing key, derived from the hub's secret (one secret to keep, not two)."""
+    return hmac.new(pseudonym_key(settings), b"audit-anchor", hashlib.sha256).digest()
+
+
+def keep_anchored(settings: Settings) -> Verification:
+    """After the hub wrote entries: check them and move the anchor to the new head."""
+    with storage.engine(settings.database_url).connect() as connection:
+        return anchor(connection, signing_key(settings), anchor_location(settings))
+
+
+def verify_anchored(settings: Settings) -> tuple[Verification, Anchor | None]:
+    """The whole chain checked against the anchor, and the anchor it was checked against."""
+    held = read_anchor(anchor_location(settings))
+    with storage.engine(settings.database_url).connect() as connection:
+        return verify(connection, signing_key(settings), held), held

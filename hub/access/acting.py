@@ -17,9 +17,10 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from hub import audit
+from hub import audit, storage
 from hub.access.policy import AccessDenied, Policy, Role, load_policy, mask_frame
 from hub.access.reader import read_table
+from hub.config import Settings
 
 DEFAULT_ROLE = "pipeline"
 
@@ -70,17 +71,17 @@ class Actor:
 
 @contextmanager
 def authorised(
-    engine: sa.Engine, actor: Actor, action: str, subject_ref: str | None = None
+    settings: Settings, actor: Actor, action: str, subject_ref: str | None = None
 ) -> Iterator[tuple[sa.Connection, dict[str, Any]]]:
     """A transaction for ``action`` if the actor's role may take it (AccessDenied before anything happens).
 
     Yields the connection and a dict the caller fills with what the audit entry should say (counts,
-    ids; never personal data); the entry is written last, in the same transaction.
+    ids; never personal data); the entry is written last, in the same transaction, and anchored after it.
     """
     policy = load_policy()
     policy.permit(actor.role, action)
     detail: dict[str, Any] = {}
-    with engine.begin() as connection:
+    with storage.engine(settings.database_url).begin() as connection:
         yield connection, detail
         audit.record(
             connection,
@@ -91,3 +92,4 @@ def authorised(
             purpose=default_purpose(policy.role(actor.role), policy),
             detail=detail,
         )
+    audit.keep_anchored(settings)

@@ -69,7 +69,7 @@ def apply(ctx: typer.Context) -> None:
     engine = storage.engine(settings.database_url)
     applied = apply_views(engine)
     groups = apply_database_roles(engine)
-    with authorised(engine, actor, "apply_access") as (_, detail):
+    with authorised(settings, actor, "apply_access") as (_, detail):
         detail.update(views=applied.counts(), database_roles=len(groups))
     for role, names in applied.views.items():
         console.print(f"{view_schema(role)}: {len(names)} views")
@@ -85,9 +85,9 @@ def apply(ctx: typer.Context) -> None:
 def grant_login_command(ctx: typer.Context, user: str, role: str) -> None:
     """Create a PostgreSQL LOGIN role USER (if needed) that reads as ROLE; the DBA sets its password."""
     actor = acting(ctx, "grant_database_login")
-    engine = storage.engine(load_settings().database_url)
-    grant_login(engine, user, role)
-    with authorised(engine, actor, "grant_database_login") as (_, detail):
+    settings = load_settings()
+    grant_login(storage.engine(settings.database_url), user, role)
+    with authorised(settings, actor, "grant_database_login") as (_, detail):
         detail.update(login=user, login_role=role)
     console.print(
         f"{user} is a member of {group_role(role)} and reads the views in {view_schema(role)}. "

@@ -32,7 +32,7 @@ def add_client(
     actor = acting(ctx, "manage_api_clients")
     settings = load_settings()
     storage.migrate(settings.database_url)
-    with authorised(storage.engine(settings.database_url), actor, "manage_api_clients") as (connection, detail):
+    with authorised(settings, actor, "manage_api_clients") as (connection, detail):
         token = api_clients.add(connection, name, role)
         detail.update(client=name, client_role=role, change="added")
     console.print(f"Client {name} ({role}) added. Its token, shown only now:")
@@ -42,12 +42,12 @@ def add_client(
 @app.command("revoke-client")
 def revoke_client(ctx: typer.Context, name: str) -> None:
     """Revoke a client's token."""
-    from hub import api_clients, storage
+    from hub import api_clients
     from hub.access.acting import authorised
 
     actor = acting(ctx, "manage_api_clients")
     settings = load_settings()
-    with authorised(storage.engine(settings.database_url), actor, "manage_api_clients") as (connection, detail):
+    with authorised(settings, actor, "manage_api_clients") as (connection, detail):
         revoked = api_clients.revoke(connection, name)
         detail.update(client=name, change="revoked" if revoked else "no active client")
     console.print(f"Client {name} revoked." if revoked else f"[red]no active client {name}[/red]")

@@ -74,7 +74,6 @@ def customer_unmerge(
     reason: str = typer.Option(None),
 ) -> None:
     """Split one source record off a customer; the next run gives it a customer ID of its own."""
-    from hub import storage
     from hub.access.acting import authorised
     from hub.pseudonym import reference
     from hub.review import unmerge
@@ -82,6 +81,6 @@ def customer_unmerge(
     actor = acting(ctx, "unmerge")
     settings = load_settings()
     subject = reference(settings, "customer", customer_id)
-    with authorised(storage.engine(settings.database_url), actor, "unmerge", subject) as (connection, detail):
+    with authorised(settings, actor, "unmerge", subject) as (connection, detail):
         detail["cannot_links"] = unmerge(connection, customer_id, record, actor.name, reason)
     console.print(f"Recorded {detail['cannot_links']} cannot-link decision(s). `hub run` applies them.")

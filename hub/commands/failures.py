@@ -53,6 +53,8 @@ def explain(error: Exception) -> tuple[str, int]:
         return "HUB_DATABASE_URL names a database driver that is not installed", CONFIGURATION
     if isinstance(error, (sa.exc.DBAPIError, duckdb.Error)):
         cause = error.orig if isinstance(error, sa.exc.DBAPIError) else error
+        if isinstance(cause, duckdb.IOException) and "lock" in str(cause).lower():
+            return "the hub's database file is open in another process (a run?): try again when it is done", BUSY
         return f"the hub's database (HUB_DATABASE_URL) refused: {_first_line(cause)}", FAILED
     if isinstance(error, OSError) and error.filename:
         return f"cannot use {error.filename}: {error.strerror} (check HUB_HOME and the folders it names)", CONFIGURATION

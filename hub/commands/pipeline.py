@@ -54,7 +54,7 @@ def run_and_report(settings: Settings, actor, run_config: dict | None = None, wa
         run_config=run_config,
         wait=wait,
     )
-    with authorised(storage.engine(settings.database_url), actor, "run_pipeline") as (_, detail):
+    with authorised(settings, actor, "run_pipeline") as (_, detail):
         detail.update(ok=outcome.ok, failed_steps=len(outcome.failed_steps), failed_checks=len(outcome.failed_checks))
     print_status(settings)
     if outcome.ok:
@@ -213,8 +213,7 @@ def _demo_access_request(settings: Settings) -> None:
     for holding in report["holdings"]:
         table.add_row(holding["table"], str(len(holding["rows"])), holding["purpose"])
     console.print(table)
-    with storage.engine(settings.database_url).connect() as connection:
-        chain = audit.verify(connection)
+    chain, _ = audit.verify_anchored(settings)
     console.print(
         f"Audit chain intact: {chain.ok} ({chain.entries} entries). "
         f"The whole report: `hub dsr access --customer-id {customer} --json`."

@@ -44,12 +44,11 @@ def review_list(ctx: typer.Context, limit: int = typer.Option(20)) -> None:
 
 
 def _decide(ctx: typer.Context, left: str, right: str, accept: bool, reason: str | None) -> None:
-    from hub import storage
     from hub.access.acting import authorised
     from hub.review import decide
 
     actor = acting(ctx, "decide_match")
-    with authorised(storage.engine(load_settings().database_url), actor, "decide_match") as (connection, detail):
+    with authorised(load_settings(), actor, "decide_match") as (connection, detail):
         detail["override_id"] = decide(connection, left, right, accept, actor.name, reason)
         detail["decision"] = "must_link" if accept else "cannot_link"
     verdict = "same person (must-link)" if accept else "different people (cannot-link)"

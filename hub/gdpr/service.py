@@ -8,14 +8,16 @@ pipeline run cannot land or rebuild the person from data it read before the requ
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from hub import locking, storage
+from hub import audit, locking, storage
 from hub.access.acting import Actor
 from hub.access.policy import load_policy
 from hub.config import Settings
@@ -26,12 +28,26 @@ from hub.gdpr.requests import RequestError
 from hub.gdpr.suppression import suppress
 from hub.pseudonym import pseudonym_key
 
+T = TypeVar("T")
+
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
 REQUEST_WAIT_SECONDS = 30 * 60  # how long a request waits for a running pipeline by default
+
+
+def _anchored(step: Callable[..., T]) -> Callable[..., T]:
+    """A request step whose audit entries are anchored (``hub.audit``) once it has succeeded."""
+
+    @functools.wraps(step)
+    def run(settings: Settings, *args, **kwargs) -> T:
+        done = step(settings, *args, **kwargs)
+        audit.keep_anchored(settings)
+        return done
+
+    return run
 
 
 @dataclass
@@ -48,6 +64,7 @@ def check_handler(actor: Actor, kind: str) -> None:
     load_policy().permit(actor.role, "erase" if kind == "erasure" else "handle_request")
 
 
+@_anchored
 def submit(
     settings: Settings,
     actor: Actor,
@@ -70,18 +87,21 @@ def submit(
         )
 
 
+@_anchored
 def verify(settings: Settings, actor: Actor, request_id: str, method: str) -> None:
     with storage.engine(settings.database_url).begin() as connection:
         check_handler(actor, dsr.load(connection, request_id).kind)
         dsr.verify(connection, request_id, actor, method)
 
 
+@_anchored
 def extend(settings: Settings, actor: Actor, request_id: str, months: int, reason: str):
     with storage.engine(settings.database_url).begin() as connection:
         check_handler(actor, dsr.load(connection, request_id).kind)
         return dsr.extend(connection, request_id, actor, months, reason)
 
 
+@_anchored
 def carry_out(
     settings: Settings,
     actor: Actor,
@@ -127,6 +147,7 @@ def carry_out(
         return handler(settings, actor, request, subject, key)
 
 
+@_anchored
 def handle(
     settings: Settings,
     actor: Actor,
