@@ -31,13 +31,14 @@ def frame(settings, sql: str, **params):
 
 
 def person_with_orders(settings) -> tuple[str, list[str], list[int]]:
-    """A customer with an email-platform member and a webshop account with orders in the hub:
+    """A customer with an email-platform member, a loyalty member and a webshop account with orders in the hub:
     (customer, accounts, landed order ids)."""
     owners = frame(
         settings,
         "SELECT x.customer_id, x.source_key, count(*) AS n FROM mdm.customer_xref x JOIN landing.webshop_order o "
         "ON CAST(o.customer_id AS VARCHAR) = x.source_key WHERE x.source_system = 'webshop' AND x.customer_id IN "
-        "(SELECT customer_id FROM mdm.customer_xref WHERE source_system = 'esp') "
+        "(SELECT customer_id FROM mdm.customer_xref WHERE source_system = 'esp') AND x.customer_id IN "
+        "(SELECT customer_id FROM mdm.customer_xref WHERE source_system = 'loyalty') "
         "GROUP BY x.customer_id, x.source_key ORDER BY n DESC, x.customer_id LIMIT 1",
     )
     customer = owners["customer_id"].iloc[0]
@@ -116,6 +117,7 @@ def test_an_erasure_deletes_the_persons_orders_and_nobody_elses(piped_settings, 
     customer, accounts, landed = person_with_orders(piped_settings)
     guests = sorted(int(k.removeprefix("order:")) for k in keys_of(piped_settings, customer, "webshop") if ":" in k)
     members = keys_of(piped_settings, customer, "esp")
+    loyalty_members = keys_of(piped_settings, customer, "loyalty")
     late = place_order(systems_dir, int(accounts[0]))
     other = touch_order_of_someone_else(systems_dir, accounts)
     before = shop_orders(systems_dir)
@@ -135,6 +137,11 @@ def test_an_erasure_deletes_the_persons_orders_and_nobody_elses(piped_settings, 
     after = shop_orders(systems_dir)
     assert other in after and set(after) == set(before) - set(deleted_orders), "nobody else's order is gone"
 
+    notices = list(Path(piped_settings.loyalty_inbox).glob("poistot_*.csv"))
+    lines = [line.split(";")[0] for n in notices for line in n.read_text(encoding="utf-8-sig").splitlines()[1:]]
+    assert loyalty_members and sorted(lines) == sorted(loyalty_members), (
+        "the vendor is told of the person's members, only those"
+    )
     assert members
     told = {w.path.split("/members/")[1].split("/")[0] for w in received_writes(systems_dir / esp.FILE)}
     assert told == members, "every member of the person, and only those, asked to be deleted"
