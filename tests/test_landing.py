@@ -146,7 +146,7 @@ def test_429_and_5xx_lose_nothing(systems_dir, simulator, tmp_path, make_setting
     """
     clean = make_settings(simulator, f"duckdb:///{tmp_path / 'clean.duckdb'}", tmp_path / "clean")
     assert run_pipeline(clean).ok
-    with running_simulator(systems_dir, fault_rate=0.3) as flaky:
+    with running_simulator(systems_dir, fault_rate=0.3, strict=True) as flaky:
         faulty = make_settings(flaky, f"duckdb:///{tmp_path / 'faulty.duckdb'}", tmp_path / "faulty")
         assert run_pipeline(faulty).ok
     assert table_counts(faulty.database_url) == table_counts(clean.database_url)

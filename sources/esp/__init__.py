@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import dlt
-from dlt.sources.helpers.rest_client.paginators import SinglePagePaginator
 
 from quality.quarantine import Rejected
 from quality.suppression import Suppression
@@ -75,8 +74,10 @@ def esp(
         if newest := state.get("newest_send_time"):
             since = datetime.fromisoformat(newest) - timedelta(days=activity_lookback_days)
             params["since_send_time"] = since.isoformat()
-        # The contract pages members and activity, not campaigns: one answer holds every campaign asked for.
-        for page in api.pages("campaigns", SinglePagePaginator(), params, "campaigns"):
+        # The contract names no paging for campaigns and a server of the page alone answers all of them;
+        # Mailchimp itself answers ten unless asked for more, so page as for members (total_items says when
+        # the answer was whole, and a server ignoring count and offset is read once).
+        for page in api.pages("campaigns", TotalItemsPaginator(count), params, "campaigns"):
             times = [c["send_time"] for c in page if isinstance(c, dict) and isinstance(c.get("send_time"), str)]
             if times:
                 state["newest_send_time"] = max([*times, state.get("newest_send_time", "")])
