@@ -7,14 +7,13 @@ INSTALLED := $(VENV)/.installed
 PERSONS ?= 5000
 
 BENCH_PERSONS ?= 100000
-BENCH_INSTALLED := $(VENV)/.bench-installed
 
 .PHONY: install demo test lint bench dagster clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
@@ -24,16 +23,13 @@ demo: $(INSTALLED)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
 test: lint
 	$(BIN)/pytest
 
-$(BENCH_INSTALLED): $(INSTALLED)
-	$(BIN)/pip install --quiet -e '.[test,bench]'
-	touch $(BENCH_INSTALLED)
-
-bench: $(BENCH_INSTALLED)
+bench: $(INSTALLED)
 	$(BIN)/hub bench --persons $(BENCH_PERSONS)
 
 dagster: $(INSTALLED)

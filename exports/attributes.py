@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-ATTRIBUTES = ("first_name", "last_name", "email", "phone", "birth_date", "street", "postal_code", "city")
+from quality.contract import IDENTITY_KINDS
 
 
 def as_date(value: Any) -> date | None:
@@ -24,7 +24,7 @@ def as_date(value: Any) -> date | None:
 def known(changes: Mapping[str, Any]) -> dict[str, Any]:
     """``changes`` as a dict, refusing names that are not the hub's attributes (a caller's typo would
     otherwise be silently ignored like an attribute the tool does not hold)."""
-    unknown = sorted(set(changes) - set(ATTRIBUTES))
+    unknown = sorted(set(changes) - set(IDENTITY_KINDS))
     if unknown:
         raise ValueError(f"not hub attributes: {', '.join(unknown)}")
     return dict(changes)

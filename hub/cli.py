@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.commands import access, api, audit, consent, customer, dsr, pipeline, review, simulation
+from hub.commands import access, api, audit, consent, customer, dsr, pipeline, publish, review, simulation
 from hub.commands.context import Invocation
 from hub.commands.failures import FailClearly
 
@@ -41,3 +41,4 @@ app.add_typer(access.app, name="access")
 app.add_typer(dsr.app, name="dsr")
 app.add_typer(audit.app, name="audit")
 app.add_typer(api.app, name="api")
+app.add_typer(publish.app, name="publish")

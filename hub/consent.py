@@ -6,25 +6,21 @@ ledger by the rules of ``transforms.consent.state``. Whether the soft opt-in app
 decision (``HUB_SOFT_OPT_IN``), carried by the ``consent_policy`` resource.
 """
 
-from dagster import AssetKey, ConfigurableResource, Definitions, MaterializeResult, asset
+from dagster import ConfigurableResource, Definitions, MaterializeResult, asset
 
 from hub import consent_store as store
+from hub.asset_keys import CONSENT_GROUP, consent_key, golden_key, landing_key
 from hub.config import Settings
-from hub.golden import golden_key
 from hub.golden_store import now
-from hub.ingest import landing_key
+from hub.landed import read_consent_sources
 from hub.metrics import measure
 from hub.resources import HubDatabase
+from quality.tables import landed_tables
 from transforms.consent import PURPOSES
-from transforms.consent.events import LANDING_COLUMNS, consent_events
+from transforms.consent.events import consent_events
 from transforms.consent.state import carry_forward, current_state
 
-CONSENT_GROUP = "consent"
 PURCHASE_TABLES = ("erp_invoice", "webshop_order", "loyalty_purchase")
-
-
-def consent_key(name: str) -> AssetKey:
-    return AssetKey([CONSENT_GROUP, name])
 
 
 class ConsentPolicy(ConfigurableResource):
@@ -40,14 +36,14 @@ def policy_resource(settings: Settings | None) -> ConsentPolicy:
 @asset(
     key=consent_key("consent_events"),
     # golden/source_records migrates the hub's schema, which the ledger lives in.
-    deps=[landing_key(t) for t in LANDING_COLUMNS] + [golden_key("source_records")],
+    deps=[landing_key(t.name) for t in landed_tables() if t.consent] + [golden_key("source_records")],
     group_name=CONSENT_GROUP,
     description="The append-only consent ledger: every consent event the systems state, with its evidence.",
 )
 def consent_ledger(database: HubDatabase) -> MaterializeResult:
     with measure() as meter:
         with database.engine().connect() as connection:
-            events = consent_events(store.read_consent_sources(connection), now())
+            events = consent_events(read_consent_sources(connection), now())
         with database.engine().begin() as connection:
             added = store.append_events(connection, events)
             total = store.count_events(connection)

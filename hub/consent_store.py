@@ -10,52 +10,13 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
-from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, insert_frame, read_frame, table_columns
-from transforms.consent.events import EVENT_COLUMNS, LANDING_COLUMNS
+from hub.landed import purchases_sql
+from hub.storage import HUB_SCHEMA, insert_frame, read_frame
+from transforms.consent.events import EVENT_COLUMNS
 from transforms.consent.state import EVENT_INPUT, STATE_COLUMNS, follow_merges
 
 S = HUB_SCHEMA
 REQUEST_SYSTEM = "dsr"  # events made by data-subject requests; their source_key is a customer id
-_JSON_COLUMNS = {"marketing_permissions"}
-
-# A sale to the customer, per landing table: how its row finds the customer's source record.
-_PURCHASES = {
-    "erp_invoice": (
-        "erp",
-        "CAST(p.customer_no AS VARCHAR)",
-        "p.status <> 'credited' AND p.total_eur > 0",
-    ),
-    "webshop_order": (
-        "webshop",
-        "CASE WHEN p.customer_id > 0 THEN CAST(p.customer_id AS VARCHAR) ELSE 'order:' || CAST(p.id AS VARCHAR) END",
-        "p.status NOT IN ('cancelled', 'refunded')",
-    ),
-    "loyalty_purchase": (
-        "loyalty",
-        "CAST(p.jasennumero AS VARCHAR)",
-        "p.summa > 0",
-    ),
-}
-
-
-def _select(column: str, present: set[str]) -> str:
-    if column not in present:
-        return f"NULL AS {column}"
-    if column in _JSON_COLUMNS:
-        return f"CAST({column} AS VARCHAR) AS {column}"
-    return column
-
-
-def read_consent_sources(connection: sa.Connection) -> dict[str, pd.DataFrame]:
-    """The landing rows consent events come from, per table; a table not landed yet is left out."""
-    frames = {}
-    for table, columns in LANDING_COLUMNS.items():
-        present = table_columns(connection, LANDING_SCHEMA, table)
-        if present:
-            selected = ", ".join(_select(c, present) for c in columns)
-            frames[table] = read_frame(connection, f"SELECT {selected} FROM {LANDING_SCHEMA}.{table}")
-    return frames
-
 
 def count_events(connection: sa.Connection) -> int:
     return int(connection.execute(sa.text(f"SELECT count(*) FROM {S}.consent_event")).scalar())
@@ -132,20 +93,17 @@ def load_flags(connection: sa.Connection, merges: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_purchasers(connection: sa.Connection) -> pd.Series:
-    """Customers with a sale in a system: an ERP invoice, a webshop order or a loyalty purchase.
-
-    Credit notes and credited invoices, cancelled or refunded orders and zero amounts are no sale.
-    """
-    parts = []
-    for table, (system, key, sale) in _PURCHASES.items():
-        if table_columns(connection, LANDING_SCHEMA, table):
-            parts.append(
-                f"SELECT x.customer_id FROM {LANDING_SCHEMA}.{table} p JOIN {S}.customer_xref x "
-                f"ON x.source_system = '{system}' AND x.source_key = {key} WHERE {sale}"
-            )
-    if not parts:
+    """Customers with a sale in a system, as the tables' descriptions say what a sale is (``hub.landed``):
+    an ERP invoice not credited, a webshop order completed or processing, a loyalty purchase; zero amounts
+    are no sale."""
+    purchases = purchases_sql(connection)
+    if purchases is None:
         return pd.Series(dtype=object, name="customer_id")
-    sql = "SELECT DISTINCT customer_id FROM (" + " UNION ".join(parts) + ") purchases"
+    sql = (
+        f"SELECT DISTINCT x.customer_id FROM ({purchases}) p JOIN {S}.customer_xref x "
+        "ON x.source_system = p.source_system AND x.source_key = p.source_key "
+        "WHERE p.kind = 'sale' AND p.amount_eur > 0"
+    )
     return read_frame(connection, sql)["customer_id"]
 
 

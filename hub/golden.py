@@ -10,38 +10,49 @@ deterministic given the stored pairs.
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from dagster import AssetExecutionContext, AssetKey, Config, Definitions, MaterializeResult, asset
+from dagster import AssetExecutionContext, Config, Definitions, MaterializeResult, asset
 
 from hub import golden_store as store
 from hub import storage
-from hub.gdpr.rectification import fingerprint_with
-from hub.ingest import landing_key
+from hub.asset_keys import GOLDEN_GROUP, golden_key, landing_key
+from hub.landed import read_identities
 from hub.metrics import measure
+from hub.pseudonym import fingerprint_with
 from hub.resources import HubDatabase
-from quality.models import LANDING_MODELS
+from hub.settings import read_settings
+from quality.tables import landed_tables
 from transforms.matching.blocking import blocking_keys, candidate_pairs
 from transforms.matching.clustering import ClusterInput, cluster
-from transforms.matching.engine import Thresholds, score_pairs
+from transforms.matching.engine import score_pairs
+from transforms.matching.settings import MatchSettings
 from transforms.matching.stable_ids import assign_ids
 from transforms.rectification import apply_rectifications
-from transforms.source_records import landing_tables, read_identities, standardise
-from transforms.survivorship import load_rules, survive
+from transforms.source_records import standardise
+from transforms.survivorship import rules_from, survive
 
-GOLDEN_GROUP = "golden"
-
-
-def golden_key(name: str) -> AssetKey:
-    return AssetKey([GOLDEN_GROUP, name])
+DEFAULT_MATCHING = "matching.toml"
 
 
 class MatchingConfig(Config):
+    """``full_rebuild`` re-scores every pair with the stored model; ``refit`` fits it again; ``settings_file``
+    fits a new model with other matching settings (a TOML file of the shape of hub/settings/matching.toml)."""
+
     full_rebuild: bool = False
     refit: bool = False
+    settings_file: str | None = None
+
+
+def matching_settings(config: MatchingConfig, stored: MatchSettings | None) -> MatchSettings:
+    """The settings of this run: a file asked for, else those the stored model was fitted with, else the
+    hub's default file."""
+    if config.settings_file:
+        return MatchSettings.from_mapping(read_settings(config.settings_file))
+    return stored or MatchSettings.from_mapping(read_settings(DEFAULT_MATCHING))
 
 
 @asset(
     key=golden_key("source_records"),
-    deps=[landing_key(t) for t in LANDING_MODELS],
+    deps=[landing_key(t.name) for t in landed_tables() if t.records],
     group_name=GOLDEN_GROUP,
     description="Every identity in the landing area as one standardised source record.",
 )
@@ -49,8 +60,7 @@ def source_records(database: HubDatabase) -> MaterializeResult:
     with measure() as meter:
         storage.migrate(database.url)
         with database.engine().connect() as connection:
-            landed = {t: storage.table_columns(connection, storage.LANDING_SCHEMA, t) for t in landing_tables()}
-            records = standardise(read_identities(connection, landed))
+            records = standardise(read_identities(connection))
         with database.engine().begin() as connection:
             saved = store.save_records(connection, records)
     changed = int((saved["fingerprint"] != saved["matched_fingerprint"]).sum())
@@ -69,24 +79,26 @@ def source_records(database: HubDatabase) -> MaterializeResult:
     description="Scored candidate pairs (match, possible match, conflict) with their feature levels.",
 )
 def match_pairs(context: AssetExecutionContext, config: MatchingConfig, database: HubDatabase) -> MaterializeResult:
-    thresholds = Thresholds()
     with measure() as meter:
         with database.engine().connect() as connection:
             records = store.load_records(connection, store.MATCHING_COLUMNS)
-            model = None if config.refit else store.load_model(connection)
+            model, stored = store.load_model(connection) or (None, None)
+        settings = matching_settings(config, stored)
+        if config.refit or config.settings_file or stored is None:
+            model = None  # fit again: asked to, other settings, or a model whose settings were not kept
         full = config.full_rebuild or model is None
         keys = blocking_keys(records)
         if full:
-            pairs, touching = candidate_pairs(keys), None
+            pairs, touching = candidate_pairs(keys, settings.blocking), None
         else:
             changed = records.index[(records["fingerprint"] != records["matched_fingerprint"]).to_numpy()]
-            pairs = candidate_pairs(keys, changed=changed) if len(changed) else np.empty((0, 2), np.int64)
+            pairs = candidate_pairs(keys, settings.blocking, changed) if len(changed) else np.empty((0, 2), np.int64)
             touching = records.loc[changed, "unique_id"].tolist()
-        scored, fitted = score_pairs(records, pairs, model, thresholds)
+        scored, fitted = score_pairs(records, pairs, model, settings)
         ids = records["unique_id"].to_numpy()
         with database.engine().begin() as connection:
             if model is None:
-                store.save_model(connection, fitted)
+                store.save_model(connection, fitted, settings)
             store.replace_pairs(connection, store.pairs_to_store(scored, ids), touching)
             connection.execute(
                 sa.text(
@@ -173,7 +185,7 @@ def golden_customer(database: HubDatabase) -> MaterializeResult:
             xref = store.load_xref(connection)
             corrections = store.load_rectifications(connection)
         records["customer_id"] = xref.reindex(records["unique_id"]).to_numpy()
-        golden, lineage = survive(records, load_rules())
+        golden, lineage = survive(records, rules_from(read_settings("survivorship.toml")))
         golden, lineage, lapsed = apply_rectifications(
             golden, lineage, records, corrections, fingerprint_with(database.key())
         )

@@ -6,6 +6,7 @@ whole and the next run simply does the work again.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from hub.storage import HUB_SCHEMA, insert_frame, read_frame
 from transforms.matching.features import LEVELS
 from transforms.matching.model import MatchModel
+from transforms.matching.settings import MatchSettings
 from transforms.matching.stable_ids import IdEvent, id_number
 
 RECORD_COLUMNS = [
@@ -91,14 +93,26 @@ def mark_matched(connection: sa.Connection) -> None:
     connection.execute(sa.text(f"UPDATE {HUB_SCHEMA}.source_record SET matched_fingerprint = fingerprint"))
 
 
-def load_model(connection: sa.Connection) -> MatchModel | None:
+def load_model(connection: sa.Connection) -> tuple[MatchModel, MatchSettings | None] | None:
+    """The fitted model and the settings it was fitted with (None for a model older than stored settings)."""
     rows = read_frame(connection, f"SELECT feature, level, level_name, m, u FROM {HUB_SCHEMA}.match_model")
-    return MatchModel.from_rows(rows.to_dict("records")) if not rows.empty else None
+    if rows.empty:
+        return None
+    stored = connection.execute(sa.text(f"SELECT settings FROM {HUB_SCHEMA}.match_settings")).scalar()
+    settings = MatchSettings.from_mapping(json.loads(stored)) if stored else None
+    return MatchModel.from_rows(rows.to_dict("records")), settings
 
 
-def save_model(connection: sa.Connection, model: MatchModel) -> None:
+def save_model(connection: sa.Connection, model: MatchModel, settings: MatchSettings) -> None:
+    """Replace the model, and the settings it was fitted with beside it."""
+    fitted_at = now()
     connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.match_model"))
-    insert_frame(connection, "match_model", pd.DataFrame(model.to_rows()).assign(fitted_at=now()))
+    connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.match_settings"))
+    insert_frame(connection, "match_model", pd.DataFrame(model.to_rows()).assign(fitted_at=fitted_at))
+    connection.execute(
+        sa.text(f"INSERT INTO {HUB_SCHEMA}.match_settings (fitted_at, settings) VALUES (:t, :s)"),
+        {"t": fitted_at, "s": json.dumps(settings.to_mapping(), sort_keys=True)},
+    )
 
 
 def pairs_to_store(scored: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:

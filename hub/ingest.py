@@ -13,7 +13,6 @@ from dagster import (
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetExecutionContext,
-    AssetKey,
     AssetsDefinition,
     AssetSelection,
     AssetSpec,
@@ -31,18 +30,17 @@ from dlt import Pipeline
 from dlt.extract.source import DltSource
 
 from hub import storage
+from hub.asset_keys import LANDING_GROUP, landing_key
 from hub.config import Settings
 from hub.gdpr.suppression import load_suppression
 from hub.ledger import account, latest_load_id
 from hub.resources import HubDatabase, SourceSystems, landing_pipeline
-from quality.models import LANDING_MODELS
-from quality.suppression import Suppression
+from quality.tables import landed_table
 from sources.erp import erp
 from sources.esp import esp
+from sources.landing import Screen
 from sources.loyalty import list_drops, loyalty
 from sources.webshop import webshop
-
-LANDING_GROUP = "landing"
 
 
 @dataclass(frozen=True)
@@ -50,31 +48,31 @@ class LandedSystem:
     """A system and how to build its dlt source from the connection settings."""
 
     name: str
-    build: Callable[[SourceSystems, Suppression], DltSource]
+    build: Callable[[SourceSystems, Screen], DltSource]
     placeholder: Callable[[], DltSource]
 
 
 SYSTEMS = (
     LandedSystem(
         "erp",
-        lambda s, held: erp(credentials=s.erp_url, suppression=held),
+        lambda s, held: erp(credentials=s.erp_url, screen=held),
         lambda: erp(credentials="sqlite://"),
     ),
     LandedSystem(
         "webshop",
         lambda s, held: webshop(
-            base_url=s.webshop_url, consumer_key=s.webshop_key, consumer_secret=s.webshop_secret, suppression=held
+            base_url=s.webshop_url, consumer_key=s.webshop_key, consumer_secret=s.webshop_secret, screen=held
         ),
         lambda: webshop(base_url="http://webshop.invalid", consumer_key="-", consumer_secret="-"),
     ),
     LandedSystem(
         "loyalty",
-        lambda s, held: loyalty(location=s.loyalty_dir, suppression=held),
+        lambda s, held: loyalty(location=s.loyalty_dir, screen=held),
         lambda: loyalty(location="."),
     ),
     LandedSystem(
         "esp",
-        lambda s, held: esp(base_url=s.esp_url, api_key=s.esp_key, list_id=s.esp_list_id, suppression=held),
+        lambda s, held: esp(base_url=s.esp_url, api_key=s.esp_key, list_id=s.esp_list_id, screen=held),
         lambda: esp(base_url="http://esp.invalid/3.0", api_key="-", list_id="-"),
     ),
 )
@@ -87,16 +85,12 @@ class LandingConfig(Config):
     full_reload: bool = False
 
 
-def landing_key(table: str) -> AssetKey:
-    return AssetKey([LANDING_GROUP, table])
-
-
 class LandingTranslator(DagsterDltTranslator):
     """Asset ``landing/<table>`` per landed table, with no upstream placeholders."""
 
     def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
         table = data.resource.name
-        model = LANDING_MODELS[table]
+        model = landed_table(table).model
         return (
             super()
             .get_asset_spec(data)
@@ -124,7 +118,8 @@ def _system_assets(system: LandedSystem, settings: Settings) -> AssetsDefinition
         systems: SourceSystems,
     ) -> Iterator:
         with database.engine().connect() as connection:
-            held = load_suppression(connection, database.key())
+            suppression = load_suppression(connection, database.key())
+        held = Screen(suppression.screen_rows, suppression.holds_raw) if suppression else None
         pipeline = database.dlt_pipeline(system.name)
         if config.full_reload:
             forget_cursors(pipeline, system.name)
@@ -177,7 +172,7 @@ def _accounting_check(system: str, table: str) -> AssetChecksDefinition:
 
 
 def _schema_check(table: str) -> AssetChecksDefinition:
-    expected = set(LANDING_MODELS[table].to_schema().columns)
+    expected = set(landed_table(table).model.to_schema().columns)
 
     @asset_check(
         asset=landing_key(table),

@@ -7,6 +7,8 @@ is right for a laptop and for tests: every process of one hub home then agrees o
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -41,3 +43,13 @@ def key_from(configured: str | None, state_dir: Path) -> bytes:
 def reference(settings: Settings, kind: str, value: object) -> str | None:
     """The pseudonym of one identifier (see ``quality.identifiers``)."""
     return keyed_hash(pseudonym_key(settings), kind, value)
+
+
+def fingerprint_with(key: bytes):
+    """A keyed fingerprint of one attribute's value: what a source said when a correction was made, kept
+    without keeping the value (``hub.gdpr.rectification``)."""
+
+    def fingerprint(attribute: str, value: object) -> str:
+        return hmac.new(key, f"{attribute}={value}".encode(), hashlib.sha256).hexdigest()
+
+    return fingerprint

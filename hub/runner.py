@@ -16,6 +16,7 @@ from hub.config import Settings
 from hub.definitions import PIPELINE_JOB, build_definitions
 
 ProgressCallback = Callable[[str], None]
+INTERRUPT_AGAIN_SECONDS = 1.0
 
 
 @dataclass
@@ -75,8 +76,10 @@ class RunTimedOut(KeyboardInterrupt):
 def _time_limit(seconds: float) -> Iterator[list[bool]]:
     """Interrupt the run after ``seconds`` (the flag in the yielded list says whether it was).
 
-    An alarm signal reaches a call blocked on a silent server as well as a busy step. Signals are
-    delivered to the main thread only: a run started from another thread (a test) has no limit.
+    An alarm signal reaches a call blocked on a silent server as well as a busy step. It repeats every
+    second once the limit has passed: a library that catches the interrupt (dlt turns it into its own
+    step failure) would otherwise let the next steps run on. Signals are delivered to the main thread
+    only: a run started from another thread (a test) has no limit.
     """
     fired = [False]
     if threading.current_thread() is not threading.main_thread():
@@ -88,7 +91,7 @@ def _time_limit(seconds: float) -> Iterator[list[bool]]:
         raise RunTimedOut
 
     previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, INTERRUPT_AGAIN_SECONDS)
     try:
         yield fired
     finally:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from hub.ledger import account, latest_load_id
 from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, table_exists
 from quality.masking import mask_record
-from quality.models import LANDING_MODELS
+from quality.tables import described, landed_tables
 from sources.landing import QUARANTINE_TABLE
 
 
@@ -27,10 +27,6 @@ class TableStatus:
     quarantined_total: int
 
 
-def _system_of(table: str) -> str:
-    return table.split("_", 1)[0]
-
-
 def _load_time(connection: sa.Connection, load_id: str | None) -> datetime | None:
     if load_id is None:
         return None
@@ -44,8 +40,8 @@ def landing_status(engine: sa.Engine) -> list[TableStatus]:
     statuses = []
     with engine.connect() as connection:
         has_quarantine = table_exists(connection, LANDING_SCHEMA, QUARANTINE_TABLE)
-        for table in LANDING_MODELS:
-            system = _system_of(table)
+        for landed in landed_tables():
+            table, system = landed.name, landed.system
             load_id = latest_load_id(connection, system)
             rows = quarantined = 0
             if table_exists(connection, LANDING_SCHEMA, table):
@@ -112,7 +108,10 @@ def quarantined_rows(
             query = query.where(c.table_name == table)
         query = query.order_by(c.quarantined_at.desc(), c.quarantine_id).limit(limit)
         rows = connection.execute(query).all()
-    return [QuarantinedRow(r[0], r[1], r[2], r[3], json.loads(r[4]), mask_record(json.loads(r[5]))) for r in rows]
+    return [
+        QuarantinedRow(r[0], r[1], r[2], r[3], json.loads(r[4]), mask_record(described(r[1]), json.loads(r[5])))
+        for r in rows
+    ]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from transforms.standardise.contacts import normalise_email, normalise_phone
+from quality.canonical import normalise_email, normalise_phone
 
 IDENTIFIER_KINDS = ("email", "phone", "record", "customer")
 

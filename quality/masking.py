@@ -1,60 +1,22 @@
 """Masking of raw rows for display: only fields known to carry no personal data are shown.
 
-An allow-list rather than a deny-list: a field a system adds tomorrow is masked until someone
-decides it is safe, which is the right way round for personal data.
+What is known comes from the table's description (``quality.tables``): a field whose landed column is in
+a category that identifies nobody (keys of records, consent, profile, transactions, business facts,
+technical fields) is shown; every other field, and every field the description does not name, is masked.
+An allow-list rather than a deny-list: a field a system adds tomorrow is masked until someone describes
+it, which is the right way round for personal data.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-SAFE_FIELDS = frozenset(
-    {
-        # identifiers of records, not of people
-        "customer_no",
-        "invoice_no",
-        "id",
-        "customer_id",
-        "jasennumero",
-        "campaign_id",
-        "product_id",
-        "purchase_id",
-        "file",
-        "line_no",
-        # facts about the record
-        "status",
-        "currency",
-        "total",
-        "total_eur",
-        "invoice_date",
-        "country_code",
-        "country",
-        "date_created_gmt",
-        "date_modified_gmt",
-        "created_at",
-        "updated_at",
-        "is_deleted",
-        "marketing_ban",
-        "liittynyt",
-        "taso",
-        "pisteet",
-        "markkinointilupa",
-        "lupa_muutettu",
-        "myymala",
-        "aika",
-        "summa",
-        "last_changed",
-        "timestamp_opt",
-        "action",
-        "timestamp",
-        "send_time",
-        "newsletter_opt_in",
-        "newsletter_opt_in_at",
-        "quantity",
-        "name",
-    }
-)
+from quality.contract import NOT_IDENTIFYING, LandedTable, Path, column
+
 MASK = "***"
+# Where a row too broken to parse came from (a file and line, an endpoint): about the load, not a person.
+WHERE_FROM = frozenset({"file", "line_no", "endpoint"})
 
 
 def mask_text(value: Any) -> str:
@@ -69,20 +31,24 @@ def mask_line(line: str, separator: str = ";") -> str:
     return separator.join([first, *(mask_text(part) for part in rest)])
 
 
-def mask_record(record: Any) -> Any:
-    """A copy of a raw record with every field outside ``SAFE_FIELDS`` masked, recursively."""
-    if isinstance(record, dict):
-        masked = {}
-        for key, value in record.items():
-            if key == "line" and isinstance(value, str):
-                masked[key] = mask_line(value)
-            elif isinstance(value, (dict, list)):
-                masked[key] = mask_record(value)
-            elif key in SAFE_FIELDS:
-                masked[key] = value
-            else:
-                masked[key] = mask_text(value) if value not in (None, "") else value
-        return masked
-    if isinstance(record, list):
-        return [mask_record(item) for item in record]
-    return mask_text(record)
+def mask_record(table: LandedTable | None, record: Any) -> Any:
+    """A copy of a raw record of ``table`` with every field its description does not show masked."""
+    categories = table.column_categories if table else {}
+    shown = {name for name, category in categories.items() if category in NOT_IDENTIFYING}
+    return _masked(record, (), shown)
+
+
+def _masked(value: Any, path: Path, shown: set[str]) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _field(item, (*path, str(key)), shown) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item, path, shown) for item in value]
+    return mask_text(value) if value not in (None, "") else value
+
+
+def _field(value: Any, path: Path, shown: set[str]) -> Any:
+    if path == ("line",) and isinstance(value, str):
+        return mask_line(value)
+    if column(path) in shown or (len(path) == 1 and path[0] in WHERE_FROM):
+        return value
+    return _masked(value, path, shown)

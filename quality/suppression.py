@@ -11,7 +11,8 @@ reads them again; the landing step screens each row before validation:
 - any other row that merely carries one of the person's emails or phones (a relative sharing the
   family address) lands with that field blanked.
 
-The screen knows where identities sit in each landing table's raw rows, before dlt flattens them.
+The screen reads where identities sit in each table's raw rows, before dlt flattens them, from the
+tables' descriptions (``quality.tables``).
 """
 
 from __future__ import annotations
@@ -21,66 +22,18 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from quality.contract import Path, value_at
 from quality.identifiers import keyed_hash
+from quality.tables import described
 
 Row = dict[str, Any]
-Path = tuple[str, ...]
 
 ERASED_PREFIX = "erased:"
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Where one landing table's raw rows hold identities."""
-
-    records: Callable[[Row], list[str]]  # the row's own record ids, 'system:key'
-    contacts: tuple[tuple[Path, str], ...] = ()  # (field path, 'email' | 'phone'), blanked on a match
-    defining: tuple[tuple[Path, str], ...] = ()  # identifiers that make the row the person's own
-    retained: tuple[str, ...] = ()  # key fields pseudonymised instead of the row being held back
-
-
-def _key(system: str, *fields: str) -> Callable[[Row], list[str]]:
-    def records(row: Row) -> list[str]:
-        return [f"{system}:{row[f]}" for f in fields if row.get(f) not in (None, "")]
-
-    return records
-
-
-def _webshop_order(row: Row) -> list[str]:
-    own = [f"webshop:order:{row['id']}"] if row.get("id") is not None else []
-    customer = row.get("customer_id")
-    return own + ([f"webshop:{customer}"] if isinstance(customer, int) and customer > 0 else [])
-
-
-IDENTITIES: dict[str, Identity] = {
-    "erp_customer": Identity(_key("erp", "customer_no"), ((("email",), "email"), (("phone",), "phone"))),
-    "erp_invoice": Identity(_key("erp", "customer_no"), retained=("customer_no",)),
-    "webshop_customer": Identity(
-        _key("webshop", "id"),
-        ((("email",), "email"), (("billing", "email"), "email"), (("billing", "phone"), "phone")),
-    ),
-    "webshop_order": Identity(_webshop_order, ((("billing", "email"), "email"), (("billing", "phone"), "phone"))),
-    "loyalty_member": Identity(_key("loyalty", "jasennumero"), ((("sahkoposti",), "email"), (("puhelin",), "phone"))),
-    "loyalty_purchase": Identity(_key("loyalty", "jasennumero")),
-    "esp_member": Identity(
-        _key("esp", "id"), ((("merge_fields", "PHONE"), "phone"),), defining=((("email_address",), "email"),)
-    ),
-    "esp_email_activity": Identity(lambda row: [], defining=((("email_address",), "email"),)),
-}
 
 
 def retained_pseudonym(key: bytes, record: str) -> str:
     """What replaces the customer key of a record kept for the law: stable, and not reversible without the key."""
     return ERASED_PREFIX + (keyed_hash(key, "record", record) or "")[:20]
-
-
-def _get(row: Row, path: Path) -> Any:
-    value: Any = row
-    for part in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 def _blank(row: Row, path: Path) -> Row:
@@ -120,19 +73,19 @@ class Suppression:
 
     def screen(self, table: str, row: Row) -> Row | None:
         """The row as it may land (possibly blanked or pseudonymised), or None when it is held back."""
-        identity = IDENTITIES.get(table)
-        if identity is None or not self.hashes:
+        landed = described(table)
+        if landed is None or not self.hashes:
             return row
-        records = identity.records(row)
+        records = [r for link in landed.links if (r := link.record(row))]
         if any(self._hit("record", record) for record in records):
-            if not identity.retained:
+            if not landed.retained:
                 return None
             pseudonym = retained_pseudonym(self.key, records[0])
-            return {**row, **{name: pseudonym for name in identity.retained}}
-        if any(self._hit(kind, _get(row, path)) for path, kind in identity.defining):
+            return {**row, **dict.fromkeys(landed.retained, pseudonym)}
+        if any(self._hit("email", value_at(row, link.key)) for link in landed.links if link.by == "email"):
             return None
-        for path, kind in identity.contacts:
-            if self._hit(kind, _get(row, path)):
+        for path, kind in landed.contacts():
+            if self._hit(kind, value_at(row, path)):
                 row = _blank(row, path)
         return row
 
@@ -149,7 +102,8 @@ class Suppression:
         values: list[str] = []
         for value in raw.values():
             values.extend(str(value).split(";") if isinstance(value, str) else [str(value)])
-        system = table.split("_", 1)[0]
+        landed = described(table)
+        system = landed.system if landed else table.split("_", 1)[0]
         return any(
             self._hit("record", f"{system}:{value.strip()}") or self._hit("email", value) or self._hit("phone", value)
             for value in values

@@ -6,27 +6,38 @@ not to ``quarantine`` with their reasons, and one line to ``load_ledger`` with h
 read. All three go in the same dlt load package, so ``_dlt_load_id`` ties them together and the
 hub can prove, load by load, that rows read = rows landed + rows quarantined (+ rows superseded
 by a newer copy of the same key in the same load, + rows of erased people held back by the
-suppression screen before validation).
+screen before validation).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import dlt
 from dlt.extract.resource import DltResource
 
-from quality.models import LANDING_MODELS
 from quality.quarantine import Rejected, to_json, validate_rows
-from quality.suppression import Suppression
+from quality.tables import landed_table
 
 QUARANTINE_TABLE = "quarantine"
 LEDGER_TABLE = "load_ledger"
 
 Parser = Callable[[Any], Iterable[tuple[list[dict[str, Any]], list[Rejected]]]]
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Screen:
+    """Rows the wiring says must not land as read (an erased person's), given to the connectors as plain
+    functions: ``rows(table, rows)`` gives the rows that may land (some with a field blanked) and how many
+    were held back; ``broken(table, raw)`` says whether a row too broken to parse is to be held back."""
+
+    rows: Callable[[str, list[Row]], tuple[list[Row], int]]
+    broken: Callable[[str, Row], bool]
 
 _QUARANTINE_HINTS = dlt.mark.make_hints(
     table_name=QUARANTINE_TABLE,
@@ -70,7 +81,7 @@ def landed(
     primary_key: str | list[str],
     columns: dict[str, dict[str, Any]] | None = None,
     parse: Parser = _as_batches,
-    suppression: Suppression | None = None,
+    screen: Screen | None = None,
 ) -> DltResource:
     """``raw`` piped through validation against the table's model into the landing table ``table``.
 
@@ -78,10 +89,10 @@ def landed(
     parsed); the default takes the item as a batch of ready rows, its ``Rejected`` elements rejected.
     A key read twice in one load (two nightly snapshots, a page that shifted under the reader) lands
     once: the merge keeps the newest copy by the ``dedup_sort`` column the caller marks, and the
-    ledger counts the other copies as superseded. ``suppression`` screens every row first.
+    ledger counts the other copies as superseded. ``screen`` holds rows back first.
     """
     keys = [primary_key] if isinstance(primary_key, str) else list(primary_key)
-    model = LANDING_MODELS[table]
+    model = landed_table(table).model
 
     # Every batch carries its table's hints: dlt would otherwise pass the landing table's column
     # hints on to the ledger and quarantine variants as well.
@@ -98,10 +109,10 @@ def landed(
         for parsed, unparsable in parse(item):
             read = len(parsed) + len(unparsable)
             suppressed = 0
-            if suppression:
-                parsed, suppressed = suppression.screen_rows(table, parsed)
+            if screen:
+                parsed, suppressed = screen.rows(table, parsed)
                 broken = len(unparsable)
-                unparsable = [r for r in unparsable if not suppression.holds_raw(table, r.raw)]
+                unparsable = [r for r in unparsable if not screen.broken(table, r.raw)]
                 suppressed += broken - len(unparsable)
             good, failed = validate_rows(parsed, model)
             repeated = 0

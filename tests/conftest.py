@@ -23,6 +23,23 @@ TEST_SEED = 7
 TEST_TODAY = date(2026, 11, 1)
 
 
+PIPELINE_FIXTURES = {"settings", "piped_settings", "simulator", "systems_dir", "pristine_systems"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test by what it needs, so that `pytest -m unit` runs the quick ones alone:
+    ``pipeline`` (a simulator or a hub the pipeline built), ``postgres`` (the server), else ``unit``."""
+    for item in items:
+        needs = set(getattr(item, "fixturenames", ()))
+        if needs & PIPELINE_FIXTURES:
+            item.add_marker(pytest.mark.pipeline)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "postgresql" in callspec.id:
+            item.add_marker(pytest.mark.postgres)
+        if not needs & PIPELINE_FIXTURES and "database_url" not in needs:
+            item.add_marker(pytest.mark.unit)
+
+
 @pytest.fixture(autouse=True)
 def _no_ambient_hub_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests configure the hub explicitly; a developer's own HUB_* variables must not leak in."""

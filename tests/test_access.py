@@ -59,8 +59,22 @@ def _prepare(engine: sa.Engine) -> dict[str, str]:
                 connection, "SELECT customer_id FROM mdm.consent_state WHERE purpose = :p", p=CONSENT_PURPOSE
             )
         }
+        # The flagged two have consented: the views must hide them for the flag, not for want of consent.
+        connection.execute(
+            sa.text("DELETE FROM mdm.consent_state WHERE purpose = :p AND customer_id IN (:a, :b)"),
+            {"p": CONSENT_PURPOSE, "a": flagged["restricted"], "b": flagged["objected"]},
+        )
+        known -= set(flagged.values())
         for position, customer in enumerate(ids[:40]):
-            if customer not in known:
+            if customer in flagged.values():
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO mdm.consent_state (customer_id, purpose, granted, basis, rule, updated_at) "
+                        "VALUES (:c, :p, TRUE, 'consent', 'test', :t)"
+                    ),
+                    {"c": customer, "p": CONSENT_PURPOSE, "t": now},
+                )
+            elif customer not in known:
                 connection.execute(
                     sa.text(
                         "INSERT INTO mdm.consent_state (customer_id, purpose, granted, basis, rule, updated_at) "
@@ -272,7 +286,8 @@ def test_masking_keeps_null_and_gives_first_character_or_year():
     ],
 )
 def test_an_inconsistent_policy_is_refused_naming_the_culprit(tmp_path, change, named):
-    base = '[purposes]\np = { consent = false }\n[categories]\ntechnical = "t"\n'
+    categories = "".join(f'{name} = "c"\n' for name in POLICY.categories)  # the landing tables' categories
+    base = f"[purposes]\np = {{ consent = false }}\n[categories]\n{categories}"
     sections = "" if "[tables." in change else "[tables]\n"
     sections += change + ("" if "[roles." in change else "[roles]\n")
     sections += "" if "[actions]" in change else "[actions]\n"

@@ -2,12 +2,9 @@
 
 from dagster import Definitions, RunRequest, build_sensor_context
 
-from hub.access.assets import access_key
+from hub.asset_keys import access_key, consent_key, golden_key, landing_key
 from hub.config import load_settings
-from hub.consent import consent_key
 from hub.definitions import PIPELINE_JOB, build_definitions
-from hub.golden import golden_key
-from hub.ingest import landing_key
 
 GOLDEN_ASSETS = ["source_records", "match_pairs", "customer_xref", "golden_customer"]
 CONSENT_ASSETS = ["consent_events", "consent_state"]

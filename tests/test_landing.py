@@ -16,7 +16,7 @@ from hub import storage
 from hub.ledger import account, latest_load_id
 from hub.runner import run_pipeline
 from hub.simulator import advance, load_meta, running_simulator
-from quality.models import LANDING_MODELS
+from quality.tables import landed_tables
 from sources.landing import QUARANTINE_TABLE
 
 RE_READ_BY_DESIGN = {"esp_campaign", "esp_email_activity"}  # recent campaigns' activity is re-read
@@ -58,7 +58,10 @@ def loyalty_lines(systems: Path, prefix: str) -> int:
 
 def table_counts(url: str) -> dict[str, int]:
     with storage.engine(url).connect() as connection:
-        return {t: connection.execute(sa.text(f"SELECT count(*) FROM landing.{t}")).scalar() for t in LANDING_MODELS}
+        return {
+            t.name: connection.execute(sa.text(f"SELECT count(*) FROM landing.{t.name}")).scalar()
+            for t in landed_tables()
+        }
 
 
 def quarantined(url: str, table: str) -> int:
@@ -73,7 +76,7 @@ def last_accounts(url: str) -> dict[str, object]:
     with storage.engine(url).connect() as connection:
         return {
             t: account(connection, t.split("_")[0], t, latest_load_id(connection, t.split("_")[0]))
-            for t in LANDING_MODELS
+            for t in (table.name for table in landed_tables())
         }
 
 
@@ -83,7 +86,7 @@ def test_first_run_lands_every_record_of_every_system_or_quarantines_it(settings
 
     url = settings.database_url
     counts = table_counts(url)
-    assert all(counts[t] > 0 for t in LANDING_MODELS), counts
+    assert all(count > 0 for count in counts.values()), counts
     expected = {
         "erp_customer": erp_count(systems_dir, "customer"),
         "erp_invoice": erp_count(systems_dir, "invoice"),

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from hub import api_clients, audit, storage
 from hub.access.acting import Actor, default_purpose
 from hub.access.policy import load_policy
-from hub.api import create_app
+from hub.api.app import create_app
 from hub.cli import app
 from hub.gdpr import service
 from hub.serving import serving

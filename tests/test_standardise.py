@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
+from quality.canonical import email_local_part, normalise_email, normalise_phone
 from transforms.source_records import standardise
 from transforms.standardise.addresses import normalise_postcode, normalise_street, street_name
-from transforms.standardise.contacts import email_local_part, normalise_email, normalise_phone
 from transforms.standardise.names import clean_name, fold_name
 
 
@@ -68,7 +68,7 @@ def test_birth_dates_from_every_system_and_the_email_platforms_month_day():
             "last_name": ["Virtanen", "Virtanen", "Virtanen"],
             "email": [None, None, "m@example.fi"],
             "phone": [None, "040 123 4567", None],
-            "birth": ["1980-03-07", "1980-03-07", "03/07"],
+            "birth_date": ["1980-03-07", "1980-03-07", "03/07"],
             "street": ["Hämeenk. 1", None, None],
             "postal_code": ["33100", "33100", None],
             "city": ["TAMPERE", None, None],

@@ -5,7 +5,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from transforms.survivorship import load_rules, survive
+from hub.config import ConfigurationError
+from hub.settings import read_settings
+from transforms.survivorship import rules_from, survive
 
 
 def records():
@@ -29,7 +31,7 @@ def records():
 
 
 def test_each_attribute_follows_its_rules_and_records_its_lineage():
-    golden, lineage = survive(records(), load_rules())
+    golden, lineage = survive(records(), rules_from(read_settings("survivorship.toml")))
     c1 = golden.set_index("customer_id").loc["C1"]
     assert c1["first_name"] == "Matti"  # the ERP is trusted most for first names
     assert c1["last_name"] == "Virtanen-Korhonen"  # the newest spelling: a married name
@@ -47,4 +49,7 @@ def test_rules_naming_an_unknown_rule_are_refused(tmp_path: Path):
     config = tmp_path / "rules.toml"
     config.write_text('[attributes.email]\nrules = ["loudest"]\n')
     with pytest.raises(ValueError, match="unknown"):
-        load_rules(config)
+        rules_from(read_settings(config))
+    config.write_text("[attributes.email\n")
+    with pytest.raises(ConfigurationError, match="rules.toml is not valid TOML"):
+        read_settings(config)

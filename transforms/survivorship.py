@@ -1,20 +1,19 @@
 """Survivorship: the golden value of each attribute, chosen by configurable rules, with lineage.
 
-The rules live in ``survivorship_rules.toml`` (or a file of the same shape passed in). Every golden
-value records where it came from: which system, which record, when that record changed, and which
-rule decided.
+The rules come as a mapping of the shape of ``hub/settings/survivorship.toml`` (the hub reads the file).
+Every golden value records where it came from: which system, which record, when that record changed,
+and which rule decided.
 """
 
 from __future__ import annotations
 
-import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-DEFAULT_RULES = Path(__file__).with_name("survivorship_rules.toml")
 RULES = ("trust", "recency", "completeness", "frequency")
 
 # Golden attribute -> the column of the standardised records holding its display value.
@@ -36,11 +35,10 @@ class AttributeRule:
     trust: dict[str, float]
 
 
-def load_rules(path: Path = DEFAULT_RULES) -> dict[str, AttributeRule]:
-    with path.open("rb") as handle:
-        config = tomllib.load(handle)["attributes"]
+def rules_from(config: Mapping[str, Any]) -> dict[str, AttributeRule]:
+    """The rules per attribute from ``{"attributes": {name: {"rules": [...], "trust": {...}}}}``, validated."""
     rules = {}
-    for attribute, spec in config.items():
+    for attribute, spec in config["attributes"].items():
         unknown = set(spec["rules"]) - set(RULES)
         if attribute not in VALUE_COLUMNS or unknown:
             raise ValueError(f"survivorship rules: unknown attribute or rule in [{attribute}]: {unknown or ''}")

@@ -4,19 +4,12 @@ The views are recreated after the golden data is rebuilt, so a table that appear
 run (the landing area of a fresh hub) gets its views, and the grants follow the recreated views.
 """
 
-from dagster import AssetExecutionContext, AssetKey, Definitions, MaterializeResult, asset
+from dagster import AssetExecutionContext, Definitions, MaterializeResult, asset
 
 from hub.access.database_roles import apply_database_roles
 from hub.access.views import apply_views
-from hub.consent import consent_key
-from hub.golden import golden_key
+from hub.asset_keys import ACCESS_GROUP, access_key, consent_key, golden_key
 from hub.resources import HubDatabase
-
-ACCESS_GROUP = "access"
-
-
-def access_key(name: str) -> AssetKey:
-    return AssetKey([ACCESS_GROUP, name])
 
 
 @asset(

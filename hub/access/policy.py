@@ -22,7 +22,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from hub.storage import LANDING_SCHEMA
+from quality import contract
 from quality.masking import mask_text
+from quality.tables import landed_tables
 
 POLICY_FILE = Path(__file__).with_name("policy.toml")
 FLAGS = frozenset({"restricted", "objected"})
@@ -177,6 +180,10 @@ def _load(path: Path) -> Policy:
     }
     categories = {str(k): str(v) for k, v in raw["categories"].items()}
     tables = {name: _table(name, spec, categories) for name, spec in raw["tables"].items()}
+    for name, rule in _described_tables(categories).items():
+        if name in tables:
+            raise PolicyError(f"table {name} is described in quality/tables: do not repeat it in {path.name}")
+        tables[name] = rule
     short = pd.Series([t.name for t in tables.values()])
     if short.duplicated().any():
         raise PolicyError(
@@ -208,6 +215,20 @@ def _table(qualified: str, spec: dict, categories: Mapping[str, str]) -> TableRu
         if missing:
             raise PolicyError(f"table {qualified}: subject columns {missing} are not classified")
     return TableRule(schema, name, column_category, subject)
+
+
+def _described_tables(categories: Mapping[str, str]) -> dict[str, TableRule]:
+    """The landed tables' rules from their descriptions: their columns' categories and their subject link."""
+    rules = {}
+    for table in landed_tables():
+        qualified = f"{LANDING_SCHEMA}.{table.name}"
+        unknown = sorted(set(table.column_categories.values()) - set(categories))
+        if unknown:
+            raise PolicyError(f"table {qualified}: unknown column categories {unknown}")
+        link = table.subject()
+        subject = SubjectLink(system=link.system, key_column=contract.column(link.key)) if link else None
+        rules[qualified] = TableRule(LANDING_SCHEMA, table.name, table.column_categories, subject)
+    return rules
 
 
 def _subject(qualified: str, spec: dict) -> SubjectLink:

@@ -14,7 +14,7 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000))
     import uvicorn
 
     from hub import storage
-    from hub.api import create_app
+    from hub.api.app import create_app
 
     settings = load_settings()
     storage.migrate(settings.database_url)

@@ -14,9 +14,9 @@ app = typer.Typer(help="Golden customers.", no_args_is_help=True)
 @app.command("show")
 def customer_show(ctx: typer.Context, customer_id: str) -> None:
     """A golden record with its sources, the lineage of every value, and its ID history."""
-    from exports.attributes import ATTRIBUTES
     from hub import storage
     from hub.customers import show
+    from quality.contract import IDENTITY_KINDS
 
     view = show(storage.engine(load_settings().database_url), customer_id, require(ctx, "mdm.golden_customer"))
     if view.current_id != customer_id:
@@ -28,7 +28,7 @@ def customer_show(ctx: typer.Context, customer_id: str) -> None:
     for column in ("attribute", "value", "from", "record", "rule"):
         golden.add_column(column)
     lineage = view.lineage.set_index("attribute") if not view.lineage.empty else None
-    for attribute in ATTRIBUTES:
+    for attribute in IDENTITY_KINDS:
         source = lineage.loc[attribute] if lineage is not None and attribute in lineage.index else None
         golden.add_row(
             attribute,

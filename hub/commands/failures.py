@@ -44,11 +44,14 @@ def explain(error: Exception) -> tuple[str, int]:
     from hub.access.policy import AccessDenied, PolicyError
     from hub.config import ConfigurationError
     from hub.locking import Busy
+    from transforms.matching.settings import SettingsError
 
     if isinstance(error, Busy):
         return str(error), BUSY
     if isinstance(error, (ConfigurationError, AccessDenied, PolicyError)):
         return str(error), CONFIGURATION
+    if isinstance(error, SettingsError):
+        return f"matching settings: {error}", CONFIGURATION
     if isinstance(error, sa.exc.NoSuchModuleError):
         return "HUB_DATABASE_URL names a database driver that is not installed", CONFIGURATION
     if isinstance(error, (sa.exc.DBAPIError, duckdb.Error)):

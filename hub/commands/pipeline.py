@@ -29,12 +29,13 @@ SYSTEM_SETTINGS = (
 )
 
 
-def _run_config(full_rebuild: bool, refit: bool, full_reload: bool) -> dict | None:
+def _run_config(full_rebuild: bool, refit: bool, full_reload: bool, settings: Path | None = None) -> dict | None:
     from hub.ingest import SYSTEMS
 
     ops = {}
-    if full_rebuild or refit:
-        ops["golden__match_pairs"] = {"config": {"full_rebuild": full_rebuild, "refit": refit}}
+    if full_rebuild or refit or settings:
+        matching = {"full_rebuild": full_rebuild, "refit": refit, "settings_file": str(settings) if settings else None}
+        ops["golden__match_pairs"] = {"config": matching}
     if full_reload:
         ops.update({f"land_{system.name}": {"config": {"full_reload": True}} for system in SYSTEMS})
     return {"ops": ops} if ops else None
@@ -73,12 +74,19 @@ def run(
     refit: bool = typer.Option(False, help="Re-estimate the match model (implies a full rebuild)."),
     full_reload: bool = typer.Option(False, help="Empty the landing tables and cursors; read every system again."),
     wait: bool = typer.Option(False, help="Wait for a run or request that holds the hub instead of refusing."),
+    settings: Path = typer.Option(
+        None, "--settings", help="Fit a new match model with these matching settings (see hub/settings/matching.toml)."
+    ),
 ) -> None:
     """Materialise the whole pipeline against the configured systems; non-zero exit on failure."""
     actor = acting(ctx, "run_pipeline")
-    ok = run_and_report(
-        load_settings(), actor, _run_config(full_rebuild, refit, full_reload), float("inf") if wait else 0.0
-    )
+    if settings is not None:
+        from hub.settings import read_settings
+        from transforms.matching.settings import MatchSettings
+
+        MatchSettings.from_mapping(read_settings(settings))  # refuse a bad file before anything runs
+    run_config = _run_config(full_rebuild, refit, full_reload, settings.resolve() if settings else None)
+    ok = run_and_report(load_settings(), actor, run_config, float("inf") if wait else 0.0)
     raise typer.Exit(0 if ok else 1)
 
 

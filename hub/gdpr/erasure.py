@@ -22,28 +22,33 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from hub.gdpr.inventory import HOLDINGS, Holding
+from hub.gdpr.inventory import Holding, holdings
 from hub.gdpr.locate import Person, expanding, select
 from hub.gdpr.report import quarantined_rows
 from hub.gdpr.suppression import suppress
 from hub.golden_store import keep_high_water
+from hub.landed import contact_columns
 from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, table_columns, table_exists
+from quality import contract
+from quality.canonical import normalise_phone
 from quality.suppression import retained_pseudonym
-from transforms.standardise.contacts import normalise_phone
+from quality.tables import landed_table, landed_tables
 
 S = HUB_SCHEMA
 STAGING_SCHEMA = f"{LANDING_SCHEMA}_staging"
 
-# Columns where another person's row may carry the erased person's email or phone.
-SHARED_CONTACTS: dict[str, dict[str, str]] = {
-    f"{LANDING_SCHEMA}.erp_customer": {"email": "email", "phone": "phone"},
-    f"{LANDING_SCHEMA}.webshop_customer": {"email": "email", "billing__email": "email", "billing__phone": "phone"},
-    f"{LANDING_SCHEMA}.webshop_order": {"billing__email": "email", "billing__phone": "phone"},
-    f"{LANDING_SCHEMA}.loyalty_member": {"sahkoposti": "email", "puhelin": "phone"},
-    f"{LANDING_SCHEMA}.esp_member": {"merge_fields__phone": "phone"},
+# The hub's own columns where another person's row may carry the erased person's email or phone.
+HUB_CONTACTS: dict[str, dict[str, str]] = {
     f"{S}.source_record": {"email": "email", "phone": "phone"},
     f"{S}.golden_customer": {"email": "email", "phone": "phone"},
 }
+
+
+def shared_contacts() -> dict[str, dict[str, str]]:
+    """Every table's columns where someone else's row may carry the person's email or phone: the landing
+    tables' as their descriptions say, and the hub's own."""
+    landed = {f"{LANDING_SCHEMA}.{t.name}": contact_columns(t) for t in landed_tables() if t.contacts()}
+    return {**landed, **HUB_CONTACTS}
 
 
 @dataclass(frozen=True)
@@ -62,13 +67,13 @@ def erase(connection: sa.Connection, person: Person, key: bytes, request_id: str
     removed: dict[str, int] = {}
     per_load: Counter[tuple[str, str]] = Counter()
     pseudonymised = 0
-    for holding in HOLDINGS:
+    for holding in holdings():
         if not table_exists(connection, holding.schema, holding.table):
             continue
         if holding.erasure == "delete":
             removed[holding.name] = _delete(connection, holding, person, key, per_load)
-        elif holding.erasure == "pseudonymise" and holding.table == "erp_invoice":
-            pseudonymised = _pseudonymise_invoices(connection, person, key)
+        elif holding.erasure == "pseudonymise" and holding.schema == LANDING_SCHEMA:
+            pseudonymised += _pseudonymise(connection, landed_table(holding.table), person, key)
         elif holding.erasure == "pseudonymise":
             forgotten = {"requests": [*person.requests, request_id]}
             connection.execute(
@@ -119,16 +124,21 @@ def _account(connection: sa.Connection, per_load: Counter[tuple[str, str]], requ
         )
 
 
-def _pseudonymise_invoices(connection: sa.Connection, person: Person, key: bytes) -> int:
+def _pseudonymise(connection: sa.Connection, table: contract.LandedTable, person: Person, key: bytes) -> int:
+    """Keep the rows the law keeps (invoices), with the person's key replaced by a stable pseudonym."""
     changed = 0
-    for customer_no in person.keys("erp"):
-        changed += (
-            connection.execute(
-                sa.text(f"UPDATE {LANDING_SCHEMA}.erp_invoice SET customer_no = :p WHERE customer_no = :c"),
-                {"p": retained_pseudonym(key, f"erp:{customer_no}"), "c": customer_no},
-            ).rowcount
-            or 0
-        )
+    for link in table.links:
+        retained = contract.column(link.key)
+        if link.by != "record" or retained not in table.retained:
+            continue
+        for value in person.keys(link.system):
+            changed += (
+                connection.execute(
+                    sa.text(f"UPDATE {LANDING_SCHEMA}.{table.name} SET {retained} = :p WHERE {retained} = :c"),
+                    {"p": retained_pseudonym(key, f"{link.system}:{value}"), "c": value},
+                ).rowcount
+                or 0
+            )
     return changed
 
 
@@ -136,7 +146,7 @@ def _blank_shared_contacts(connection: sa.Connection, person: Person) -> int:
     """Blank the person's emails and phones wherever they remain in someone else's rows."""
     emails = sorted({*person.emails, *person.esp_emails})
     blanked = 0
-    for table, columns in SHARED_CONTACTS.items():
+    for table, columns in shared_contacts().items():
         schema, name = table.split(".")
         present = table_columns(connection, schema, name)
         for column, kind in columns.items():

@@ -9,9 +9,12 @@ new table cannot escape requests unnoticed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
+from hub.landed import person_condition
 from hub.storage import HUB_SCHEMA, LANDING_SCHEMA
+from quality.tables import landed_tables
+from quality.tables.common import CONTRACT, HUB_TEAMS, MIRROR, OPERATIONS
 
 
 @dataclass(frozen=True)
@@ -32,108 +35,24 @@ class Holding:
         return f"{self.schema}.{self.table}"
 
 
-_OPERATIONS = "customer master data: one record per customer across the retailer's systems"
-_CONTRACT = "contract (Art. 6(1)(b)) and legitimate interest in accurate customer records (Art. 6(1)(f))"
-_MIRROR = "as long as the source system holds the record; removed on erasure"
-_HUB = "the hub's customer service, finance and marketing teams within their access roles"
+_OPERATIONS, _CONTRACT, _MIRROR, _HUB = OPERATIONS, CONTRACT, MIRROR, HUB_TEAMS
 
-HOLDINGS: tuple[Holding, ...] = (
-    Holding(
-        LANDING_SCHEMA,
-        "erp_customer",
-        "customer record as the ERP holds it",
-        _OPERATIONS,
-        _CONTRACT,
-        _MIRROR,
-        "ERP",
-        _HUB,
-        "customer_no IN :erp",
-        "delete",
-    ),
-    Holding(
-        LANDING_SCHEMA,
-        "erp_invoice",
-        "invoices",
-        "bookkeeping",
-        "legal obligation (Art. 6(1)(c), Accounting Act)",
-        "10 years after the financial year; pseudonymised and restricted after an erasure",
-        "ERP",
-        "finance",
-        "customer_no IN :erp",
-        "pseudonymise",
-    ),
-    Holding(
-        LANDING_SCHEMA,
-        "webshop_customer",
-        "webshop account",
-        _OPERATIONS,
-        _CONTRACT,
-        _MIRROR,
-        "webshop",
-        _HUB,
-        "CAST(id AS VARCHAR) IN :webshop_accounts",
-        "delete",
-    ),
-    Holding(
-        LANDING_SCHEMA,
-        "webshop_order",
-        "webshop orders (billing details, items)",
-        "order history and segments",
-        _CONTRACT,
-        _MIRROR,
-        "webshop",
-        _HUB,
-        "('order:' || CAST(id AS VARCHAR)) IN :webshop OR CAST(customer_id AS VARCHAR) IN :webshop_accounts",
-        "delete",
-    ),
-    Holding(
-        LANDING_SCHEMA,
-        "loyalty_member",
-        "loyalty programme membership",
-        _OPERATIONS,
-        _CONTRACT,
-        _MIRROR,
-        "loyalty programme",
-        _HUB,
-        "jasennumero IN :loyalty",
-        "delete",
-    ),
-    Holding(
-        LANDING_SCHEMA,
-        "loyalty_purchase",
-        "store purchases with the loyalty card",
-        "purchase history and segments",
-        _CONTRACT,
-        _MIRROR,
-        "loyalty programme",
-        _HUB,
-        "jasennumero IN :loyalty",
-        "delete",
-    ),
-    Holding(
-        LANDING_SCHEMA,
-        "esp_member",
-        "email list membership, consent and tags",
-        "email marketing",
-        "consent (Art. 6(1)(a))",
-        _MIRROR,
-        "email platform",
-        "email platform; marketing",
-        "id IN :esp OR lower(email_address) IN :esp_emails",
-        "delete",
-    ),
-    Holding(
-        LANDING_SCHEMA,
-        "esp_email_activity",
-        "opens, clicks and bounces of campaigns",
-        "email marketing, profiling",
-        "consent (Art. 6(1)(a))",
-        _MIRROR,
-        "email platform",
-        "marketing; analysts (pseudonymised)",
-        "lower(email_address) IN :esp_emails",
-        "delete",
-    ),
+def landed_holdings() -> tuple[Holding, ...]:
+    """The landing tables that hold personal data, from their descriptions (``quality.tables``)."""
+    return tuple(
+        Holding(LANDING_SCHEMA, t.name, *astuple(t.processing), person_condition(t), t.erasure)
+        for t in landed_tables()
+        if t.processing is not None
+    )
+
+
+def holdings() -> tuple[Holding, ...]:
+    """Every table holding personal data: the described landing tables, then the hub's own."""
+    return (*landed_holdings(), *HUB_HOLDINGS)
+
+
+# The hub's own tables (and the landing area's quarantine), which no system describes.
+HUB_HOLDINGS: tuple[Holding, ...] = (
     Holding(
         LANDING_SCHEMA,
         "quarantine",
@@ -326,20 +245,59 @@ HOLDINGS: tuple[Holding, ...] = (
         "subject_ref IN :refs",
         "keep",
     ),
+    Holding(
+        HUB_SCHEMA,
+        "publish_state",
+        "the audiences each tool was last sent the person in, by the tool's key (ad lists: hashed contacts)",
+        "publishing segments to the retailer's tools",
+        "legitimate interest (Art. 6(1)(f)); consent (Art. 6(1)(a)) for ad targeting",
+        "while the tool holds the membership; removed on erasure",
+        "the hub",
+        "email platform, webshop, loyalty vendor, ad platforms; pipeline; dpo",
+        "(tool || ':' || target) IN :unique_ids OR (tool = 'ads' AND target IN :customers)",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "publish_outbox",
+        "the latest publishing run's plan for the person, with each tool's answer",
+        "publishing segments to the retailer's tools",
+        "legitimate interest (Art. 6(1)(f)); consent (Art. 6(1)(a)) for ad targeting",
+        "until the next publishing run",
+        "the hub",
+        "pipeline; dpo",
+        "(tool || ':' || target) IN :unique_ids OR (tool = 'ads' AND target IN :customers)",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "sync_log",
+        "what each tool was sent about the person and when, by pseudonym",
+        "accountability for publishing",
+        "legal obligation (Art. 5(2))",
+        "3 years",
+        "the hub",
+        "pipeline; dpo",
+        "target_ref IN :refs",
+        "keep",
+    ),
 )
 
-# Tables with nothing about any one person: match model parameters, load accounting, dlt's bookkeeping,
-# campaign metadata, API clients, keyed hashes of the erased, the highest customer ID issued.
-NO_PERSONAL_DATA = frozenset(
+# The hub's tables with nothing about any one person: match model parameters, load accounting, dlt's
+# bookkeeping, API clients, keyed hashes of the erased, the highest customer ID issued.
+_HUB_FREE_OF_PERSONAL_DATA = frozenset(
     {
         f"{HUB_SCHEMA}.match_model",
+        f"{HUB_SCHEMA}.match_settings",
         f"{HUB_SCHEMA}.api_client",
         f"{HUB_SCHEMA}.landing_erasure",
         f"{HUB_SCHEMA}.customer_id_high_water",
         f"{HUB_SCHEMA}.suppression",
         f"{HUB_SCHEMA}.alembic_version",
+        f"{HUB_SCHEMA}.publish_run",
+        f"{HUB_SCHEMA}.publish_destination",
+        f"{HUB_SCHEMA}.publish_file",
         f"{LANDING_SCHEMA}.load_ledger",
-        f"{LANDING_SCHEMA}.esp_campaign",
         f"{LANDING_SCHEMA}._dlt_loads",
         f"{LANDING_SCHEMA}._dlt_pipeline_state",
         f"{LANDING_SCHEMA}._dlt_version",
@@ -347,5 +305,12 @@ NO_PERSONAL_DATA = frozenset(
 )
 
 
+def free_of_personal_data() -> frozenset[str]:
+    """Tables declared to hold nothing about any one person (described landing tables without processing,
+    such as campaigns, and the hub's bookkeeping)."""
+    about_no_one = {f"{LANDING_SCHEMA}.{t.name}" for t in landed_tables() if t.processing is None}
+    return _HUB_FREE_OF_PERSONAL_DATA | about_no_one
+
+
 def holding(name: str) -> Holding:
-    return next(h for h in HOLDINGS if h.name == name)
+    return next(h for h in holdings() if h.name == name)

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from hub.golden_store import resolve
 from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, table_exists
 from quality.identifiers import IDENTIFIER_KINDS, canonical, keyed_hash
+from quality.tables import landed_tables
 
 S = HUB_SCHEMA
 
@@ -55,19 +56,16 @@ class Person:
 
     @property
     def params(self) -> dict[str, list[str]]:
-        """The bound lists an inventory condition may use."""
-        webshop = self.keys("webshop")
+        """The bound lists an inventory condition may use: per system its keys (``:erp``) and the addresses
+        it may key the person by (``:esp_emails``), for every described system and any the person is in."""
+        systems = {t.system for t in landed_tables()} | {r.split(":", 1)[0] for r in self.records}
         return {
             "customers": self.all_ids,
             "unique_ids": list(self.records),
-            "erp": self.keys("erp"),
-            "webshop": webshop,
-            "webshop_accounts": [k for k in webshop if not k.startswith("order:")],
-            "loyalty": self.keys("loyalty"),
-            "esp": self.keys("esp"),
-            "esp_emails": list(self.esp_emails),
             "refs": list(self.refs),
             "requests": list(self.requests),
+            **{system: self.keys(system) for system in systems},
+            **{f"{system}_emails": list(self.esp_emails) for system in systems},
         }
 
 

@@ -7,8 +7,6 @@ keep it until a system changes the value itself.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from datetime import UTC, date, datetime
 
@@ -16,31 +14,24 @@ import pandas as pd
 import sqlalchemy as sa
 
 from hub.gdpr.locate import Person, select
+from hub.pseudonym import fingerprint_with
 from hub.storage import HUB_SCHEMA, replace_row
+from quality.canonical import normalise_email, normalise_phone
+from quality.contract import IDENTITY_KINDS
 from transforms.rectification import fingerprints
-from transforms.standardise.contacts import normalise_email, normalise_phone
 from transforms.standardise.names import clean_name
-from transforms.survivorship import VALUE_COLUMNS
 
 S = HUB_SCHEMA
-ATTRIBUTES = tuple(VALUE_COLUMNS)
 
 
 class InvalidCorrection(ValueError):
     """The corrected value is not a valid value of its attribute (the message names only the attribute)."""
 
 
-def fingerprint_with(key: bytes):
-    def fingerprint(attribute: str, value: object) -> str:
-        return hmac.new(key, f"{attribute}={value}".encode(), hashlib.sha256).hexdigest()
-
-    return fingerprint
-
-
 def clean(attribute: str, value: str) -> str:
     """The corrected value in the form the golden record keeps."""
-    if attribute not in ATTRIBUTES:
-        raise InvalidCorrection(f"cannot rectify {attribute!r}; one of {', '.join(ATTRIBUTES)}")
+    if attribute not in IDENTITY_KINDS:
+        raise InvalidCorrection(f"cannot rectify {attribute!r}; one of {', '.join(IDENTITY_KINDS)}")
     cleaners = {
         "email": normalise_email,
         "phone": normalise_phone,

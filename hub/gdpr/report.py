@@ -16,11 +16,13 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from hub.gdpr.inventory import HOLDINGS, Holding
+from hub.gdpr import inventory
+from hub.gdpr.inventory import Holding
 from hub.gdpr.locate import Person, select
 from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, read_frame, table_exists
 from quality.identifiers import keyed_hash
 from quality.suppression import Suppression
+from quality.tables import landed_tables
 
 CONTROLLER = "the retailer (controller); the customer hub processes on its behalf"
 RIGHTS = (
@@ -87,12 +89,12 @@ def quarantined_rows(connection: sa.Connection, person: Person, key: bytes, own_
 
 
 def access_report(connection: sa.Connection, person: Person, key: bytes, request_id: str) -> dict[str, Any]:
-    holdings = []
-    for holding in HOLDINGS:
+    held = []
+    for holding in inventory.holdings():
         rows = holding_rows(connection, holding, person, key)
         if rows.empty:
             continue
-        holdings.append(
+        held.append(
             {
                 "table": holding.name,
                 "what": holding.what,
@@ -113,7 +115,7 @@ def access_report(connection: sa.Connection, person: Person, key: bytes, request
         "earlier_customer_ids": list(person.former_ids),
         "source_records": list(person.records),
         "systems": sorted({r.split(":", 1)[0] for r in person.records}),
-        "holdings": holdings,
+        "holdings": held,
         "sent_to_tools": _sent(connection, person),
         "rights": RIGHTS,
     }
@@ -132,23 +134,14 @@ def _sent(connection: sa.Connection, person: Person) -> list[dict[str, Any]]:
     return _rows(frame)
 
 
-PROVIDED = {
-    "erp": ("erp_customer",),
-    "webshop": ("webshop_customer", "webshop_order"),
-    "loyalty": ("loyalty_member", "loyalty_purchase"),
-    "email platform": ("esp_member", "esp_email_activity"),
-}
-
-
 def portability_export(connection: sa.Connection, person: Person, key: bytes, request_id: str) -> dict[str, Any]:
     """What the person provided to each system (and the purchases they made), as the systems hold it."""
     systems: dict[str, dict[str, list]] = {}
-    for system, tables in PROVIDED.items():
-        for table in tables:
-            holding = next(h for h in HOLDINGS if h.name == f"{LANDING_SCHEMA}.{table}")
-            rows = holding_rows(connection, holding, person, key)
+    for table in landed_tables():
+        if table.portable and table.processing is not None:
+            rows = holding_rows(connection, inventory.holding(f"{LANDING_SCHEMA}.{table.name}"), person, key)
             if not rows.empty:
-                systems.setdefault(system, {})[table] = _rows(rows)
+                systems.setdefault(table.system, {})[table.name] = _rows(rows)
     return {
         "format": "customer-hub-portability/1",
         "request_id": request_id,

@@ -13,8 +13,7 @@ from dlt.sources.sql_database import sql_table
 from sqlalchemy.engine import URL, ExceptionContext
 from sqlalchemy.pool import NullPool
 
-from quality.suppression import Suppression
-from sources.landing import landed
+from sources.landing import Screen, landed
 
 SYSTEM = "erp"
 _NEWEST_WINS = {"updated_at": {"dedup_sort": "desc"}}
@@ -54,7 +53,7 @@ def erp_engine(credentials: str) -> sa.Engine:
 
 
 @dlt.source(name=SYSTEM)
-def erp(credentials: str = dlt.secrets.value, chunk_size: int = 10_000, suppression: Suppression | None = None):
+def erp(credentials: str = dlt.secrets.value, chunk_size: int = 10_000, screen: Screen | None = None):
     """``credentials`` is the ERP's SQLAlchemy URL; tables are reflected at extraction, not import."""
     engine = erp_engine(credentials)
 
@@ -72,7 +71,7 @@ def erp(credentials: str = dlt.secrets.value, chunk_size: int = 10_000, suppress
         landed(
             table("customer"),
             system=SYSTEM,
-            suppression=suppression,
+            screen=screen,
             table="erp_customer",
             primary_key="customer_no",
             columns=_NEWEST_WINS,
@@ -80,7 +79,7 @@ def erp(credentials: str = dlt.secrets.value, chunk_size: int = 10_000, suppress
         landed(
             table("invoice"),
             system=SYSTEM,
-            suppression=suppression,
+            screen=screen,
             table="erp_invoice",
             primary_key="invoice_no",
             columns=_NEWEST_WINS,

@@ -14,9 +14,8 @@ from typing import Any
 import dlt
 
 from quality.quarantine import Rejected
-from quality.suppression import Suppression
 from sources.http import NOT_AN_OBJECT, Api, HttpPolicy, TotalItemsPaginator, in_batches
-from sources.landing import landed
+from sources.landing import Screen, landed
 
 SYSTEM = "esp"
 MAX_COUNT = 1000
@@ -53,7 +52,7 @@ def esp(
     count: int = MAX_COUNT,
     activity_lookback_days: int = 14,
     http: HttpPolicy = HttpPolicy(),
-    suppression: Suppression | None = None,
+    screen: Screen | None = None,
 ):
     """``base_url`` is the API root including ``/3.0``. Elements that are not objects pass the cursor
     and the maps untouched, to be quarantined by the landing step."""
@@ -102,7 +101,7 @@ def esp(
         landed(
             members().add_map(_blank_times_to_null),
             system=SYSTEM,
-            suppression=suppression,
+            screen=screen,
             table="esp_member",
             primary_key="id",
             columns=member_columns,
@@ -110,7 +109,7 @@ def esp(
         landed(
             sent,
             system=SYSTEM,
-            suppression=suppression,
+            screen=screen,
             table="esp_campaign",
             primary_key="id",
             columns={"send_time": {"data_type": "timestamp"}},
@@ -118,7 +117,7 @@ def esp(
         landed(
             sent | activity,
             system=SYSTEM,
-            suppression=suppression,
+            screen=screen,
             table="esp_email_activity",
             primary_key=["campaign_id", "email_address", "action", "timestamp"],
             columns={"timestamp": {"data_type": "timestamp"}},

@@ -18,8 +18,7 @@ from collections.abc import Iterator
 import dlt
 import fsspec
 
-from quality.suppression import Suppression
-from sources.landing import landed
+from sources.landing import Screen, landed
 from sources.loyalty.helpers import FILE_PATTERN, Drop, parse_members, parse_purchases
 
 SYSTEM = "loyalty"
@@ -34,7 +33,7 @@ def list_drops(location: str) -> list[str]:
 
 
 @dlt.source(name=SYSTEM)
-def loyalty(location: str = dlt.config.value, suppression: Suppression | None = None):
+def loyalty(location: str = dlt.config.value, screen: Screen | None = None):
     @dlt.resource(name="loyalty_drop_raw")
     def drops() -> Iterator[Drop]:
         fs, _ = fsspec.core.url_to_fs(location)
@@ -62,7 +61,7 @@ def loyalty(location: str = dlt.config.value, suppression: Suppression | None = 
         landed(
             files,
             system=SYSTEM,
-            suppression=suppression,
+            screen=screen,
             table="loyalty_member",
             primary_key="jasennumero",
             parse=parse_members,
@@ -71,7 +70,7 @@ def loyalty(location: str = dlt.config.value, suppression: Suppression | None = 
         landed(
             files,
             system=SYSTEM,
-            suppression=suppression,
+            screen=screen,
             table="loyalty_purchase",
             primary_key="purchase_id",
             parse=parse_purchases,

@@ -7,9 +7,8 @@ from typing import Any
 
 import dlt
 
-from quality.suppression import Suppression
 from sources.http import Api, HeaderPagesPaginator, HttpPolicy, in_batches
-from sources.landing import landed
+from sources.landing import Screen, landed
 from sources.webshop.helpers import with_newsletter_fields
 
 SYSTEM = "webshop"
@@ -28,7 +27,7 @@ def webshop(
     consumer_secret: str = dlt.secrets.value,
     per_page: int = MAX_PER_PAGE,
     http: HttpPolicy = HttpPolicy(),
-    suppression: Suppression | None = None,
+    screen: Screen | None = None,
 ):
     """``base_url`` is the shop's root; the API path is added here.
 
@@ -55,7 +54,7 @@ def webshop(
         landed(
             customers().add_map(with_newsletter_fields),
             system=SYSTEM,
-            suppression=suppression,
+            screen=screen,
             table="webshop_customer",
             primary_key="id",
             columns={
@@ -67,7 +66,7 @@ def webshop(
         landed(
             orders(),
             system=SYSTEM,
-            suppression=suppression,
+            screen=screen,
             table="webshop_order",
             primary_key="id",
             columns={**_TIMES, "line_items": {"data_type": "json"}, "total": {"data_type": "decimal"}},

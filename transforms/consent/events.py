@@ -18,8 +18,9 @@ as a consent decision, per system:
   for it, Art. 21(2)) at ``updated_at``; false grants nothing. Soft-deleted customers are skipped: they
   are no source record of any customer, so their ban would attach to no one.
 
-``source_key`` is the record's key in ``mdm.customer_xref``. ``event_id`` is a hash of what the event
-says, so that reading the same landing rows again yields the same ids and adds nothing to the
+Each extractor reads the consent columns its table's description names (``quality.tables``; a column
+not landed is null). ``source_key`` is the record's key in ``mdm.customer_xref``. ``event_id`` is a hash
+of what the event says, so that reading the same landing rows again yields the same ids and adds nothing to the
 append-only ledger, while a change in a system (a new time or wording) is a new event.
 """
 
@@ -47,14 +48,6 @@ EVENT_COLUMNS = [
     "recorded_at",
 ]
 _DRAFT_COLUMNS = ["source_system", "source_key", "purpose", "action", "occurred_at", "evidence", "ip"]
-
-# The landing columns each extractor reads; a column the landing table lacks is read as null.
-LANDING_COLUMNS: dict[str, tuple[str, ...]] = {
-    "esp_member": ("id", "status", "timestamp_opt", "last_changed", "ip_opt", "marketing_permissions"),
-    "webshop_customer": ("id", "newsletter_opt_in", "newsletter_opt_in_at"),
-    "loyalty_member": ("jasennumero", "markkinointilupa", "lupa_muutettu"),
-    "erp_customer": ("customer_no", "marketing_ban", "updated_at", "is_deleted"),
-}
 
 # Systems whose consent time is a date without a time of day.
 DATE_ONLY_SYSTEMS = frozenset({"loyalty"})

@@ -8,33 +8,13 @@ and counted. Recall of every pass is measured by the benchmark.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import jellyfish
 import numpy as np
 import pandas as pd
 from recordlinkage.base import BaseIndexAlgorithm
 
+from transforms.matching.settings import BlockingPass
 from transforms.standardise.text import per_unique
-
-
-@dataclass(frozen=True)
-class BlockingPass:
-    name: str
-    max_block: int
-
-
-PASSES = (
-    BlockingPass("email", 50),
-    BlockingPass("phone", 50),
-    BlockingPass("email_local", 30),
-    BlockingPass("name_set", 30),
-    BlockingPass("last_birthday", 100),
-    BlockingPass("first_birthday", 100),
-    BlockingPass("postcode_first", 30),
-    BlockingPass("street_initial", 50),
-    BlockingPass("name_sounds_postcode", 60),
-)
 
 
 def _soundex(value: str) -> str:
@@ -42,7 +22,8 @@ def _soundex(value: str) -> str:
 
 
 def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
-    """One column per pass; None where a record lacks what the key needs."""
+    """One column per key the settings may name (``settings.BLOCKING_KEYS``); None where a record lacks what
+    the key needs."""
     first, last = records["first_name"], records["last_name"]
     first1 = first.str.split(" ").str[0]
     mmdd = records["birth_month_day"]
@@ -99,7 +80,9 @@ def _encoded(pairs: pd.MultiIndex, size: int) -> np.ndarray:
     return np.minimum(left, right).astype(np.int64) * size + np.maximum(left, right)
 
 
-def candidate_pairs(keys: pd.DataFrame, changed: pd.Index | None = None) -> np.ndarray:
+def candidate_pairs(
+    keys: pd.DataFrame, passes: tuple[BlockingPass, ...], changed: pd.Index | None = None
+) -> np.ndarray:
     """Union of all passes as an (n, 2) array of positions with left < right.
 
     With ``changed``, only pairs with at least one changed record are made (incremental matching).
@@ -108,7 +91,7 @@ def candidate_pairs(keys: pd.DataFrame, changed: pd.Index | None = None) -> np.n
     """
     size = len(keys)
     codes = []
-    for p in PASSES:
+    for p in passes:
         index = CappedBlock(p.name, p.max_block)
         pairs = index.index(keys) if changed is None else index.index(keys.loc[changed], keys)
         codes.append(_encoded(pairs, size))
@@ -116,10 +99,10 @@ def candidate_pairs(keys: pd.DataFrame, changed: pd.Index | None = None) -> np.n
     return np.column_stack(np.divmod(unique, size)).astype(np.int64)
 
 
-def pairs_per_pass(keys: pd.DataFrame) -> dict[str, np.ndarray]:
+def pairs_per_pass(keys: pd.DataFrame, passes: tuple[BlockingPass, ...]) -> dict[str, np.ndarray]:
     """Each pass's own pairs, for measuring what every pass contributes to recall."""
     result = {}
-    for p in PASSES:
+    for p in passes:
         pairs = CappedBlock(p.name, p.max_block).index(keys)
         result[p.name] = np.column_stack([pairs.get_level_values(0), pairs.get_level_values(1)]).astype(np.int64)
     return result

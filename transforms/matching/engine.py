@@ -8,21 +8,12 @@ conflicts that clustering never crosses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from transforms.matching.features import compare
 from transforms.matching.model import TERM_FREQUENCY_FEATURES, MatchModel, fit
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    match: float = 0.97
-    possible: float = 0.5
-    conflict_evidence: float = -10.0  # features together say at least 1000:1 against
-
+from transforms.matching.settings import Estimation, MatchSettings, Thresholds
 
 OUTCOMES = ("non_match", "possible", "match")
 
@@ -40,10 +31,10 @@ def hard_conflicts(levels: pd.DataFrame) -> np.ndarray:
     return birth_differs | names_differ
 
 
-def random_pairs(size: int, count: int = 1_000_000, seed: int = 20261123) -> np.ndarray:
+def random_pairs(size: int, estimation: Estimation) -> np.ndarray:
     """Random record pairs (deterministic), for measuring how often strangers agree."""
-    rng = np.random.default_rng(seed)
-    pairs = rng.integers(0, size, size=(min(count, size * (size - 1) // 2 or 1), 2))
+    rng = np.random.default_rng(estimation.seed)
+    pairs = rng.integers(0, size, size=(min(estimation.random_pairs, size * (size - 1) // 2 or 1), 2))
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
     pairs.sort(axis=1)
     return pairs
@@ -66,15 +57,17 @@ def exact_frequencies(records: pd.DataFrame, pairs: np.ndarray) -> dict[str, np.
 
 
 def score_pairs(
-    records: pd.DataFrame, pairs: np.ndarray, model: MatchModel | None, thresholds: Thresholds
+    records: pd.DataFrame, pairs: np.ndarray, model: MatchModel | None, settings: MatchSettings
 ) -> tuple[pd.DataFrame, MatchModel]:
     """Feature levels and weights, total weight, probability and outcome of each pair.
 
     Fits the model when none is given.
     """
-    levels = compare(records, pairs)
+    thresholds = settings.thresholds
+    levels = compare(records, pairs, settings.comparisons)
     if model is None:
-        random_levels = compare(records, random_pairs(len(records)), gate_contacts=False)
+        strangers = random_pairs(len(records), settings.estimation)
+        random_levels = compare(records, strangers, settings.comparisons, gate_contacts=False)
         model = fit(levels, random_levels, len(records))
     contributions = model.contributions(levels, exact_frequencies(records, pairs)).astype(np.float32)
     scores = model.score(contributions)

@@ -15,6 +15,7 @@ from rapidfuzz.process import cpdist
 from recordlinkage.base import BaseCompareFeature
 
 from transforms.matching.nicknames import equivalent
+from transforms.matching.settings import Comparisons
 
 MISSING = -1
 
@@ -74,13 +75,15 @@ class Names(BaseCompareFeature):
     (a married name), or different.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cutoffs: Comparisons) -> None:
         fields = ["first_name", "last_name"]
         super().__init__(fields, fields, label=["first_name", "last_name"])
+        self.cutoffs = cutoffs
 
     def _compute_vectorized(self, f1, l1, f2, l2):
         direct_first, direct_last = _similarity(f1, f2), _similarity(l1, l2)
-        swap = _similarity(f1, l2) + _similarity(l1, f2) > direct_first + direct_last + 0.2
+        cut = self.cutoffs
+        swap = _similarity(f1, l2) + _similarity(l1, f2) > direct_first + direct_last + cut.swap_margin
         first_other, last_other = f2.mask(swap, l2), l2.mask(swap, f2)
         first_sim = np.where(swap, _similarity(f1, first_other), direct_first)
         last_sim = np.where(swap, _similarity(l1, last_other), direct_last)
@@ -88,10 +91,12 @@ class Names(BaseCompareFeature):
         nickname = _per_distinct_pair(_text(f1), _text(first_other), equivalent)
         same_given = _similarity(_first_word(f1), _first_word(first_other)) == 1.0
         first = np.select(
-            [first_sim == 1.0, first_sim >= 0.93, nickname | same_given | (first_sim >= 0.88)], [3, 2, 1], 0
+            [first_sim == 1.0, first_sim >= cut.name_typo, nickname | same_given | (first_sim >= cut.name_close)],
+            [3, 2, 1],
+            0,
         )
         shared = _per_distinct_pair(_text(l1), _text(last_other), _shares_a_part)
-        last = np.select([last_sim == 1.0, last_sim >= 0.93, shared], [3, 2, 1], 0)
+        last = np.select([last_sim == 1.0, last_sim >= cut.name_typo, shared], [3, 2, 1], 0)
         return (
             np.where(_missing(f1, first_other), MISSING, first),
             np.where(_missing(l1, last_other), MISSING, last),
@@ -143,10 +148,11 @@ class Birth(BaseCompareFeature):
 class Address(BaseCompareFeature):
     """Street, number and postal code as one piece of evidence: households share all three."""
 
-    def __init__(self, label: str = "address") -> None:
+    def __init__(self, cutoffs: Comparisons, label: str = "address") -> None:
         super().__init__(
             ["street", "street_name", "postal_code"], ["street", "street_name", "postal_code"], label=label
         )
+        self.street_typo = cutoffs.street_typo
 
     def _compute_vectorized(self, s1, n1, p1, s2, n2, p2):
         same_postcode = p1.to_numpy() == p2.to_numpy()
@@ -155,21 +161,23 @@ class Address(BaseCompareFeature):
         street_known = s1.notna().to_numpy() & s2.notna().to_numpy()
         compatible = same_postcode | ~postcode_known
         exact = street_known & (street == 1.0) & compatible
-        close = street_known & (street >= 0.93) & compatible
+        close = street_known & (street >= self.street_typo) & compatible
         level = np.select([exact, close, same_postcode & postcode_known], [3, 2, 1], 0)
         nothing = ~(street_known | postcode_known)
         return np.where(nothing, MISSING, level)
 
 
-def comparator() -> recordlinkage.Compare:
-    return recordlinkage.Compare([Names(), Email(), Phone(), Birth(), Address()])
+def comparator(cutoffs: Comparisons) -> recordlinkage.Compare:
+    return recordlinkage.Compare([Names(cutoffs), Email(), Phone(), Birth(), Address(cutoffs)])
 
 
 CONTACT_FEATURES = ("email", "phone", "address")
 CHUNK_PAIRS = 500_000  # pairs compared at a time: bounds memory whatever the number of candidates
 
 
-def compare(records: pd.DataFrame, pairs: np.ndarray, gate_contacts: bool = True) -> pd.DataFrame:
+def compare(
+    records: pd.DataFrame, pairs: np.ndarray, cutoffs: Comparisons, gate_contacts: bool = True
+) -> pd.DataFrame:
     """Agreement levels (int8) of every pair; columns in ``LEVELS`` order.
 
     Between records whose first names differ, a shared email, phone or address is what a family
@@ -178,7 +186,7 @@ def compare(records: pd.DataFrame, pairs: np.ndarray, gate_contacts: bool = True
     """
     if len(pairs) == 0:
         return pd.DataFrame({name: pd.Series(dtype=np.int8) for name in LEVELS})
-    comparer = comparator()
+    comparer = comparator(cutoffs)
     chunks = [
         comparer.compute(pd.MultiIndex.from_arrays([chunk[:, 0], chunk[:, 1]]), records)[list(LEVELS)].astype(np.int8)
         for chunk in np.array_split(pairs, max(1, -(-len(pairs) // CHUNK_PAIRS)))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from transforms.standardise.text import fold, repair
+from quality.canonical import repair
+from transforms.standardise.text import fold
 
 # Street-type abbreviations as Finnish systems write them, folded ('väylä' -> 'vayla').
 _ABBREVIATIONS = {

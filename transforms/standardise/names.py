@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from transforms.standardise.text import fold, repair
+from quality.canonical import repair
+from transforms.standardise.text import fold
 
 _HYPHEN = re.compile(r"\s*[-\u2010\u2011\u2013\u2014]\s*")
 _NOT_LETTER = re.compile(r"[^a-z ]+")

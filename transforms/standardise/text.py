@@ -1,16 +1,15 @@
-"""Text repairs shared by every field: broken encodings, stray spaces, accents for comparison."""
+"""Text helpers shared by every field: accents folded for comparison, work done once per distinct value.
+
+Repairing broken encodings is ``quality.canonical.repair``: the canonical identifiers need it too.
+"""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-import ftfy
 import pandas as pd
-
-_SPACES = re.compile(r"\s+")
 
 
 def per_unique(series: pd.Series, function: Callable[[Any], Any]) -> pd.Series:
@@ -18,12 +17,6 @@ def per_unique(series: pd.Series, function: Callable[[Any], Any]) -> pd.Series:
     values = series.dropna().unique()
     mapping = {value: function(value) for value in values}
     return series.map(mapping).astype(object).where(series.notna(), None)
-
-
-def repair(text: str) -> str:
-    """Undo mojibake ('HÃ¤meenkatu' -> 'Hämeenkatu') and collapse whitespace."""
-    fixed = ftfy.fix_text(text, normalization="NFC") if not text.isascii() else text
-    return _SPACES.sub(" ", fixed).strip()
 
 
 def fold(text: str) -> str:

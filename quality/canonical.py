@@ -1,13 +1,26 @@
-"""Emails and phone numbers, checked and normalised by the libraries that know their rules."""
+"""The one canonical form of each identifier: the lowest layer, so that every other layer compares alike.
+
+Emails and phone numbers are checked and normalised by the libraries that know their rules; text is
+repaired of broken encodings first. The suppression list, pseudonyms, matching, rectification and the
+ad platforms' hashed lists all use these forms.
+"""
 
 from __future__ import annotations
 
+import re
+
+import ftfy
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from transforms.standardise.text import repair
-
 DEFAULT_REGION = "FI"
+_SPACES = re.compile(r"\s+")
+
+
+def repair(text: str) -> str:
+    """Undo mojibake ('HÃ¤meenkatu' -> 'Hämeenkatu') and collapse whitespace."""
+    fixed = ftfy.fix_text(text, normalization="NFC") if not text.isascii() else text
+    return _SPACES.sub(" ", fixed).strip()
 
 
 def normalise_email(value: str) -> str | None:

@@ -1,0 +1,165 @@
+"""Reading the landing tables as their descriptions say (``quality.tables``): the one place that turns a
+description into SQL.
+
+Identities for matching, the rows consent events come from, purchases for segments, and how to find one
+person's rows for requests: each is built for every described table that has landed, so a new system's
+description is read the same way without code of its own here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+import sqlalchemy as sa
+
+from hub.storage import LANDING_SCHEMA, read_frame, table_columns
+from quality.contract import IDENTITY_KINDS, Condition, LandedTable, Link, column
+from quality.tables import landed_tables
+
+JSON_COLUMNS = frozenset({"marketing_permissions"})  # read as text: both stores then give the same value
+IDENTITY_COLUMNS = ["source_system", "source_key", *IDENTITY_KINDS, "updated_at"]
+PURCHASE_COLUMNS = ["source_system", "source_key", "channel", "table_name", "kind", "amount_eur", "at"]
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "'" + str(value).replace("'", "''") + "'"
+    return str(value)
+
+
+def _holds(condition: Condition, alias: str = "") -> str:
+    return f"{alias}{column(condition.path)} = {_literal(condition.equals)}"
+
+
+def link_condition(link: Link, alias: str = "") -> str:
+    """SQL true for the rows the link applies to ('1 = 1' when it applies to all)."""
+    parts = []
+    if link.when is not None:
+        parts.append(_holds(link.when, alias))
+    if link.unless is not None:
+        parts.append(f"NOT ({_holds(link.unless, alias)})")
+    return " AND ".join(parts) or "1 = 1"
+
+
+def link_key(link: Link, alias: str = "") -> str:
+    """SQL for the source key the link leads to (the crosswalk's spelling, prefix included)."""
+    key = f"CAST({alias}{column(link.key)} AS VARCHAR)"
+    return f"('{link.prefix}' || {key})" if link.prefix else key
+
+
+def _first_present(paths: Iterable[tuple[str, ...]], present: set[str]) -> str:
+    """A coalesce of the candidate columns that were landed (dlt creates no all-null column)."""
+    found = [column(p) for p in paths if column(p) in present]
+    if not found:
+        return "NULL"
+    return found[0] if len(found) == 1 else f"coalesce({', '.join(found)})"
+
+
+def landed_columns(connection: sa.Connection, tables: Iterable[LandedTable] | None = None) -> dict[str, set[str]]:
+    """The columns of each described table that has landed (tables not landed yet are left out)."""
+    found = {t.name: table_columns(connection, LANDING_SCHEMA, t.name) for t in tables or landed_tables()}
+    return {name: columns for name, columns in found.items() if columns}
+
+
+def read_identities(connection: sa.Connection, tables: Iterable[LandedTable] | None = None) -> pd.DataFrame:
+    """Raw identity fields of every source record, as text: one row per person's record in any table."""
+    tables = list(tables or landed_tables())
+    present = landed_columns(connection, tables)
+    frames = []
+    for table in tables:
+        if table.name not in present:
+            continue
+        for records in table.records:
+            columns = present[table.name]
+            selected = ", ".join(
+                f"CAST({_first_present(records.fields.get(kind, ()), columns)} AS VARCHAR) AS {kind}"
+                for kind in IDENTITY_KINDS
+            )
+            where = link_condition(records.link)
+            if records.soft_deleted is not None and column(records.soft_deleted) in columns:
+                where += f" AND NOT coalesce({column(records.soft_deleted)}, FALSE)"
+            frames.append(
+                read_frame(
+                    connection,
+                    f"SELECT '{records.link.system}' AS source_system, {link_key(records.link)} AS source_key, "
+                    f"{selected}, CAST({_first_present(records.updated_at, columns)} AS VARCHAR) AS updated_at "
+                    f"FROM {LANDING_SCHEMA}.{table.name} WHERE {where}",
+                )
+            )
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=IDENTITY_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[IDENTITY_COLUMNS]
+
+
+def read_consent_sources(connection: sa.Connection, tables: Iterable[LandedTable] | None = None) -> dict:
+    """The landing rows consent events come from, per table (its consent columns; a missing one is NULL)."""
+    frames = {}
+    for table in tables or landed_tables():
+        present = table_columns(connection, LANDING_SCHEMA, table.name)
+        if table.consent and present:
+            selected = ", ".join(_consent_column(c, present) for c in table.consent)
+            frames[table.name] = read_frame(connection, f"SELECT {selected} FROM {LANDING_SCHEMA}.{table.name}")
+    return frames
+
+
+def _consent_column(name: str, present: set[str]) -> str:
+    if name not in present:
+        return f"NULL AS {name}"
+    return f"CAST({name} AS VARCHAR) AS {name}" if name in JSON_COLUMNS else name
+
+
+def purchases_sql(connection: sa.Connection, tables: Iterable[LandedTable] | None = None) -> str | None:
+    """One SELECT of every purchase row in every landed sales table (``PURCHASE_COLUMNS``), or None.
+
+    A row's record is its first applicable link; a status with two kinds (a refunded order) gives a sale
+    and a return; amounts are absolute; a status not listed is no purchase.
+    """
+    parts = []
+    for table in tables or landed_tables():
+        sales = table.sales
+        if sales is None or not table_columns(connection, LANDING_SCHEMA, table.name):
+            continue
+        amount = f"abs(CAST(p.{column(sales.amount)} AS DOUBLE PRECISION))"
+        for link in sales.links:
+            for kind, condition in _kinds(sales, "p."):
+                parts.append(
+                    f"SELECT '{link.system}' AS source_system, {link_key(link, 'p.')} AS source_key, "
+                    f"'{table.system}' AS channel, '{table.name}' AS table_name, '{kind}' AS kind, "
+                    f"{amount} AS amount_eur, p.{column(sales.at)} AS at "
+                    f"FROM {LANDING_SCHEMA}.{table.name} p WHERE {link_condition(link, 'p.')} AND {condition}"
+                )
+    return " UNION ALL ".join(parts) if parts else None
+
+
+def _kinds(sales, alias: str) -> list[tuple[str, str]]:
+    """(kind, SQL condition on the status) for sale and return."""
+    if sales.status is None:
+        return [("sale", "1 = 1")]
+    status = f"{alias}{column(sales.status)}"
+    found = []
+    for kind in ("sale", "return"):
+        statuses = [s for s, kinds in sales.kinds.items() if kind in kinds]
+        if statuses:
+            found.append((kind, f"{status} IN ({', '.join(_literal(s) for s in statuses)})"))
+    return found
+
+
+def person_condition(table: LandedTable) -> str:
+    """SQL true for the person's rows of a landed table, over ``hub.gdpr.locate.Person.params`` lists
+    (every key of each system, prefixed as in the crosswalk; the email platform's addresses)."""
+    parts = []
+    for link in table.links:
+        if link.by == "email":
+            parts.append(f"lower({column(link.key)}) IN :{link.system}_emails")
+        elif link.when is None and link.unless is None:
+            parts.append(f"{link_key(link)} IN :{link.system}")
+        else:
+            parts.append(f"({link_condition(link)} AND {link_key(link)} IN :{link.system})")
+    return " OR ".join(parts) or "1 = 0"
+
+
+def contact_columns(table: LandedTable) -> dict[str, str]:
+    """Landed column -> 'email' | 'phone' where another person's row may carry the person's contact."""
+    return {column(path): kind for path, kind in table.contacts()}

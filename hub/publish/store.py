@@ -1,0 +1,292 @@
+"""The publishing tables: sync state, the run's plan (outbox), the sync log, runs, destinations and files.
+
+Exactly once across crashes rests on three writes, each in its own transaction:
+
+1. ``begin_run``: the whole plan goes into ``publish_outbox`` (status ``pending``) before anything is
+   sent; the previous run's outbox is dropped (what it did not finish is still a difference from the
+   state, and its unconfirmed items are read first, see ``unconfirmed``).
+2. ``mark``: after a tool answered, its items get their status, the confirmed ones change
+   ``publish_state``, and every answer is a line of ``sync_log``, together.
+3. ``finish_run``: the run's status and counts.
+
+The sync log names people only by keyed pseudonym: the tool's key as a record (``esp:<member id>``), an
+ad list's customer as a customer ID, under the hub's pseudonym key; never a key or contact in clear.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from exports.publishing.plan import ADOPT, DELIVERED_COLUMNS, RELEASE, REMOVE
+from hub import storage
+from hub.storage import HUB_SCHEMA
+from quality.identifiers import keyed_hash
+
+STATE = f"{HUB_SCHEMA}.publish_state"
+OUTBOX = f"{HUB_SCHEMA}.publish_outbox"
+LOG = f"{HUB_SCHEMA}.sync_log"
+RUN = f"{HUB_SCHEMA}.publish_run"
+DESTINATION = f"{HUB_SCHEMA}.publish_destination"
+FILE = f"{HUB_SCHEMA}.publish_file"
+
+PENDING, SENT, ABSENT, REJECTED, FAILED = "pending", "sent", "absent", "rejected", "failed"
+SETTLED = (SENT, ABSENT)  # the tool now holds what the hub asked for
+OUTBOX_COLUMNS = [
+    "run_id",
+    "destination",
+    "target",
+    "audience",
+    "tool",
+    "operation",
+    "payload",
+    "status",
+    "attempts",
+    "error",
+    "updated_at",
+]
+CHUNK = 2000  # keys per IN list (PostgreSQL takes at most 65,535 parameters a statement)
+_SEPARATOR = "|"  # between audience and target in a pair key: audience names never hold it
+
+
+def delivered(connection: sa.Connection, destination: str) -> pd.DataFrame:
+    """What the destination's tool last confirmed (DELIVERED_COLUMNS)."""
+    frame = storage.read_frame(
+        connection,
+        f"SELECT audience, target, payload, adopted FROM {STATE} WHERE destination = :d ORDER BY audience, target",
+        d=destination,
+    )
+    return frame.astype({"audience": str, "target": str, "payload": str, "adopted": bool})[DELIVERED_COLUMNS]
+
+
+def delivered_before(connection: sa.Connection, destination: str) -> int | None:
+    """How many memberships the destination held after its last run (None: it was never synced)."""
+    row = connection.execute(
+        sa.text(f"SELECT delivered_rows FROM {DESTINATION} WHERE destination = :d"), {"d": destination}
+    ).first()
+    return None if row is None else int(row[0])
+
+
+def unconfirmed(connection: sa.Connection) -> pd.DataFrame:
+    """Items an earlier run planned that no tool confirmed: destination, audience, target, operation."""
+    return storage.read_frame(
+        connection,
+        f"SELECT destination, audience, target, operation FROM {OUTBOX} WHERE status IN ('{PENDING}', '{FAILED}')",
+    )
+
+
+def last_files(connection: sa.Connection, destination: str) -> dict[str, tuple[str, int]]:
+    """The last file written per file key of the destination: (SHA-256, lines)."""
+    rows = connection.execute(
+        sa.text(f"SELECT file_key, sha256, lines FROM {FILE} WHERE destination = :d"), {"d": destination}
+    )
+    return {key: (sha, int(lines)) for key, sha, lines in rows}
+
+
+def begin_run(
+    connection: sa.Connection,
+    run_id: str,
+    plans: list[tuple[str, str, pd.DataFrame]],
+    forced: bool,
+    summary: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Write the run and its plan before anything is sent; ``plans`` is (destination, tool, items) per destination.
+
+    Adoptions and releases change only the hub's state (the tool held those memberships before the hub),
+    so they are applied here; everything else waits in the outbox as ``pending``.
+    """
+    connection.execute(
+        sa.text(f"UPDATE {RUN} SET status = 'interrupted', finished_at = :now WHERE status = 'sending'"), {"now": now}
+    )
+    connection.execute(sa.text(f"DELETE FROM {OUTBOX}"))
+    connection.execute(
+        sa.text(
+            f"INSERT INTO {RUN} (run_id, started_at, status, forced, summary) "
+            "VALUES (:r, :now, 'sending', :forced, :summary)"
+        ),
+        {"r": run_id, "now": now, "forced": forced, "summary": json.dumps(summary, sort_keys=True)},
+    )
+    for destination, tool, items in plans:
+        sendable = items[~items["operation"].isin((ADOPT, RELEASE))]
+        outbox = pd.DataFrame(
+            {
+                "run_id": run_id,
+                "destination": destination,
+                "target": sendable["target"].to_numpy(),
+                "audience": sendable["audience"].to_numpy(),
+                "tool": tool,
+                "operation": sendable["operation"].to_numpy(),
+                "payload": sendable["payload"].to_numpy(),
+                "status": PENDING,
+                "attempts": 0,
+                "error": None,
+                "updated_at": now,
+            }
+        )
+        storage.insert_frame(connection, "publish_outbox", outbox)
+        released = items[items["operation"] == RELEASE]
+        _delete_state(connection, destination, released)
+        adopted = items[items["operation"] == ADOPT]
+        _insert_state(connection, destination, tool, adopted, adopted=True, run_id=run_id, now=now)
+        known = delivered_before(connection, destination)
+        if known is None:
+            connection.execute(
+                sa.text(
+                    f"INSERT INTO {DESTINATION} (destination, tool, first_run_id, last_run_id, delivered_rows, "
+                    "updated_at) VALUES (:d, :tool, :r, :r, 0, :now)"
+                ),
+                {"d": destination, "tool": tool, "r": run_id, "now": now},
+            )
+        _count_delivered(connection, destination, run_id, now)
+
+
+def mark(
+    connection: sa.Connection,
+    run_id: str,
+    destination: str,
+    tool: str,
+    rows: pd.DataFrame,
+    key: bytes,
+    now: datetime,
+) -> None:
+    """Record the tool's answers for ``rows`` (audience, target, operation, payload, status, attempts, error).
+
+    Confirmed additions and changes enter the state, confirmed removals leave it; the outbox items get
+    their status; every answer is a sync log line under the target's pseudonym.
+    """
+    if rows.empty:
+        return
+    _delete_pairs(connection, OUTBOX, "run_id = :r AND destination = :d", {"r": run_id, "d": destination}, rows)
+    outbox = rows.assign(run_id=run_id, destination=destination, tool=tool, updated_at=now)
+    storage.insert_frame(connection, "publish_outbox", outbox[OUTBOX_COLUMNS])
+    settled = rows[rows["status"].isin(SETTLED)]
+    _delete_state(connection, destination, settled)
+    written = settled[settled["operation"] != REMOVE]
+    _insert_state(connection, destination, tool, written, adopted=False, run_id=run_id, now=now)
+    log = pd.DataFrame(
+        {
+            "run_id": run_id,
+            "destination": destination,
+            "tool": tool,
+            "audience": rows["audience"].to_numpy(),
+            "target_ref": [target_ref(key, tool, t) for t in rows["target"]],
+            "operation": rows["operation"].to_numpy(),
+            "status": rows["status"].to_numpy(),
+            "attempts": rows["attempts"].astype(int).to_numpy(),
+            "error": rows["error"].to_numpy(),
+            "logged_at": now,
+        }
+    )
+    storage.insert_frame(connection, "sync_log", log)
+
+
+def record_file(
+    connection: sa.Connection,
+    destination: str,
+    file_key: str,
+    name: str,
+    sha256: str,
+    lines: int,
+    run_id: str,
+    now: datetime,
+) -> None:
+    storage.replace_row(
+        connection,
+        FILE,
+        {"destination": destination, "file_key": file_key},
+        {"file_name": name, "sha256": sha256, "lines": lines, "run_id": run_id, "written_at": now},
+    )
+
+
+def finish_run(
+    connection: sa.Connection, run_id: str, destinations: list[str], status: str, summary: dict[str, Any], now: datetime
+) -> None:
+    """The run's status and counts, and how many memberships each destination holds now (its state is
+    counted at the start and the end of a run, not after every answer)."""
+    for destination in destinations:
+        _count_delivered(connection, destination, run_id, now)
+    connection.execute(
+        sa.text(f"UPDATE {RUN} SET status = :s, finished_at = :now, summary = :summary WHERE run_id = :r"),
+        {"s": status, "now": now, "summary": json.dumps(summary, sort_keys=True), "r": run_id},
+    )
+
+
+def recent_log(connection: sa.Connection, limit: int) -> pd.DataFrame:
+    """The newest sync log lines, newest first."""
+    return storage.read_frame(
+        connection,
+        f"SELECT logged_at, run_id, destination, audience, operation, status, attempts, error, target_ref "
+        f"FROM {LOG} ORDER BY logged_at DESC, run_id DESC LIMIT :n",
+        n=limit,
+    )
+
+
+def target_ref(key: bytes, tool: str, target: str) -> str | None:
+    """The pseudonym of a tool's key (an ad list's target is a customer ID)."""
+    if tool == "ads":
+        return keyed_hash(key, "customer", target)
+    return keyed_hash(key, "record", f"{tool}:{target}")
+
+
+def _insert_state(
+    connection: sa.Connection,
+    destination: str,
+    tool: str,
+    items: pd.DataFrame,
+    *,
+    adopted: bool,
+    run_id: str,
+    now: datetime,
+) -> None:
+    state = pd.DataFrame(
+        {
+            "destination": destination,
+            "target": items["target"].to_numpy(),
+            "audience": items["audience"].to_numpy(),
+            "tool": tool,
+            "payload": items["payload"].to_numpy(),
+            "adopted": adopted,
+            "run_id": run_id,
+            "delivered_at": now,
+        }
+    )
+    storage.insert_frame(connection, "publish_state", state)
+
+
+def _delete_state(connection: sa.Connection, destination: str, items: pd.DataFrame) -> None:
+    _delete_pairs(connection, STATE, "destination = :d", {"d": destination}, items)
+
+
+def _delete_pairs(
+    connection: sa.Connection, table: str, scope: str, params: dict[str, Any], items: pd.DataFrame
+) -> None:
+    """Delete the rows of ``items``' exact (audience, target) pairs within ``scope``, a chunk at a time."""
+    for targets, pairs in _chunks(items):
+        statement = sa.text(
+            f"DELETE FROM {table} WHERE {scope} AND target IN :targets "
+            f"AND (audience || '{_SEPARATOR}' || target) IN :pairs"
+        ).bindparams(sa.bindparam("targets", expanding=True), sa.bindparam("pairs", expanding=True))
+        connection.execute(statement, {**params, "targets": targets, "pairs": pairs})
+
+
+def _chunks(items: pd.DataFrame) -> Iterator[tuple[list[str], list[str]]]:
+    pairs = list(dict.fromkeys(zip(items["audience"], items["target"], strict=True)))
+    for start in range(0, len(pairs), CHUNK):
+        chunk = pairs[start : start + CHUNK]
+        yield sorted({t for _, t in chunk}), [f"{a}{_SEPARATOR}{t}" for a, t in chunk]
+
+
+def _count_delivered(connection: sa.Connection, destination: str, run_id: str, now: datetime) -> None:
+    connection.execute(
+        sa.text(
+            f"UPDATE {DESTINATION} SET last_run_id = :r, updated_at = :now, "
+            f"delivered_rows = (SELECT count(*) FROM {STATE} WHERE destination = :d) WHERE destination = :d"
+        ),
+        {"r": run_id, "now": now, "d": destination},
+    )
