@@ -1,13 +1,16 @@
 """The matching benchmark: simulate, run the hub's pipeline, run Splink on the same records, score both.
 
-The pipeline is the same Dagster graph as ``hub run``, executed in-process against a served
-simulation. Ground truth (``truth.csv``) is read here, after the pipeline, and only for scoring.
+It runs once per simulator profile ('standard', 'hard'), each world in its own folder, so a matcher
+is scored against worlds of different habits and cannot pass by having learned one of them. The
+pipeline is the same Dagster graph as ``hub run``, executed in-process against a served simulation.
+Ground truth (``truth.csv``) is read here, after the pipeline, and only for scoring.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -22,10 +25,12 @@ from hub.bench.scoring import blocking_recall, cluster_scores, pairwise_scores, 
 from hub.config import load_settings
 from hub.runner import run_pipeline
 from hub.simulator import generate, running_simulator
+from hub.simulator.profiles import Profile, resolve
 from quality.masking import mask_text
 from transforms.matching.blocking import blocking_keys, candidate_pairs, pairs_per_pass
 
 MATCHING_STAGES = ("golden/match_pairs", "golden/customer_xref")
+MEASURED_GROUPS = ("golden/", "consent/", "segments/", "publish/")  # the stages whose time and memory are shown
 SPLINK_COLUMNS = [
     "unique_id",
     "source_system",
@@ -93,13 +98,38 @@ def _mistakes(records: pd.DataFrame, predicted: pd.Series, truth: pd.Series, cou
     return {"false_merges": examples("cluster", "person"), "missed_merges": examples("person", "cluster")}
 
 
-def run_benchmark(persons: int, seed: int, workdir: Path, splink: bool = True, console: Console | None = None) -> dict:
+def run_benchmark(
+    persons: int,
+    seed: int,
+    workdir: Path,
+    splink: bool = True,
+    console: Console | None = None,
+    profiles: Sequence[str | Profile] = ("standard", "hard"),
+) -> dict:
+    """Benchmark matching on one world per simulator profile, each in `workdir`/<profile name>.
+
+    Prints each run's stages, blocking recall and example mistakes, then one table of the scores of
+    every profile; writes each run's report and the summary as bench.json; returns the summary.
+    """
     console = console or Console()
     workdir = workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    runs = {}
+    for profile in profiles:
+        habits = resolve(profile)
+        runs[habits.name] = _run_profile(persons, seed, workdir / habits.name, habits, splink, console)
+    summary = {"persons": persons, "seed": seed, "profiles": runs}
+    (workdir / "bench.json").write_text(json.dumps(summary, indent=2, default=str))
+    _print_scores(summary, console)
+    return summary
+
+
+def _run_profile(persons: int, seed: int, workdir: Path, profile: Profile, splink: bool, console: Console) -> dict:
+    """Simulate a world of `profile`, run the pipeline and Splink on it, score both; the run's report."""
     systems = workdir / "systems"
     started = time.perf_counter()
-    console.rule(f"Simulating {persons:,} persons")
-    meta = generate(systems, persons=persons, seed=seed, today=date(2026, 11, 1))
+    console.rule(f"Simulating {persons:,} persons, profile {profile.name!r}")
+    meta = generate(systems, persons=persons, seed=seed, today=date(2026, 11, 1), profile=profile)
     simulate_seconds = time.perf_counter() - started
     for leftover in ("hub.duckdb", "hub.duckdb.wal"):
         (workdir / leftover).unlink(missing_ok=True)
@@ -114,13 +144,15 @@ def run_benchmark(persons: int, seed: int, workdir: Path, splink: bool = True, c
     with engine.connect() as connection:
         records = store.load_records(connection)
         xref = store.load_xref(connection)
+        _, match_settings = store.load_model(connection)
     truth = read_truth(systems)
     ids = records["unique_id"].to_numpy()
     keys = blocking_keys(records)
-    recall_by_pass = {name: blocking_recall(p, ids, truth) for name, p in pairs_per_pass(keys).items()}
-    union_recall = blocking_recall(candidate_pairs(keys), ids, truth)
+    passes = match_settings.blocking  # the blocking passes the run's model was fitted with
+    recall_by_pass = {name: blocking_recall(p, ids, truth) for name, p in pairs_per_pass(keys, passes).items()}
+    union_recall = blocking_recall(candidate_pairs(keys, passes), ids, truth)
 
-    stages = {k: meta_ for k, meta_ in outcome.materializations.items() if k.startswith(("golden/", "consent/"))}
+    stages = {k: meta_ for k, meta_ in outcome.materializations.items() if k.startswith(MEASURED_GROUPS)}
     hub_seconds = sum(stages[s].get("seconds", 0.0) for s in MATCHING_STAGES)
     hub_peak = max(stages[s].get("peak_rss_mb", 0.0) for s in MATCHING_STAGES)
     results = {"hub": _score(xref.reindex(ids), truth, hub_seconds, hub_peak)}
@@ -133,6 +165,7 @@ def run_benchmark(persons: int, seed: int, workdir: Path, splink: bool = True, c
         results["splink"] = _score(predicted.reindex(ids), truth, result.seconds, result.peak_rss_mb)
 
     report = {
+        "profile": profile.name,
         "persons": persons,
         "seed": seed,
         "records": len(records),
@@ -146,31 +179,45 @@ def run_benchmark(persons: int, seed: int, workdir: Path, splink: bool = True, c
         "counts": meta.counts,
     }
     (workdir / "bench.json").write_text(json.dumps(report, indent=2, default=str))
-    _print(report, console)
+    _print_details(report, console)
     return report
 
 
-def _print(report: dict, console: Console) -> None:
+def _cells(report: dict, scores: dict) -> dict[str, str]:
+    """One matcher's scores on one profile's world, as the summary table shows them."""
+    return {
+        "records": f"{report['records']:,}",
+        "precision": f"{scores['precision']:.4f}",
+        "recall": f"{scores['recall']:.4f}",
+        "F1": f"{scores['f1']:.4f}",
+        "exact": f"{scores['exact_clusters']:.4f}",
+        "clusters": f"{scores['clusters']:,}",
+        "secs": f"{scores['seconds']:.1f}",
+        "peak MB": f"{scores['peak_rss_mb']:,.0f}",
+    }
+
+
+def _print_scores(summary: dict, console: Console) -> None:
+    """One table: a column per profile and matcher (the hub's, and Splink's when run), a row per score."""
     quality = Table(
-        title=f"Matching quality, {report['persons']:,} persons / {report['records']:,} records",
+        title=f"Matching quality by simulator profile, {summary['persons']:,} persons",
         caption="exact: share of people whose records form exactly one cluster; secs and peak MB: matching only",
     )
-    for column in ("matcher", "precision", "recall", "F1", "exact", "clusters", "secs", "peak MB"):
-        quality.add_column(column, justify="right" if column != "matcher" else "left")
-    for name, s in report["scores"].items():
-        quality.add_row(
-            name,
-            f"{s['precision']:.4f}",
-            f"{s['recall']:.4f}",
-            f"{s['f1']:.4f}",
-            f"{s['exact_clusters']:.4f}",
-            f"{s['clusters']:,}",
-            f"{s['seconds']:.1f}",
-            f"{s['peak_rss_mb']:,.0f}",
-        )
+    quality.add_column("")
+    columns = []
+    for name, report in summary["profiles"].items():
+        for matcher, scores in report["scores"].items():
+            quality.add_column(f"{name}\n{matcher}", justify="right")
+            columns.append(_cells(report, scores))
+    for label in ("records", "precision", "recall", "F1", "exact", "clusters", "secs", "peak MB"):
+        quality.add_row(label, *(cells[label] for cells in columns))
     console.print(quality)
 
-    stages = Table(title="Hub stages (time, peak memory of the process during the stage)")
+
+def _print_details(report: dict, console: Console) -> None:
+    """A run's stages, blocking recall and example mistakes."""
+    profile = report["profile"]
+    stages = Table(title=f"Hub stages, profile {profile!r} (time, peak memory of the process during the stage)")
     for column in ("stage", "seconds", "peak MB", "detail"):
         stages.add_column(column)
     for step, seconds in report["landing_seconds"].items():
@@ -180,7 +227,8 @@ def _print(report: dict, console: Console) -> None:
         stages.add_row(key, f"{meta.get('seconds', 0):.1f}", f"{meta.get('peak_rss_mb', 0):,.0f}", detail)
     console.print(stages)
 
-    blocking = Table(title=f"Blocking recall: {report['blocking_recall']:.4f} for the union of passes")
+    union = report["blocking_recall"]
+    blocking = Table(title=f"Blocking recall, profile {profile!r}: {union:.4f} for the union of passes")
     blocking.add_column("pass")
     blocking.add_column("recall alone", justify="right")
     for name, recall in report["blocking_recall_by_pass"].items():
@@ -188,6 +236,6 @@ def _print(report: dict, console: Console) -> None:
     console.print(blocking)
 
     for kind, pairs in report["mistakes"].items():
-        console.print(f"[bold]{kind.replace('_', ' ')}[/bold] (masked):")
+        console.print(f"[bold]{kind.replace('_', ' ')}[/bold], profile {profile!r} (masked):")
         for a, b in pairs:
             console.print(f"  {a}\n  {b}\n", highlight=False)

@@ -1,8 +1,10 @@
 """The ERP: a relational database of invoiced customers, in the contract's exact DDL.
 
 Clerks type these records from phone calls and paper forms: official given names (often both),
-upper-case cities, abbreviated streets, old addresses nobody updated, duplicates that were
-soft-deleted (or not). Invoices follow each person's spend level; credit notes are negative.
+upper-case cities, abbreviated streets, old addresses nobody updated, first and last name swapped
+(the world profile's `erp` habits), duplicates that were soft-deleted (or not). Soft-deleted
+customers stay in the table and in the truth. Invoices follow each person's spend level; credit
+notes are negative.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from hub.simulator import clock, identity, people, sqlite_store
-from hub.simulator.identity import Sloppiness
 from hub.simulator.world import World
 
 FILE = "erp.sqlite"
@@ -51,29 +52,6 @@ CREATE INDEX ix_invoice_updated_at ON invoice (updated_at);
 CREATE INDEX ix_invoice_customer_no ON invoice (customer_no);
 """
 
-PROFILE = Sloppiness(
-    typo=0.02,
-    mojibake=0.003,
-    full_given_names=0.18,
-    upper_case=0.03,
-    swapped_names=0.006,
-    maiden_name=0.35,
-    double_name=0.08,
-    phone_missing=0.2,
-    phone_styles=(0.15, 0.35, 0.3, 0.1, 0.1),
-    email_missing=0.3,
-    email_alt=0.35,
-    email_family=0.3,
-    street_abbreviated=0.25,
-    unit_styles=(0.6, 0.2, 0.1, 0.1),
-    city_upper=0.2,
-    city_lower=0.0,
-    address_missing=0.04,
-    stale_address=0.6,
-    birth_missing=0.45,
-    birth_swapped=0.012,
-)
-
 FIRST_CUSTOMER_NO = 100_000
 FIRST_INVOICE_NO = 10_000_001
 INSERT_CUSTOMER = "INSERT INTO customer VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
@@ -96,12 +74,12 @@ def _customer_rows(
     r: random.Random,
 ) -> tuple[list[tuple], np.ndarray]:
     """Customer rows and their final updated_at (a move learned later bumps it)."""
-    pop = world.pop
-    firsts, lasts = identity.render_names(pop, idx, PROFILE, rng, r)
-    addresses = identity.render_addresses(pop, idx, created, PROFILE, rng, r, world.clock)
-    phones = identity.render_phones(pop, idx, PROFILE, rng)
-    emails = identity.render_emails(pop, idx, PROFILE, rng, r)
-    births = clock.sql_date(identity.render_births(pop, idx, PROFILE, rng))
+    pop, habits = world.pop, world.profile.erp
+    firsts, lasts = identity.render_names(pop, idx, habits, world.profile, rng, r)
+    addresses = identity.render_addresses(pop, idx, created, habits, rng, r, world.clock)
+    phones = identity.render_phones(pop, idx, habits, rng)
+    emails = identity.render_emails(pop, idx, habits, world.profile, rng, r)
+    births = clock.sql_date(identity.render_births(pop, idx, habits, rng))
     bans = (rng.random(len(idx)) < 0.07).astype(int).tolist()
     updated = np.where(deleted, updated, np.fmax(updated, addresses.learned_at))
     created_text = clock.sql_timestamp(created)
@@ -198,7 +176,10 @@ def generate(world: World) -> list[tuple[str, str, str]]:
         created + ((world.clock - created).astype(np.int64) * rng.random(len(idx)) ** 2).astype("timedelta64[s]"),
         created,
     )
-    deleted = (rng.random(len(idx)) < 0.025) | (duplicate & (rng.random(len(idx)) < 0.5))
+    profile = world.profile
+    deleted = (rng.random(len(idx)) < profile.erp_deleted) | (
+        duplicate & (rng.random(len(idx)) < profile.erp_duplicate_deleted)
+    )
     numbers = [customer_no(FIRST_CUSTOMER_NO + i) for i in range(len(idx))]
     rows, updated = _customer_rows(world, idx, created, updated, deleted, numbers, rng, r)
 
@@ -220,7 +201,7 @@ def advance_day(
 ) -> list[tuple[str, str, str]]:
     """One day of ERP life: some customers updated, new customers, new and paid invoices."""
     rng, r = world.streams("erp-day")
-    pop = world.pop
+    pop, habits = world.pop, world.profile.erp
     conn = sqlite_store.connect(world.out_dir / FILE)
     conn.execute("BEGIN IMMEDIATE")
     active = [
@@ -236,7 +217,7 @@ def advance_day(
         if kind == 0:
             if not pop.prev_street[pid] or rng.random() < 0.5:
                 people.relocate(pop, pid, rng, world.atlas, world.today)
-            address = identity.render_addresses(pop, one, np.array([world.clock]), PROFILE, rng, r, world.clock)
+            address = identity.render_addresses(pop, one, np.array([world.clock]), habits, rng, r, world.clock)
             conn.execute(
                 "UPDATE customer SET street_address = ?, postal_code = ?, city = ?, updated_at = ?"
                 " WHERE customer_no = ?",
@@ -244,12 +225,12 @@ def advance_day(
             )
         elif kind == 1:
             people.change_phone(pop, pid, rng, taken_phones)
-            phone = identity.render_phones(pop, one, PROFILE, rng)[0]
+            phone = identity.render_phones(pop, one, habits, rng)[0]
             conn.execute(
                 "UPDATE customer SET phone = ?, updated_at = ? WHERE customer_no = ?", (phone or None, moment, number)
             )
         elif kind == 2:
-            email = identity.render_emails(pop, one, PROFILE, rng, r)[0]
+            email = identity.render_emails(pop, one, habits, world.profile, rng, r)[0]
             conn.execute(
                 "UPDATE customer SET email = ?, updated_at = ? WHERE customer_no = ?", (email or None, moment, number)
             )

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from hub.simulator import clock, identity, jsondoc, people, sqlite_store, wordlists, writes_log
-from hub.simulator.identity import Sloppiness
 from hub.simulator.world import World
 
 FILE = "esp.sqlite"
@@ -60,23 +59,6 @@ CREATE INDEX ix_campaign_send_time ON campaign (send_time, seq);
 CREATE INDEX ix_activity_campaign ON activity (campaign_id, seq);
 """
 
-PROFILE = Sloppiness(
-    typo=0.02,
-    no_umlauts=0.08,
-    nickname=0.18,
-    lower_case=0.1,
-    swapped_names=0.004,
-    maiden_name=0.2,
-    double_name=0.1,
-    phone_missing=0.55,
-    phone_styles=(0.45, 0.2, 0.2, 0.1, 0.05),
-    email_missing=0.0,
-    email_alt=0.3,
-    email_family=0.3,
-    birth_missing=0.55,
-    birth_swapped=0.015,
-)
-
 STARTING_TAGS = ("Asiakasilta 2024", "Kilpailu", "Jäsen")
 CAMPAIGN_EVERY = np.timedelta64(14, "D")
 CAMPAIGN_HISTORY = 13
@@ -105,8 +87,8 @@ def _members(
     r: random.Random,
 ) -> tuple[list[tuple], list[int]]:
     """Member rows for persons `idx` signing up at `signup` (sorted); returns rows and their persons."""
-    pop = world.pop
-    wanted = identity.render_emails(pop, idx, PROFILE, rng, r)
+    pop, habits = world.pop, world.profile.esp
+    wanted = identity.render_emails(pop, idx, habits, world.profile, rng, r)
     keep: list[int] = []
     emails: list[str] = []
     for k, p in enumerate(idx.tolist()):
@@ -118,9 +100,9 @@ def _members(
                 break
     idx, signup = idx[keep], signup[keep]
     count = len(idx)
-    firsts, lasts = identity.render_names(pop, idx, PROFILE, rng, r)
-    phones = identity.render_phones(pop, idx, PROFILE, rng)
-    births = identity.render_births(pop, idx, PROFILE, rng)
+    firsts, lasts = identity.render_names(pop, idx, habits, world.profile, rng, r)
+    phones = identity.render_phones(pop, idx, habits, rng)
+    births = identity.render_births(pop, idx, habits, rng)
     birthdays = [
         ("" if t == "NaT" else f"{t[5:7]}/{t[8:10]}") for t in np.datetime_as_string(births, unit="D").tolist()
     ]
@@ -373,11 +355,11 @@ def _edit_member(
         doc["marketing_permissions"][0]["enabled"] = True
     elif kind == 2 and pid is not None:
         one = np.array([pid])
-        firsts, lasts = identity.render_names(world.pop, one, PROFILE, rng, r)
+        firsts, lasts = identity.render_names(world.pop, one, world.profile.esp, world.profile, rng, r)
         doc["merge_fields"] |= {
             "FNAME": firsts[0],
             "LNAME": lasts[0],
-            "PHONE": identity.render_phones(world.pop, one, PROFILE, rng)[0],
+            "PHONE": identity.render_phones(world.pop, one, world.profile.esp, rng)[0],
         }
     else:
         permission = doc["marketing_permissions"][1]

@@ -45,7 +45,11 @@ def _joiners(world: World, newcomers: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def advance(out_dir: Path, days: int = 1, seed: int | None = None) -> SimulatorMeta:
-    """Move the simulated clock of the world in `out_dir` forward by `days`, applying each day's changes."""
+    """Move the simulated clock of the world in `out_dir` forward by `days`, applying each day's changes.
+
+    The world keeps the profile it was generated with (recorded in simulation.json): newcomers and
+    new records have the same habits as the first ones.
+    """
     out_dir = Path(out_dir)
     meta = load_meta(out_dir)
     seed = meta.seed if seed is None else seed
@@ -59,14 +63,16 @@ def advance(out_dir: Path, days: int = 1, seed: int | None = None) -> SimulatorM
         counts = dict(meta.counts)
         for day in range(1, days + 1):
             step = meta.days_advanced + day
-            world = World(out_dir, pop, atlas, seed, clock=now + clock.DAY, start=now, step=step)
+            world = World(out_dir, pop, atlas, seed, clock=now + clock.DAY, start=now, profile=meta.profile, step=step)
             rng, _ = world.streams("newcomers")
             born = generate_population(
                 int(rng.poisson(NEWCOMERS_PER_DAY * len(pop))),
                 seed,
                 (meta.clock + timedelta(days=day)).date(),
+                meta.profile,
                 stream=10_000 + step,
                 first_household=int(pop.household.max()) + 1,
+                first_person=len(pop),
                 taken_emails=taken_emails,
                 taken_phones=taken_phones,
                 atlas=atlas,

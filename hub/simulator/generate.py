@@ -1,7 +1,7 @@
-"""`generate`: build a whole simulated world of four systems from a seed.
+"""`generate`: build a whole simulated world of four systems from a seed and a profile of habits.
 
 The population is drawn first; each system then renders its own records of the persons who
-are its customers, from its own random stream. Same (persons, seed, today), same bytes.
+are its customers, from its own random stream. Same (persons, seed, today, profile), same bytes.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from hub.simulator import clock, erp, esp, loyalty, state, truth, webshop
 from hub.simulator.meta import META_FILE, SimulatorMeta, credentials, save_meta
 from hub.simulator.people import build_atlas, generate_population
+from hub.simulator.profiles import Profile, resolve
 from hub.simulator.world import World
 
 Progress = Callable[[str, int, int], None]
@@ -44,10 +45,20 @@ def clear(out_dir: Path) -> None:
 
 
 def generate(
-    out_dir: Path, persons: int, seed: int = 42, today: date | None = None, progress: Progress | None = None
+    out_dir: Path,
+    persons: int,
+    seed: int = 42,
+    today: date | None = None,
+    progress: Progress | None = None,
+    profile: str | Profile = "standard",
 ) -> SimulatorMeta:
-    """Write a simulated world of `persons` people into `out_dir`, replacing any previous one."""
+    """Write a simulated world of `persons` people into `out_dir`, replacing any previous one.
+
+    `profile` ('standard', 'hard' or a `Profile`) sets the habits of people and systems; it is
+    recorded in simulation.json, and `advance` keeps it.
+    """
     out_dir = Path(out_dir)
+    habits = resolve(profile)
     today = today or date.today()
     report = progress or (lambda stage, done, total: None)
     total = len(_STAGES) - 1
@@ -57,9 +68,9 @@ def generate(
         keys = credentials(seed)
         report("people", 0, total)
         atlas = build_atlas(seed)
-        pop = generate_population(persons, seed, today, atlas=atlas)
+        pop = generate_population(persons, seed, today, habits, atlas=atlas)
         now = clock.seconds(clock.start_clock(today))
-        world = World(out_dir, pop, atlas, seed, clock=now, start=now)
+        world = World(out_dir, pop, atlas, seed, clock=now, start=now, profile=habits)
         report("erp", 1, total)
         rows = erp.generate(world)
         report("webshop", 2, total)
@@ -89,6 +100,7 @@ def generate(
             clock=clock.start_clock(today),
             days_advanced=0,
             counts=counts,
+            profile=habits,
             **keys,
         )
         save_meta(out_dir, meta)

@@ -1,8 +1,10 @@
 """How one system records a person's identity: the same person, typed by someone else.
 
-A `Sloppiness` profile holds, per system, how often each kind of variation happens. The render
-functions turn a batch of persons into that system's columns. Every decision is drawn for the
-whole batch with numpy; the per-record Python work touches only the few records that vary.
+A system's `Sloppiness` holds how often each of its own kinds of variation happens, and the world's
+`Profile` the slips made in every system (double typos, mistyped and reordered emails, a namesake's
+address). The render functions turn a batch of persons into that system's columns. Every decision
+is drawn for the whole batch with numpy; the per-record Python work touches only the few records
+that vary.
 """
 
 from __future__ import annotations
@@ -13,42 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from hub.simulator import noise, wordlists
+from hub.simulator.namebook import NICKNAMES
 from hub.simulator.people import Population
+from hub.simulator.profiles import Profile, Sloppiness
 
 NO_MOMENT = np.datetime64("NaT", "s")
-
-
-@dataclass(frozen=True)
-class Sloppiness:
-    """Probabilities, per record, of each way a system departs from the true identity."""
-
-    typo: float = 0.015  # per name field
-    no_umlauts: float = 0.0
-    mojibake: float = 0.0
-    nickname: float = 0.0
-    full_given_names: float = 0.0
-    lower_case: float = 0.0
-    upper_case: float = 0.0
-    swapped_names: float = 0.005
-    maiden_name: float = 0.25  # of renamed people: still recorded by the old name
-    double_name: float = 0.1  # of renamed people: recorded with both names
-    phone_missing: float = 0.1
-    phone_styles: tuple[float, float, float, float, float] = (0.2, 0.2, 0.2, 0.2, 0.2)
-    email_missing: float = 0.05
-    email_alt: float = 0.3  # of people with a second address: this system has that one
-    email_family: float = 0.4  # of people in a household with a shared address: this system has it
-    email_typo: float = 0.0
-    street_abbreviated: float = 0.1
-    street_typo: float = 0.01
-    unit_styles: tuple[float, float, float, float] = (0.7, 0.1, 0.1, 0.1)
-    city_upper: float = 0.0
-    city_lower: float = 0.02
-    city_swedish: float = 0.0
-    postcode_typo: float = 0.003
-    address_missing: float = 0.02
-    stale_address: float = 0.5  # records made before a move that still show the old address
-    birth_missing: float = 0.3
-    birth_swapped: float = 0.01
 
 
 @dataclass
@@ -73,7 +44,12 @@ def _chosen(rng: np.random.Generator, count: int, probability: float) -> list[in
 
 
 def render_names(
-    pop: Population, idx: np.ndarray, prof: Sloppiness, rng: np.random.Generator, r: random.Random
+    pop: Population,
+    idx: np.ndarray,
+    habits: Sloppiness,
+    profile: Profile,
+    rng: np.random.Generator,
+    r: random.Random,
 ) -> tuple[list[str], list[str]]:
     """First and last name fields for the persons `idx`."""
     count = len(idx)
@@ -84,43 +60,50 @@ def render_names(
     draw = rng.random(len(renamed))
     for k, u in zip(renamed, draw.tolist(), strict=False):
         maiden = pop.maiden[people[k]]
-        if u < prof.maiden_name:
+        if u < habits.maiden_name:
             lasts[k] = maiden
-        elif u < prof.maiden_name + prof.double_name and "-" not in lasts[k]:
+        elif u < habits.maiden_name + habits.double_name and "-" not in lasts[k]:
             lasts[k] = f"{maiden}-{lasts[k]}"
-    for k in _chosen(rng, count, prof.full_given_names):
+    for k in _chosen(rng, count, habits.full_given_names):
         middle = pop.middle[people[k]]
         if middle:
             firsts[k] = f"{firsts[k]} {middle}"
-    for k in _chosen(rng, count, prof.nickname):
-        short = wordlists.NICKNAMES.get(firsts[k])
+    for k in _chosen(rng, count, habits.nickname):
+        short = NICKNAMES.get(firsts[k])
         if short:
             firsts[k] = r.choice(short)
-    for k in _chosen(rng, count, prof.typo):
+    for k in _chosen(rng, count, habits.typo):
         firsts[k] = noise.typo(firsts[k], r)
-    for k in _chosen(rng, count, prof.typo):
+    for k in _chosen(rng, count, habits.typo):
         lasts[k] = noise.typo(lasts[k], r)
-    for k in _chosen(rng, count, prof.no_umlauts):
+    for k in _chosen(rng, count, profile.double_typo):
+        firsts[k], lasts[k] = noise.typo(firsts[k], r), noise.typo(lasts[k], r)
+    for k in _chosen(rng, count, habits.no_umlauts):
         firsts[k] = noise.strip_umlauts(firsts[k])
         lasts[k] = noise.strip_umlauts(lasts[k])
-    for k in _chosen(rng, count, prof.mojibake):
+    for k in _chosen(rng, count, habits.mojibake):
         lasts[k] = noise.mojibake(lasts[k])
-    for k in _chosen(rng, count, prof.lower_case):
+    for k in _chosen(rng, count, habits.lower_case):
         firsts[k] = firsts[k].lower()
         lasts[k] = lasts[k].lower()
-    for k in _chosen(rng, count, prof.upper_case):
+    for k in _chosen(rng, count, habits.upper_case):
         firsts[k] = firsts[k].upper()
         lasts[k] = lasts[k].upper()
-    for k in _chosen(rng, count, prof.swapped_names):
+    for k in _chosen(rng, count, habits.swapped_names):
         firsts[k], lasts[k] = lasts[k], firsts[k]
+    for k in _chosen(rng, count, profile.swapped_typo):
+        if r.random() < 0.5:
+            firsts[k], lasts[k] = noise.typo(lasts[k], r), firsts[k]
+        else:
+            firsts[k], lasts[k] = lasts[k], noise.typo(firsts[k], r)
     return firsts, lasts
 
 
-def render_phones(pop: Population, idx: np.ndarray, prof: Sloppiness, rng: np.random.Generator) -> list[str]:
+def render_phones(pop: Population, idx: np.ndarray, habits: Sloppiness, rng: np.random.Generator) -> list[str]:
     """Phone fields ('' when unknown) in the formats this system's users type."""
     count = len(idx)
-    styles = rng.choice(noise.PHONE_STYLES, size=count, p=np.array(prof.phone_styles) / sum(prof.phone_styles))
-    missing = rng.random(count) < prof.phone_missing
+    styles = rng.choice(noise.PHONE_STYLES, size=count, p=np.array(habits.phone_styles) / sum(habits.phone_styles))
+    missing = rng.random(count) < habits.phone_missing
     return [
         "" if miss or not pop.phone[p] else noise.format_phone(pop.phone[p], style)
         for p, style, miss in zip(idx.tolist(), styles.tolist(), missing.tolist(), strict=False)
@@ -128,30 +111,42 @@ def render_phones(pop: Population, idx: np.ndarray, prof: Sloppiness, rng: np.ra
 
 
 def render_emails(
-    pop: Population, idx: np.ndarray, prof: Sloppiness, rng: np.random.Generator, r: random.Random
+    pop: Population,
+    idx: np.ndarray,
+    habits: Sloppiness,
+    profile: Profile,
+    rng: np.random.Generator,
+    r: random.Random,
 ) -> list[str]:
-    """Email fields ('' when unknown): personal, second or family address, now and then mistyped."""
+    """Email fields ('' when unknown): personal, second, family or a namesake's address, now and then mistyped."""
     count = len(idx)
-    u = rng.random((count, 3))
+    u = rng.random((count, 4))
     out = []
-    for p, u_missing, u_alt, u_family in zip(
-        idx.tolist(), u[:, 0].tolist(), u[:, 1].tolist(), u[:, 2].tolist(), strict=False
+    for p, u_missing, u_alt, u_family, u_namesake in zip(
+        idx.tolist(), *(u[:, k].tolist() for k in range(4)), strict=False
     ):
-        if u_missing < prof.email_missing:
+        namesake = int(pop.namesake[p])
+        if u_missing < habits.email_missing:
             out.append("")
-        elif pop.email_family[p] and u_family < prof.email_family:
+        elif namesake >= 0 and u_namesake < profile.namesake_email and pop.email[namesake]:
+            out.append(pop.email[namesake])
+        elif pop.email_family[p] and u_family < habits.email_family:
             out.append(pop.email_family[p])
-        elif pop.email_alt[p] and (u_alt < prof.email_alt or not pop.email[p]):
+        elif pop.email_alt[p] and (u_alt < habits.email_alt or not pop.email[p]):
             out.append(pop.email_alt[p])
         else:
             out.append(pop.email[p])
-    for k in _chosen(rng, count, prof.email_typo):
+    for k in _chosen(rng, count, habits.email_domain_typo):
+        local, _, domain = out[k].partition("@")
+        if domain in wordlists.EMAIL_DOMAIN_TYPOS:
+            out[k] = f"{local}@{wordlists.EMAIL_DOMAIN_TYPOS[domain]}"
+    for k in _chosen(rng, count, profile.email_typo):
         if out[k]:
             local, _, domain = out[k].partition("@")
-            if domain in wordlists.EMAIL_DOMAIN_TYPOS and r.random() < 0.5:
-                out[k] = f"{local}@{wordlists.EMAIL_DOMAIN_TYPOS[domain]}"
-            else:
-                out[k] = f"{noise.typo(local, r)}@{domain}"
+            out[k] = f"{noise.typo(local, r)}@{domain}"
+    for k in _chosen(rng, count, profile.email_reordered):
+        local, _, domain = out[k].partition("@")
+        out[k] = f"{noise.reorder_user(local)}@{domain}" if domain else out[k]
     return out
 
 
@@ -159,7 +154,7 @@ def render_addresses(
     pop: Population,
     idx: np.ndarray,
     created: np.ndarray,
-    prof: Sloppiness,
+    habits: Sloppiness,
     rng: np.random.Generator,
     r: random.Random,
     clock: np.datetime64,
@@ -176,7 +171,7 @@ def render_addresses(
     before_move = ~np.isnat(moved_on) & (created < moved_on)
     u = rng.random((count, 3))
     learned = moved_on + (u[:, 1] * 60 * 86400).astype("timedelta64[s]")
-    stale = before_move & ((u[:, 0] < prof.stale_address) | (learned >= clock))
+    stale = before_move & ((u[:, 0] < habits.stale_address) | (learned >= clock))
     learned_at = np.where(before_move & ~stale, learned, NO_MOMENT)
     streets: list[str] = []
     units: list[str] = []
@@ -193,37 +188,37 @@ def render_addresses(
             units.append(pop.unit[p])
             postcodes.append(pop.postcode[p])
             city_names.append(pop.city[p])
-    for k in _chosen(rng, count, prof.street_abbreviated):
+    for k in _chosen(rng, count, habits.street_abbreviated):
         name, _, number = streets[k].rpartition(" ")
         streets[k] = f"{noise.abbreviate_street(name)} {number}"
-    for k in _chosen(rng, count, prof.street_typo):
+    for k in _chosen(rng, count, habits.street_typo):
         streets[k] = noise.typo(streets[k], r)
-    for k in _chosen(rng, count, prof.no_umlauts):
+    for k in _chosen(rng, count, habits.no_umlauts):
         streets[k] = noise.strip_umlauts(streets[k])
         city_names[k] = noise.strip_umlauts(city_names[k])
-    for k in _chosen(rng, count, prof.mojibake):
+    for k in _chosen(rng, count, habits.mojibake):
         streets[k] = noise.mojibake(streets[k])
-    styles = rng.choice(noise.UNIT_STYLES, size=count, p=np.array(prof.unit_styles) / sum(prof.unit_styles))
+    styles = rng.choice(noise.UNIT_STYLES, size=count, p=np.array(habits.unit_styles) / sum(habits.unit_styles))
     units = [noise.format_unit(unit, style) for unit, style in zip(units, styles.tolist(), strict=False)]
-    for k in _chosen(rng, count, prof.city_upper):
+    for k in _chosen(rng, count, habits.city_upper):
         city_names[k] = city_names[k].upper()
-    for k in _chosen(rng, count, prof.city_lower):
+    for k in _chosen(rng, count, habits.city_lower):
         city_names[k] = city_names[k].lower()
-    for k in _chosen(rng, count, prof.city_swedish):
+    for k in _chosen(rng, count, habits.city_swedish):
         city_names[k] = wordlists.SWEDISH_CITY_NAMES.get(city_names[k], city_names[k])
-    for k in _chosen(rng, count, prof.postcode_typo):
+    for k in _chosen(rng, count, habits.postcode_typo):
         postcodes[k] = noise.mistype_postcode(postcodes[k], r)
-    for k in _chosen(rng, count, prof.address_missing):
+    for k in _chosen(rng, count, habits.address_missing):
         streets[k] = units[k] = postcodes[k] = city_names[k] = ""
     return Addresses(streets, units, postcodes, city_names, learned_at)
 
 
-def render_births(pop: Population, idx: np.ndarray, prof: Sloppiness, rng: np.random.Generator) -> np.ndarray:
+def render_births(pop: Population, idx: np.ndarray, habits: Sloppiness, rng: np.random.Generator) -> np.ndarray:
     """Birth dates (datetime64[D], NaT when unknown), now and then with day and month swapped."""
     count = len(idx)
     births = pop.birth[idx].copy()
-    births[rng.random(count) < prof.birth_missing] = np.datetime64("NaT", "D")
-    for k in _chosen(rng, count, prof.birth_swapped):
+    births[rng.random(count) < habits.birth_missing] = np.datetime64("NaT", "D")
+    for k in _chosen(rng, count, habits.birth_swapped):
         if np.isnat(births[k]):
             continue
         swapped = noise.swap_day_and_month(births[k].astype(object))

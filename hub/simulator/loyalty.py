@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from hub.simulator import clock, identity, people, wordlists
-from hub.simulator.identity import Sloppiness
 from hub.simulator.world import World
 
 FOLDER = "loyalty"
@@ -40,27 +39,6 @@ PURCHASE_HEADER = ["jasennumero", "myymala", "aika", "summa"]
 BROKEN_SHARE = 0.002
 PURCHASE_DAYS = 90
 FIRST_MEMBER_NO = 20_000_001
-
-PROFILE = Sloppiness(
-    typo=0.015,
-    no_umlauts=0.01,
-    nickname=0.05,
-    full_given_names=0.05,
-    upper_case=0.02,
-    swapped_names=0.003,
-    maiden_name=0.4,
-    double_name=0.05,
-    phone_missing=0.12,
-    phone_styles=(0.1, 0.2, 0.55, 0.05, 0.1),
-    email_missing=0.12,
-    email_alt=0.3,
-    email_family=0.45,
-    postcode_typo=0.004,
-    address_missing=0.01,
-    stale_address=0.7,
-    birth_missing=0.05,
-    birth_swapped=0.01,
-)
 
 
 @dataclass
@@ -97,14 +75,14 @@ def _new_members(
     r: random.Random,
     history: bool,
 ) -> Members:
-    pop = world.pop
+    pop, habits = world.pop, world.profile.loyalty
     count = len(idx)
-    firsts, lasts = identity.render_names(pop, idx, PROFILE, rng, r)
+    firsts, lasts = identity.render_names(pop, idx, habits, world.profile, rng, r)
     joined_at = joined.astype("datetime64[s]")
-    postcodes = identity.render_addresses(pop, idx, joined_at, PROFILE, rng, r, world.clock).postcode
-    phones = identity.render_phones(pop, idx, PROFILE, rng)
-    emails = identity.render_emails(pop, idx, PROFILE, rng, r)
-    births = clock.finnish_date(identity.render_births(pop, idx, PROFILE, rng))
+    postcodes = identity.render_addresses(pop, idx, joined_at, habits, rng, r, world.clock).postcode
+    phones = identity.render_phones(pop, idx, habits, rng)
+    emails = identity.render_emails(pop, idx, habits, world.profile, rng, r)
+    births = clock.finnish_date(identity.render_births(pop, idx, habits, rng))
     years = (world.today - joined).astype(np.int64) / 365.0
     points = (
         (pop.spend[idx] * rng.uniform(300, 2500, count) * np.sqrt(years)).astype(np.int64)
@@ -294,7 +272,8 @@ def advance_day(world: World, members: Members, joiners: np.ndarray) -> tuple[li
     for k in np.flatnonzero(u[:, 1] < 0.0005).tolist():
         members.rows[k][6] = pop.postcode[members.persons[k]]
     for k in np.flatnonzero(u[:, 2] < 0.0003).tolist():
-        members.rows[k][4] = identity.render_phones(pop, np.array([members.persons[k]]), PROFILE, rng)[0]
+        one = np.array([members.persons[k]])
+        members.rows[k][4] = identity.render_phones(pop, one, world.profile.loyalty, rng)[0]
 
     first_no = int(members.rows[-1][0]) + 1 if members.rows else FIRST_MEMBER_NO
     fresh = _new_members(world, joiners, np.full(len(joiners), ended), first_no, rng, r, history=False)

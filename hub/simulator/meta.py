@@ -1,4 +1,4 @@
-"""simulation.json: what a simulated world is (size, seed, clock, counts) and how to log into it.
+"""simulation.json: what a simulated world is (size, seed, profile, clock, counts) and how to log into it.
 
 The credentials are derived from the seed, so a regenerated world keeps its keys and a
 configured hub keeps working.
@@ -11,6 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+
+from hub.simulator.profiles import STANDARD, Profile
 
 META_FILE = "simulation.json"
 
@@ -29,6 +31,7 @@ class SimulatorMeta:
     esp_key: str  # Mailchimp API key '<hex>-us1'
     esp_list_id: str
     counts: dict[str, int] = field(default_factory=dict)
+    profile: Profile = STANDARD  # the habits the world was generated with; `advance` keeps them
 
 
 def credentials(seed: int) -> dict[str, str]:
@@ -57,4 +60,6 @@ def load_meta(out_dir: Path) -> SimulatorMeta:
     data = json.loads((Path(out_dir) / META_FILE).read_text(encoding="utf-8"))
     data["today"] = date.fromisoformat(data["today"])
     data["clock"] = datetime.fromisoformat(data["clock"])
+    if "profile" in data:
+        data["profile"] = Profile.from_dict(data["profile"])
     return SimulatorMeta(**data)

@@ -7,6 +7,7 @@ string functions with an explicit `random.Random`, so a seeded run reproduces ev
 from __future__ import annotations
 
 import random
+import re
 from datetime import date
 
 from hub.simulator.wordlists import STREET_SUFFIXES
@@ -58,6 +59,22 @@ def mojibake(text: str) -> str:
 def email_fold(text: str) -> str:
     """Lower-case ASCII form of a name as people use it in an email address."""
     return text.lower().translate(_EMAIL_FOLD)
+
+
+_TWO_PART_USER = re.compile(r"^([a-z]+)([._])([a-z]+)(\d*)$")
+
+
+def reorder_user(local: str) -> str:
+    """'maria.virtanen12' -> 'virtanen.maria12': the user part typed the other way round.
+
+    Only two-part user names ('first.last', 'first_last', with or without trailing digits) have an
+    order to get wrong; others come back unchanged.
+    """
+    parts = _TWO_PART_USER.match(local)
+    if not parts:
+        return local
+    first, separator, second, digits = parts.groups()
+    return f"{second}{separator}{first}{digits}"
 
 
 def abbreviate_street(street: str) -> str:

@@ -11,13 +11,15 @@ what the systems later record about them. Which systems a person is in is decide
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date
 
 import numpy as np
 
-from hub.simulator import wordlists
+from hub.simulator import habits, namebook, wordlists
 from hub.simulator.noise import email_fold
+from hub.simulator.profiles import Profile
 
 NOT_A_TIME = np.datetime64("NaT", "D")
 
@@ -61,6 +63,7 @@ class Population:
     in_loyalty: np.ndarray
     in_esp: np.ndarray
     guest: np.ndarray  # int8, 0 never checks out as a guest, 1 sometimes, 2 only as a guest
+    namesake: np.ndarray  # int64, a person of the same first and last name in another household, -1 if none
 
     def __len__(self) -> int:
         return len(self.first)
@@ -85,6 +88,7 @@ class Population:
             "spend": np.float64,
             "engagement": np.float64,
             "household": np.int64,
+            "namesake": np.int64,
         }
         return cls(
             **{
@@ -258,25 +262,39 @@ def _pairs(table: np.ndarray) -> zip:
     return zip(table[:, 0].tolist(), table[:, 1].tolist(), strict=False)
 
 
+def _draw_names(rng: np.random.Generator, female: np.ndarray, table: Callable[[bool], namebook.NameTable]) -> list[str]:
+    """One name per person from the women's or the men's table of `table`."""
+    women, men = table(False), table(True)
+    for_women = rng.choice(len(women.names), size=len(female), p=women.weights).tolist()
+    for_men = rng.choice(len(men.names), size=len(female), p=men.weights).tolist()
+    return [women.names[w] if f else men.names[m] for f, w, m in zip(female.tolist(), for_women, for_men, strict=True)]
+
+
 def generate_population(
     count: int,
     seed: int,
     today: date,
+    profile: Profile,
     stream: int = 0,
     first_household: int = 0,
+    first_person: int = 0,
     taken_emails: set[str] | None = None,
     taken_phones: set[str] | None = None,
     atlas: StreetAtlas | None = None,
 ) -> Population:
-    """Draw `count` persons living in households, deterministic in (seed, stream).
+    """Draw `count` persons living in households, deterministic in (seed, stream, profile).
 
+    The persons get ids from `first_person` and their households from `first_household` on.
     `taken_emails` and `taken_phones` hold the addresses and numbers already in use (updated in
-    place), so that persons born later in `advance` never collide with earlier ones.
+    place), so that persons born later in `advance` never collide with earlier ones. The profile's
+    habits are drawn from a stream of their own, so two profiles share the same people underneath.
     """
     if count == 0:
         return Population.empty()
     rng = np.random.default_rng([seed, 1, stream])
     r = random.Random(f"{seed}:people:{stream}")
+    habit_rng = np.random.default_rng([seed, 2, stream])
+    habit_r = random.Random(f"{seed}:habits:{stream}")
     taken_emails = set() if taken_emails is None else taken_emails
     taken_phones = set() if taken_phones is None else taken_phones
     atlas = atlas or build_atlas(seed)
@@ -284,8 +302,8 @@ def generate_population(
 
     sizes = rng.choice([1, 2, 3, 4, 5], size=count // 2 + 8, p=[0.40, 0.34, 0.12, 0.10, 0.04])
     household_local = np.repeat(np.arange(len(sizes)), sizes)[:count]
-    households = int(household_local[-1]) + 1 if count else 0
-    sizes = sizes[:households]
+    sizes = np.bincount(household_local)
+    households = len(sizes)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     role = np.arange(count) - starts[household_local]
 
@@ -308,56 +326,55 @@ def generate_population(
     sex[opposite] = 1 - head_sex[opposite]
 
     female = sex == 0
-    first_idx = np.where(
-        female,
-        rng.choice(len(wordlists.FEMALE_FIRST_NAMES), size=count, p=wordlists.FEMALE_FIRST_WEIGHTS),
-        rng.choice(len(wordlists.MALE_FIRST_NAMES), size=count, p=wordlists.MALE_FIRST_WEIGHTS),
-    )
-    middle_idx = np.where(
-        female,
-        rng.choice(len(wordlists.FEMALE_FIRST_NAMES), size=count, p=wordlists.FEMALE_FIRST_WEIGHTS),
-        rng.choice(len(wordlists.MALE_FIRST_NAMES), size=count, p=wordlists.MALE_FIRST_WEIGHTS),
-    )
-    same = middle_idx == first_idx
-    middle_idx[same] = (middle_idx[same] + 1) % len(wordlists.MALE_FIRST_NAMES)
+    first = _draw_names(rng, female, namebook.first_names)
+    second = _draw_names(rng, female, namebook.middle_names)
     has_middle = rng.random(count) < 0.85
-    first = [
-        (wordlists.FEMALE_FIRST_NAMES if f else wordlists.MALE_FIRST_NAMES)[i]
-        for f, i in zip(female.tolist(), first_idx.tolist(), strict=False)
-    ]
-    middle = [
-        ((wordlists.FEMALE_FIRST_NAMES if f else wordlists.MALE_FIRST_NAMES)[i] if m else "")
-        for f, i, m in zip(female.tolist(), middle_idx.tolist(), has_middle.tolist(), strict=False)
-    ]
+    habits.give_similar_names(
+        first,
+        sex,
+        child & ~roommate,
+        birth,
+        starts,
+        sizes,
+        profile.similar_names,
+        profile.similar_twins,
+        habit_rng,
+        habit_r,
+    )
+    middle = [m if wanted and m != f else "" for f, m, wanted in zip(first, second, has_middle.tolist(), strict=True)]
 
-    own_last = rng.choice(len(wordlists.LAST_NAMES), size=count, p=wordlists.LAST_NAME_WEIGHTS)
+    surnames = namebook.surnames()
+    names = surnames.names
+    own_last = rng.choice(len(names), size=count, p=surnames.weights)
     family_last = own_last[starts][household_local]
-    # Wives mostly took their husband's name (some a double-barrelled one); husbands rarely did.
-    spouse_choice = rng.random(count)
-    takes_share = np.where(female, 0.65, 0.06)
-    double_share = np.where(female, 0.10, 0.02)
-    takes_name = spouse & (spouse_choice < takes_share)
-    double_name = spouse & (spouse_choice >= takes_share) & (spouse_choice < takes_share + double_share)
+    # Wives mostly took their husband's name, husbands rarely; most replaced their own, some joined both.
+    changes_name = spouse & (rng.random(count) < np.where(female, 0.75, 0.08))
+    replaces = habit_rng.random(count) < profile.married_name_replaced
+    takes_name = changes_name & replaces
+    double_name = changes_name & ~replaces
     married_elsewhere = (role == 0) & female & (rng.random(count) < 0.15)
-    other_last = rng.choice(len(wordlists.LAST_NAMES), size=count, p=wordlists.LAST_NAME_WEIGHTS)
-    names = wordlists.LAST_NAMES
+    other_last = rng.choice(len(names), size=count, p=surnames.weights)
     last: list[str] = []
     maiden: list[str] = []
-    for rl, own, fam, other, elsewhere, takes, double, sp, mate in zip(
+    for rl, own, fam, other, elsewhere, replaced, takes, double, sp, mate in zip(
         role.tolist(),
         own_last.tolist(),
         family_last.tolist(),
         other_last.tolist(),
         married_elsewhere.tolist(),
+        replaces.tolist(),
         takes_name.tolist(),
         double_name.tolist(),
         spouse.tolist(),
         roommate.tolist(),
         strict=False,
     ):
-        if rl == 0:
+        if rl == 0 and elsewhere and other != own:
+            last.append(names[own] if replaced else f"{names[other]}-{names[own]}")
+            maiden.append(names[other])
+        elif rl == 0:
             last.append(names[own])
-            maiden.append(names[other] if elsewhere and other != own else "")
+            maiden.append("")
         elif takes and own != fam:
             last.append(names[fam])
             maiden.append(names[own])
@@ -370,8 +387,15 @@ def generate_population(
         else:
             last.append(names[fam])
             maiden.append("")
+    namesake = habits.find_namesakes(first, last, household_local)
 
     home = draw_addresses(rng, atlas, households)
+    kin = habits.find_kin([last[s] for s in starts.tolist()])
+    moving = np.flatnonzero((kin >= 0) & (habit_rng.random(households) < profile.kin_neighbours))
+    settled: set[int] = set()
+    habits.move_together(home, moving, kin[moving], settled)
+    near = np.flatnonzero((namesake >= 0) & (habit_rng.random(count) < profile.namesake_neighbours))
+    habits.move_together(home, household_local[near], household_local[namesake[near]], settled)
     moved = rng.random(households) < 0.12
     same_city = rng.random(households) < 0.7
     previous_cities = rng.choice(len(atlas.city_weights), size=households, p=atlas.city_weights)
@@ -390,6 +414,7 @@ def generate_population(
     phone_known = rng.random(count) < 0.92
     phones = draw_phones(rng, count, taken_phones)
     phone = [p if k else "" for p, k in zip(phones, phone_known.tolist(), strict=False)]
+    habits.share_household_phones(phone, starts, sizes, household_local, profile.household_phone, habit_rng)
 
     birth_year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
     patterns = rng.choice(
@@ -414,8 +439,8 @@ def generate_population(
     )
     for i, year, pat, dom, num, word, draw in rows:
         given = first[i]
-        nick = wordlists.NICKNAMES.get(given)
-        if nick and draw[2] < 0.12:
+        nick = namebook.NICKNAMES.get(given)
+        if nick and draw[2] < profile.nickname_email:
             given = nick[0]
         if draw[0] < 0.93:
             address = compose_email(
@@ -448,7 +473,7 @@ def generate_population(
         else:
             email_alt.append("")
 
-    family_mail = (sizes >= 2) & (rng.random(households) < 0.25)
+    family_mail = (sizes >= 2) & (rng.random(households) < profile.family_email)
     family_domains = rng.choice(len(wordlists.EMAIL_DOMAINS), size=households, p=domain_weights)
     household_email = [""] * households
     for h in np.flatnonzero(family_mail).tolist():
@@ -503,6 +528,7 @@ def generate_population(
         in_loyalty=in_loyalty,
         in_esp=in_esp,
         guest=guest.astype(np.int8),
+        namesake=np.where(namesake >= 0, namesake + first_person, -1),
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from hub.simulator import clock, identity, jsondoc, people, sqlite_store, wordlists, writes_log
-from hub.simulator.identity import Addresses, Sloppiness
+from hub.simulator.identity import Addresses
 from hub.simulator.world import World
 
 FILE = "webshop.sqlite"
@@ -45,48 +45,6 @@ CREATE INDEX ix_customer_modified ON customer (date_modified_gmt, id);
 CREATE INDEX ix_orders_modified ON orders (date_modified_gmt, id);
 CREATE INDEX ix_orders_status ON orders (status);
 """
-
-ACCOUNT = Sloppiness(
-    typo=0.02,
-    no_umlauts=0.05,
-    nickname=0.15,
-    lower_case=0.06,
-    swapped_names=0.004,
-    maiden_name=0.2,
-    double_name=0.15,
-    phone_missing=0.15,
-    phone_styles=(0.2, 0.3, 0.3, 0.15, 0.05),
-    email_missing=0.0,
-    email_alt=0.3,
-    email_family=0.25,
-    street_abbreviated=0.08,
-    unit_styles=(0.6, 0.2, 0.15, 0.05),
-    city_lower=0.06,
-    city_swedish=0.01,
-    address_missing=0.03,
-    stale_address=0.45,
-)
-GUEST = Sloppiness(
-    typo=0.03,
-    no_umlauts=0.07,
-    nickname=0.12,
-    lower_case=0.08,
-    swapped_names=0.006,
-    maiden_name=0.2,
-    double_name=0.15,
-    phone_missing=0.1,
-    phone_styles=(0.2, 0.3, 0.3, 0.15, 0.05),
-    email_missing=0.0,
-    email_alt=0.35,
-    email_family=0.3,
-    email_typo=0.02,
-    street_abbreviated=0.1,
-    unit_styles=(0.5, 0.25, 0.2, 0.05),
-    city_lower=0.08,
-    city_swedish=0.01,
-    address_missing=0.0,
-    stale_address=0.3,
-)
 
 FIRST_ORDER_ID = 1001
 TWO_YEARS = np.timedelta64(730, "D")
@@ -161,8 +119,8 @@ def _accounts(
     r: random.Random,
 ) -> Accounts:
     """Accounts for persons `idx` opened at `created` (sorted); persons without a free email get none."""
-    pop = world.pop
-    wanted = identity.render_emails(pop, idx, ACCOUNT, rng, r)
+    pop, habits = world.pop, world.profile.webshop_account
+    wanted = identity.render_emails(pop, idx, habits, world.profile, rng, r)
     keep: list[int] = []
     emails: list[str] = []
     for k, p in enumerate(idx.tolist()):
@@ -174,9 +132,9 @@ def _accounts(
                 break
     idx, created = idx[keep], created[keep]
     count = len(idx)
-    firsts, lasts = identity.render_names(pop, idx, ACCOUNT, rng, r)
-    addresses = identity.render_addresses(pop, idx, created, ACCOUNT, rng, r, world.clock)
-    phones = identity.render_phones(pop, idx, ACCOUNT, rng)
+    firsts, lasts = identity.render_names(pop, idx, habits, world.profile, rng, r)
+    addresses = identity.render_addresses(pop, idx, created, habits, rng, r, world.clock)
+    phones = identity.render_phones(pop, idx, habits, rng)
     u = rng.random((count, 8))
     billing = _billing(firsts, lasts, addresses, emails, phones, u[:, 0] < 0.4)
     opted_in = u[:, 1] < 0.2 + 0.5 * pop.engagement[idx]
@@ -295,11 +253,11 @@ def _statuses(rng: np.random.Generator, created: np.ndarray, now: np.datetime64)
 def _guest_billing(
     world: World, persons: np.ndarray, created: np.ndarray, rng: np.random.Generator, r: random.Random
 ) -> list[dict[str, str]]:
-    pop = world.pop
-    firsts, lasts = identity.render_names(pop, persons, GUEST, rng, r)
-    addresses = identity.render_addresses(pop, persons, created, GUEST, rng, r, world.clock)
-    phones = identity.render_phones(pop, persons, GUEST, rng)
-    emails = identity.render_emails(pop, persons, GUEST, rng, r)
+    pop, habits = world.pop, world.profile.webshop_guest
+    firsts, lasts = identity.render_names(pop, persons, habits, world.profile, rng, r)
+    addresses = identity.render_addresses(pop, persons, created, habits, rng, r, world.clock)
+    phones = identity.render_phones(pop, persons, habits, rng)
+    emails = identity.render_emails(pop, persons, habits, world.profile, rng, r)
     emails = [
         e or pop.email[p] or pop.email_alt[p] or pop.email_family[p]
         for e, p in zip(emails, persons.tolist(), strict=False)
@@ -550,14 +508,14 @@ def _edit_account(
     world: World, doc: dict[str, Any], pid: int, moment: str, taken_phones: set[str], rng: np.random.Generator, r
 ) -> None:
     """A customer edits their account: a new address, a new phone or a changed newsletter choice."""
-    pop = world.pop
+    pop, habits = world.pop, world.profile.webshop_account
     one = np.array([pid])
     kind = rng.choice(3, p=[0.4, 0.25, 0.35])
     doc["date_modified_gmt"] = moment
     if kind == 0:
         if not pop.prev_street[pid] or rng.random() < 0.5:
             people.relocate(pop, pid, rng, world.atlas, world.today)
-        addresses = identity.render_addresses(pop, one, np.array([world.clock]), ACCOUNT, rng, r, world.clock)
+        addresses = identity.render_addresses(pop, one, np.array([world.clock]), habits, rng, r, world.clock)
         doc["billing"] |= {
             "address_1": addresses.line(0),
             "address_2": "",
@@ -568,7 +526,7 @@ def _edit_account(
             doc["shipping"] = _shipping(doc["billing"])
     elif kind == 1:
         people.change_phone(pop, pid, rng, taken_phones)
-        doc["billing"]["phone"] = identity.render_phones(pop, one, ACCOUNT, rng)[0]
+        doc["billing"]["phone"] = identity.render_phones(pop, one, habits, rng)[0]
     else:
         for meta in doc["meta_data"]:
             if meta["key"] == "newsletter_opt_in":

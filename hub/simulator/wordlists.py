@@ -1,7 +1,6 @@
-"""Word lists the simulated population is sampled from.
+"""Word lists the simulated population is sampled from, apart from names (see `namebook`).
 
-Names come from Faker's fi_FI providers (their frequency tables, sampled with numpy: calling Faker
-per record would be far too slow at a million records). Everything Faker lacks (nicknames, postal
+Street names start from Faker's fi_FI stems (Helsinki street names). Everything Faker lacks (postal
 codes that belong to a city, street abbreviations, email habits, stores and products) is a small
 hand-made table here, so the generator itself holds no literals.
 """
@@ -11,76 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-import numpy as np
 from faker.providers.address.fi_FI import Provider as FinnishAddresses
-from faker.providers.person.fi_FI import Provider as FinnishNames
-
-
-def _weighted(table: dict[str, float]) -> tuple[list[str], np.ndarray]:
-    names = list(table)
-    weights = np.array([table[name] for name in names], dtype=float)
-    return names, weights / weights.sum()
-
-
-FEMALE_FIRST_NAMES, FEMALE_FIRST_WEIGHTS = _weighted(FinnishNames.first_names_female)
-MALE_FIRST_NAMES, MALE_FIRST_WEIGHTS = _weighted(FinnishNames.first_names_male)
-LAST_NAMES, LAST_NAME_WEIGHTS = _weighted(FinnishNames.last_names)
-
-# Everyday short forms of Finnish given names. A system that lets people type their own name
-# (webshop, email sign-up) gets these; the ERP and the loyalty card usually hold the official name.
-NICKNAMES: dict[str, tuple[str, ...]] = {
-    "Johannes": ("Juho", "Jussi", "Hannes"),
-    "Juhani": ("Jussi", "Juha", "Jukka"),
-    "Katariina": ("Katja", "Kati", "Kaisa", "Katri"),
-    "Aleksanteri": ("Aleksi", "Santeri", "Ale"),
-    "Elisabet": ("Liisa", "Elisa", "Elsa"),
-    "Elisabeth": ("Liisa", "Elisa", "Elsa"),
-    "Matti": ("Masa", "Matte"),
-    "Antti": ("Anttu", "Ante"),
-    "Mikael": ("Mikko", "Mika", "Miikka"),
-    "Kristiina": ("Kirsi", "Tiina", "Kiti"),
-    "Margareeta": ("Maarit", "Reetta", "Kreeta"),
-    "Johanna": ("Hanna", "Jonna", "Hanne"),
-    "Susanna": ("Sanna", "Susa"),
-    "Pekka": ("Pete", "Pekkis"),
-    "Timo": ("Timppa",),
-    "Jari": ("Jartsa",),
-    "Tapani": ("Tapsa", "Tapio"),
-    "Tapio": ("Tapsa",),
-    "Heikki": ("Hessu",),
-    "Petteri": ("Pete", "Petri"),
-    "Petri": ("Pete",),
-    "Jaakko": ("Jaska",),
-    "Kaarlo": ("Kalle",),
-    "Vilhelm": ("Ville",),
-    "Tuomas": ("Tommi", "Tuomo"),
-    "Joonas": ("Joona",),
-    "Helena": ("Leena", "Heli", "Lena"),
-    "Annikki": ("Anni",),
-    "Marjatta": ("Marja", "Maija"),
-    "Maria": ("Maija", "Mari", "Maikki"),
-    "Anneli": ("Anne", "Anni"),
-    "Kaarina": ("Kaija", "Kaisu"),
-    "Irmeli": ("Irma",),
-    "Pauliina": ("Paula", "Pauli"),
-    "Karoliina": ("Karo", "Liina"),
-    "Emilia": ("Emmi", "Milla"),
-    "Sofia": ("Sofi", "Fia"),
-    "Henrik": ("Henkka", "Henri"),
-    "Kristian": ("Krisu", "Kride"),
-    "Markus": ("Make",),
-    "Lauri": ("Lassi", "Lasse"),
-    "Erkki": ("Eki",),
-    "Ilmari": ("Ilmo", "Immu"),
-    "Olavi": ("Olli",),
-    "Sakari": ("Sakke",),
-    "Oskari": ("Oskar", "Ossi"),
-    "Minna": ("Minttu",),
-    "Elina": ("Elli", "Ella"),
-    "Eveliina": ("Eve", "Evi"),
-    "Kalevi": ("Kale",),
-    "Jukka": ("Jukkis",),
-}
 
 # Municipality, relative population (thousands) and the span of its postal codes (step 10).
 CITIES: tuple[tuple[str, int, tuple[tuple[int, int], ...]], ...] = (

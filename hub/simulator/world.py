@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from hub.simulator.people import Population, StreetAtlas
+from hub.simulator.profiles import Profile
 
 
 @dataclass
 class World:
-    """The population and clock a system renders from; `step` is 0 for `generate`, the day for `advance`."""
+    """The population, clock and habits a system renders from; `step` is 0 for `generate`, the day for `advance`."""
 
     out_dir: Path
     pop: Population
@@ -26,6 +27,7 @@ class World:
     seed: int
     clock: np.datetime64  # datetime64[s]: the end of the period being rendered, exclusive
     start: np.datetime64  # datetime64[s]: the start of that period
+    profile: Profile  # the world's habits: how sloppy each system is, how alike people are
     step: int = 0
 
     def streams(self, purpose: str) -> tuple[np.random.Generator, random.Random]:
