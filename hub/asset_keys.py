@@ -12,6 +12,8 @@ LANDING_GROUP = "landing"
 GOLDEN_GROUP = "golden"
 CONSENT_GROUP = "consent"
 ACCESS_GROUP = "access"
+SEGMENTS_GROUP = "segments"
+PUBLISH_GROUP = "publish"
 
 
 def landing_key(table: str) -> AssetKey:
@@ -28,3 +30,11 @@ def consent_key(name: str) -> AssetKey:
 
 def access_key(name: str) -> AssetKey:
     return AssetKey([ACCESS_GROUP, name])
+
+
+def segments_key(name: str) -> AssetKey:
+    return AssetKey([SEGMENTS_GROUP, name])
+
+
+def publish_key(name: str) -> AssetKey:
+    return AssetKey([PUBLISH_GROUP, name])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.commands import access, api, audit, consent, customer, dsr, pipeline, publish, review, simulation
+from hub.commands import access, api, audit, consent, customer, dsr, pipeline, publish, review, segments, simulation
 from hub.commands.context import Invocation
 from hub.commands.failures import FailClearly
 
@@ -42,3 +42,5 @@ app.add_typer(dsr.app, name="dsr")
 app.add_typer(audit.app, name="audit")
 app.add_typer(api.app, name="api")
 app.add_typer(publish.app, name="publish")
+app.add_typer(segments.app, name="segments")
+app.add_typer(segments.audience_app, name="audience")

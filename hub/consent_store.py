@@ -18,6 +18,7 @@ from transforms.consent.state import EVENT_INPUT, STATE_COLUMNS, follow_merges
 S = HUB_SCHEMA
 REQUEST_SYSTEM = "dsr"  # events made by data-subject requests; their source_key is a customer id
 
+
 def count_events(connection: sa.Connection) -> int:
     return int(connection.execute(sa.text(f"SELECT count(*) FROM {S}.consent_event")).scalar())
 

@@ -21,7 +21,8 @@ from hub.config import Settings, load_settings
 from hub.consent import consent_definitions
 from hub.golden import golden_definitions
 from hub.ingest import ingest_definitions
-from hub.resources import database_resource, systems_resource
+from hub.resources import database_resource, settings_resource, systems_resource
+from hub.segments.assets import segments_definitions
 
 PIPELINE_JOB = "hub_pipeline"
 
@@ -42,12 +43,18 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         resources={
             "database": database_resource(settings),
             "systems": systems_resource(settings),
+            "hub_settings": settings_resource(settings),
         },
         # An embedded DuckDB file takes one writer at a time: run its steps one after another.
         executor=in_process_executor if storage.is_duckdb(settings.database_url) else multiprocess_executor,
     )
     return Definitions.merge(
-        core, ingest_definitions(settings), golden_definitions(), consent_definitions(settings), access_definitions()
+        core,
+        ingest_definitions(settings),
+        golden_definitions(),
+        consent_definitions(settings),
+        access_definitions(),
+        segments_definitions(),
     )
 
 

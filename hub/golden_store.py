@@ -40,6 +40,7 @@ RECORD_COLUMNS = [
     "city_display",
     "city",
     "updated_at",
+    "soft_deleted",
 ]
 COMPARED = ["first_name", "last_name", "email", "phone", "birth_date", "birth_month_day", "street", "postal_code"]
 LEVEL_COLUMNS = {f: f"level_{f}" for f in LEVELS}

@@ -18,7 +18,7 @@ from quality.contract import IDENTITY_KINDS, Condition, LandedTable, Link, colum
 from quality.tables import landed_tables
 
 JSON_COLUMNS = frozenset({"marketing_permissions"})  # read as text: both stores then give the same value
-IDENTITY_COLUMNS = ["source_system", "source_key", *IDENTITY_KINDS, "updated_at"]
+IDENTITY_COLUMNS = ["source_system", "source_key", *IDENTITY_KINDS, "updated_at", "soft_deleted"]
 PURCHASE_COLUMNS = ["source_system", "source_key", "channel", "table_name", "kind", "amount_eur", "at"]
 
 
@@ -76,15 +76,16 @@ def read_identities(connection: sa.Connection, tables: Iterable[LandedTable] | N
                 f"CAST({_first_present(records.fields.get(kind, ()), columns)} AS VARCHAR) AS {kind}"
                 for kind in IDENTITY_KINDS
             )
-            where = link_condition(records.link)
+            deleted = "FALSE"
             if records.soft_deleted is not None and column(records.soft_deleted) in columns:
-                where += f" AND NOT coalesce({column(records.soft_deleted)}, FALSE)"
+                deleted = f"coalesce({column(records.soft_deleted)}, FALSE)"
             frames.append(
                 read_frame(
                     connection,
                     f"SELECT '{records.link.system}' AS source_system, {link_key(records.link)} AS source_key, "
-                    f"{selected}, CAST({_first_present(records.updated_at, columns)} AS VARCHAR) AS updated_at "
-                    f"FROM {LANDING_SCHEMA}.{table.name} WHERE {where}",
+                    f"{selected}, CAST({_first_present(records.updated_at, columns)} AS VARCHAR) AS updated_at, "
+                    f"{deleted} AS soft_deleted FROM {LANDING_SCHEMA}.{table.name} "
+                    f"WHERE {link_condition(records.link)}",
                 )
             )
     frames = [f for f in frames if not f.empty]
@@ -123,7 +124,7 @@ def purchases_sql(connection: sa.Connection, tables: Iterable[LandedTable] | Non
             continue
         amount = f"abs(CAST(p.{column(sales.amount)} AS DOUBLE PRECISION))"
         for link in sales.links:
-            for kind, condition in _kinds(sales, "p."):
+            for kind, condition in _kinds(sales, "p.", f"p.{column(sales.amount)}"):
                 parts.append(
                     f"SELECT '{link.system}' AS source_system, {link_key(link, 'p.')} AS source_key, "
                     f"'{table.system}' AS channel, '{table.name}' AS table_name, '{kind}' AS kind, "
@@ -133,10 +134,33 @@ def purchases_sql(connection: sa.Connection, tables: Iterable[LandedTable] | Non
     return " UNION ALL ".join(parts) if parts else None
 
 
-def _kinds(sales, alias: str) -> list[tuple[str, str]]:
-    """(kind, SQL condition on the status) for sale and return."""
+def order_lines_sql(connection: sa.Connection, tables: Iterable[LandedTable] | None = None) -> str | None:
+    """One SELECT of the sales that list their order lines: ``source_system``, ``source_key``, ``at``, ``items``
+    (the lines as JSON text), for the purchase-history rules of audiences; None when none has landed."""
+    parts = []
+    for table in tables or landed_tables():
+        sales = table.sales
+        if (
+            sales is None
+            or sales.items is None
+            or column(sales.items) not in table_columns(connection, LANDING_SCHEMA, table.name)
+        ):
+            continue
+        amount = f"p.{column(sales.amount)}"
+        sale = next((condition for kind, condition in _kinds(sales, "p.", amount) if kind == "sale"), "1 = 1")
+        for link in sales.links:
+            parts.append(
+                f"SELECT '{link.system}' AS source_system, {link_key(link, 'p.')} AS source_key, "
+                f"p.{column(sales.at)} AS at, CAST(p.{column(sales.items)} AS VARCHAR) AS items "
+                f"FROM {LANDING_SCHEMA}.{table.name} p WHERE {link_condition(link, 'p.')} AND {sale}"
+            )
+    return " UNION ALL ".join(parts) if parts else None
+
+
+def _kinds(sales, alias: str, amount: str) -> list[tuple[str, str]]:
+    """(kind, SQL condition) for sale and return: by status, or without one by the amount's sign."""
     if sales.status is None:
-        return [("sale", "1 = 1")]
+        return [("sale", f"{amount} > 0"), ("return", f"{amount} < 0")]
     status = f"{alias}{column(sales.status)}"
     found = []
     for kind in ("sale", "return"):

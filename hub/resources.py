@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dlt
 import sqlalchemy as sa
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, EnvVar, ResourceDefinition
 
 from hub import storage
 from hub.config import Settings
@@ -71,6 +71,12 @@ def _setting(settings: Settings, name: str):
 def database_resource(settings: Settings) -> HubDatabase:
     key = EnvVar("HUB_PSEUDONYM_KEY") if os.environ.get("HUB_PSEUDONYM_KEY") else settings.pseudonym_key
     return HubDatabase(url=_setting(settings, "database_url"), state_dir=str(settings.state_dir), pseudonym_key=key)
+
+
+def settings_resource(settings: Settings) -> ResourceDefinition:
+    """The whole settings, for the steps that talk to the tools (publishing): they need the tools' addresses
+    and keys, the outbox folders and the pseudonym key together. Secrets stay out of its repr."""
+    return ResourceDefinition.hardcoded_resource(settings, "the hub's settings (secrets not shown)")
 
 
 def systems_resource(settings: Settings) -> SourceSystems:

@@ -94,8 +94,8 @@ class Records:
     """Rows that are a person's records: one source record each, with where every identity field sits.
 
     ``fields`` lists candidate paths per identity kind, the first non-empty one wins; a kind not listed is
-    one the system does not hold. A row marked ``soft_deleted`` stays the person's record (its history
-    stays with them) but gives no values to the golden record.
+    one the system does not hold. A row marked ``soft_deleted`` stays the person's record (its history,
+    invoices included, stays with them) but gives no values to the golden record.
     """
 
     link: Link
@@ -111,12 +111,12 @@ class Records:
 
 @dataclass(frozen=True)
 class Sales:
-    """Rows that are purchases: whose (``link``), how much, when, and per status what the row is.
+    """Rows that are purchases: whose (the first of ``links`` that applies), how much, when, and what each is.
 
     ``kinds`` maps a status to what the row counts as: ``("sale",)``, ``("return",)`` (a credit note,
     its absolute amount returned), ``("sale", "return")`` (refunded: sale and refund cancel, the amount
-    is a return); a status not listed is no purchase (cancelled). Without a status column every row is a
-    sale. Amounts are taken as absolute values.
+    is a return); a status not listed is no purchase (cancelled). Without a status column a positive
+    amount is a sale and a negative one a return (a refund at the till). Amounts are taken as absolute.
     """
 
     links: tuple[Link, ...]
@@ -124,6 +124,7 @@ class Sales:
     at: Path
     status: Path | None = None
     kinds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    items: Path | None = None  # the list of order lines, each with the product's ``name``
 
     def __post_init__(self) -> None:
         for status, kinds in self.kinds.items():

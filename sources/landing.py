@@ -39,6 +39,7 @@ class Screen:
     rows: Callable[[str, list[Row]], tuple[list[Row], int]]
     broken: Callable[[str, Row], bool]
 
+
 _QUARANTINE_HINTS = dlt.mark.make_hints(
     table_name=QUARANTINE_TABLE,
     write_disposition="append",

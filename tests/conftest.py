@@ -21,6 +21,8 @@ POSTGRES_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+psycopg
 TEST_PERSONS = 300
 TEST_SEED = 7
 TEST_TODAY = date(2026, 11, 1)
+# The prepared hub publishes only a plan: its copies are served pristine systems, which hold nothing of it.
+PUBLISH_NOTHING = {"ops": {"publish__deliveries": {"config": {"dry_run": True}}}}
 
 
 PIPELINE_FIXTURES = {"settings", "piped_settings", "simulator", "systems_dir", "pristine_systems"}
@@ -129,7 +131,7 @@ def _piped_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
     databases = iter([f"duckdb:///{home / 'hub.duckdb'}"]) if request.param == "duckdb" else _postgres_database()
     url = next(databases)
     with running_simulator(systems, strict=True) as sim:
-        outcome = run_pipeline(hub_settings(sim, url, home))
+        outcome = run_pipeline(hub_settings(sim, url, home), run_config=PUBLISH_NOTHING)
     assert outcome.ok, outcome.errors
     storage.engine(url).dispose()
     yield request.param, home, url

@@ -2,12 +2,18 @@
 
 from dagster import Definitions, RunRequest, build_sensor_context
 
-from hub.asset_keys import access_key, consent_key, golden_key, landing_key
+from hub.asset_keys import access_key, consent_key, golden_key, landing_key, publish_key, segments_key
 from hub.config import load_settings
 from hub.definitions import PIPELINE_JOB, build_definitions
 
 GOLDEN_ASSETS = ["source_records", "match_pairs", "customer_xref", "golden_customer"]
 CONSENT_ASSETS = ["consent_events", "consent_state"]
+SEGMENTS_ASSETS = ["customer_metrics", "segment_membership", "audiences"]
+SEGMENTS_CHECKS = {
+    ("customer_metrics", "revenue_reconciles"),
+    ("segment_membership", "sizes_steady"),
+    ("audiences", "only_those_who_may_be_contacted"),
+}
 LANDING_TABLES = [
     "erp_customer",
     "erp_invoice",
@@ -31,10 +37,16 @@ def test_definitions_load_with_every_landing_asset_and_its_checks(tmp_path):
         + golden
         + [consent_key(n) for n in CONSENT_ASSETS]
         + [access_key("role_views")]
+        + [segments_key(n) for n in SEGMENTS_ASSETS]
+        + [publish_key("deliveries")]
     )
     checks = {(k.asset_key.path[-1], k.name) for k in graph.asset_check_keys}
-    assert checks == {(t, c) for t in LANDING_TABLES for c in ("rows_accounted_for", "columns_match_contract")}
-    assert defs.resolve_job_def(PIPELINE_JOB) is not None
+    landing = {(t, c) for t in LANDING_TABLES for c in ("rows_accounted_for", "columns_match_contract")}
+    assert checks == landing | SEGMENTS_CHECKS
+    blocking = {(k.asset_key.path[-1], k.name) for k in graph.asset_check_keys if graph.get_check_spec(k).blocking}
+    assert blocking >= SEGMENTS_CHECKS, "a failed segment check stops publishing"
+    assert graph.get(publish_key("deliveries")).parent_keys == {segments_key("audiences")}
+    assert defs.resolve_job_def(PIPELINE_JOB).name == PIPELINE_JOB
     assert defs.resolve_schedule_def("daily_hub_pipeline").cron_schedule == "0 3 * * *"
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import requests
 import sqlalchemy as sa
+from conftest import PUBLISH_NOTHING
 
 from hub import storage
 from hub.ledger import account, latest_load_id
@@ -19,6 +20,7 @@ from hub.simulator import advance, load_meta, running_simulator
 from quality.tables import landed_tables
 from sources.landing import QUARANTINE_TABLE
 
+# Landing is tested on its own (PUBLISH_NOTHING): publishing changes the shop's accounts, which a run reads back.
 RE_READ_BY_DESIGN = {"esp_campaign", "esp_email_activity"}  # recent campaigns' activity is re-read
 
 
@@ -81,7 +83,7 @@ def last_accounts(url: str) -> dict[str, object]:
 
 
 def test_first_run_lands_every_record_of_every_system_or_quarantines_it(settings, systems_dir, simulator):
-    outcome = run_pipeline(settings)
+    outcome = run_pipeline(settings, run_config=PUBLISH_NOTHING)
     assert outcome.ok, outcome
 
     url = settings.database_url
@@ -103,10 +105,10 @@ def test_first_run_lands_every_record_of_every_system_or_quarantines_it(settings
 
 
 def test_a_second_run_reads_nothing_new_and_adds_no_duplicates(settings):
-    assert run_pipeline(settings).ok
+    assert run_pipeline(settings, run_config=PUBLISH_NOTHING).ok
     before = table_counts(settings.database_url)
     first_loads = {t: a.load_id for t, a in last_accounts(settings.database_url).items()}
-    assert run_pipeline(settings).ok
+    assert run_pipeline(settings, run_config=PUBLISH_NOTHING).ok
     assert table_counts(settings.database_url) == before
     for table, result in last_accounts(settings.database_url).items():
         assert result.balanced
@@ -116,11 +118,11 @@ def test_a_second_run_reads_nothing_new_and_adds_no_duplicates(settings):
 
 
 def test_after_a_week_only_what_changed_is_read(settings, systems_dir, simulator):
-    assert run_pipeline(settings).ok
+    assert run_pipeline(settings, run_config=PUBLISH_NOTHING).ok
     clock = simulator_clock(systems_dir)
     advance(systems_dir, days=7)
 
-    assert run_pipeline(settings).ok
+    assert run_pipeline(settings, run_config=PUBLISH_NOTHING).ok
     accounts = last_accounts(settings.database_url)
     changed = {
         "erp_customer": erp_count(systems_dir, "customer", "updated_at > ?", (clock.replace("T", " "),)),
@@ -148,8 +150,8 @@ def test_429_and_5xx_lose_nothing(systems_dir, simulator, tmp_path, make_setting
     DuckDB only: the HTTP behaviour does not depend on the hub's database.
     """
     clean = make_settings(simulator, f"duckdb:///{tmp_path / 'clean.duckdb'}", tmp_path / "clean")
-    assert run_pipeline(clean).ok
+    assert run_pipeline(clean, run_config=PUBLISH_NOTHING).ok
     with running_simulator(systems_dir, fault_rate=0.3, strict=True) as flaky:
         faulty = make_settings(flaky, f"duckdb:///{tmp_path / 'faulty.duckdb'}", tmp_path / "faulty")
-        assert run_pipeline(faulty).ok
+        assert run_pipeline(faulty, run_config=PUBLISH_NOTHING).ok
     assert table_counts(faulty.database_url) == table_counts(clean.database_url)

@@ -66,4 +66,6 @@ def standardise(identities: pd.DataFrame) -> pd.DataFrame:
     out["city_display"] = per_unique(identities["city"], _display)
     out["city"] = per_unique(identities["city"], lambda c: fold(repair(c)) or None)
     out["updated_at"] = pd.to_datetime(identities["updated_at"], errors="coerce", utc=True)
+    deleted = identities["soft_deleted"] if "soft_deleted" in identities else pd.Series(False, index=identities.index)
+    out["soft_deleted"] = deleted.astype(bool).to_numpy()
     return out.sort_values("unique_id", kind="stable").reset_index(drop=True)

@@ -49,14 +49,18 @@ def rules_from(config: Mapping[str, Any]) -> dict[str, AttributeRule]:
 def survive(records: pd.DataFrame, rules: dict[str, AttributeRule]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Golden values (one row per customer_id) and lineage (one row per customer and attribute).
 
-    ``records`` are standardised source records with a ``customer_id`` column.
+    ``records`` are standardised source records with a ``customer_id`` column. A record its system
+    soft-deleted (``soft_deleted``) is still the customer's but offers no value: a customer known only
+    from such records has a golden row without values.
     """
     golden = pd.DataFrame(index=pd.Index(sorted(records["customer_id"].unique()), name="customer_id"))
+    offering = ~records["soft_deleted"].astype(bool) if "soft_deleted" in records else True
     lineage_parts = []
     for attribute, rule in rules.items():
         column = VALUE_COLUMNS[attribute]
         candidates = records.loc[
-            records[column].notna(), ["customer_id", "unique_id", "source_system", "source_key", "updated_at", column]
+            records[column].notna() & offering,
+            ["customer_id", "unique_id", "source_system", "source_key", "updated_at", column],
         ]
         if candidates.empty:
             golden[attribute] = None

@@ -25,13 +25,23 @@ class ViewMissing(LookupError):
 
 
 def read_table(
-    connection: sa.Connection, role: str | Role, table: str, purpose: str, where: str = "", **params
+    connection: sa.Connection,
+    role: str | Role,
+    table: str,
+    purpose: str,
+    where: str = "",
+    *,
+    order_by: str = "",
+    limit: int | None = None,
+    **params,
 ) -> pd.DataFrame:
     """``table`` (``schema.table`` or its name) as ``role`` may see it when reading for ``purpose``.
 
     ``where`` is a SQL condition over the view's columns, written by the hub's code with ``:name``
-    placeholders bound from ``params``; never put values into it. Raises AccessDenied if the role may not
-    read the table for that purpose, ViewMissing if the views have not been created.
+    placeholders bound from ``params``; never put values into it. ``order_by`` (SQL over the view's columns,
+    likewise the hub's own) and ``limit`` let the database return one page, so that a caller paging through
+    a large view with a keyset condition in ``where`` never reads the whole of it. Raises AccessDenied if
+    the role may not read the table for that purpose, ViewMissing if the views have not been created.
     """
     policy = load_policy()
     role = policy.role(role) if isinstance(role, str) else role
@@ -50,4 +60,8 @@ def read_table(
     sql = f"SELECT * FROM {quote(schema)}.{quote(view)} v"
     if where.strip():
         sql += f" WHERE ({where})"
+    if order_by.strip():
+        sql += f" ORDER BY {order_by}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
     return storage.read_frame(connection, sql, **params)

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from hub import locking, storage
 from hub.access.policy import AccessDenied
 from hub.access.reader import ViewMissing
-from hub.api import audit, customers, dsr, tables
+from hub.api import audiences, audit, customers, dsr, tables
 from hub.api.context import ApiContext
 from hub.config import Settings
 from hub.gdpr.locate import SubjectNotFound
@@ -31,7 +31,7 @@ ERROR_STATUS = {
     InvalidCorrection: 422,
     locking.Busy: 503,
 }
-ROUTERS = (customers, tables, dsr, audit)
+ROUTERS = (customers, tables, dsr, audit, audiences)
 
 
 def _answer_with(status_code: int):
@@ -41,6 +41,13 @@ def _answer_with(status_code: int):
     return answer
 
 
+def _no_nul_characters(request: Request) -> None:
+    """PostgreSQL text cannot hold a NUL character: a path or query value with one is a 400 here rather than an
+    error deep in a query. (Request bodies are models whose text fields refuse it, ``dsr.Text``.)"""
+    if "\x00" in request.scope["path"] or any("\x00" in k + v for k, v in request.query_params.multi_items()):
+        raise HTTPException(400, "NUL characters are not allowed in paths or query values")
+
+
 async def _invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
     """FastAPI's own answer echoes the submitted values, which may be personal data: name the fields only."""
     fields = [".".join(str(p) for p in problem.get("loc", ())) for problem in error.errors()]
@@ -48,7 +55,7 @@ async def _invalid_request(_: Request, error: RequestValidationError) -> JSONRes
 
 
 def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="Customer hub", description=__doc__)
+    app = FastAPI(title="Customer hub", description=__doc__, dependencies=[Depends(_no_nul_characters)])
     if storage.is_duckdb(settings.database_url):
         # An embedded DuckDB file takes one connection at a time from this process: answer in turn.
         turn = asyncio.Lock()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 from fastapi import Header, HTTPException
 
 from hub import api_clients, audit, storage
@@ -95,14 +96,22 @@ class ApiContext:
         with self.engine.begin() as connection:
             frame = read_table(connection, actor.role, table, why, where, **params)
             frame = frame.iloc[page] if page else frame
-            audit.record(
-                connection,
-                actor=actor.name,
-                role=actor.role,
-                action="read",
-                subject_ref=reference(self.settings, "customer", subject) if subject else None,
-                purpose=why,
-                detail={"table": table, "rows": len(frame)},
-            )
+            self.audit_read(connection, actor, why, table, len(frame), subject)
         self.anchoring.after_write()
         return frame
+
+    def audit_read(
+        self, connection: sa.Connection, actor: Actor, why: str, table: str, rows: int, subject: str | None = None
+    ) -> None:
+        """The audit entry of a read, in the reading transaction: who, why, which table and how many rows the
+        client got (the person only by pseudonym). The caller moves the anchor after the commit
+        (``anchoring.after_write``)."""
+        audit.record(
+            connection,
+            actor=actor.name,
+            role=actor.role,
+            action="read",
+            subject_ref=reference(self.settings, "customer", subject) if subject else None,
+            purpose=why,
+            detail={"table": table, "rows": rows},
+        )

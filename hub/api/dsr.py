@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from hub.access.acting import Actor
 from hub.api.context import ApiContext, records
@@ -11,22 +13,23 @@ from hub.gdpr import requests as dsr
 from hub.gdpr import service
 
 REQUEST_WAIT_SECONDS = 10  # an HTTP caller is told to come back rather than held while a pipeline runs
+Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]  # PostgreSQL text cannot hold a NUL character: a 422, not a 500
 
 
 class NewRequest(BaseModel):
-    kind: str
-    identifier_kind: str
-    identifier: str
-    details: dict[str, str] = {}
+    kind: Text
+    identifier_kind: Text
+    identifier: Text
+    details: dict[Text, Text] = {}
 
 
 class Verification(BaseModel):
-    method: str
+    method: Text
 
 
 class Extension(BaseModel):
     months: int
-    reason: str
+    reason: Text
 
 
 def router(api: ApiContext) -> APIRouter:

@@ -16,6 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+
 @app.command("roles")
 def roles() -> None:
     """Every role and table it reads: columns seen and masked, purposes, and who it does not see."""

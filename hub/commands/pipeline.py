@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -29,10 +30,14 @@ SYSTEM_SETTINGS = (
 )
 
 
-def _run_config(full_rebuild: bool, refit: bool, full_reload: bool, settings: Path | None = None) -> dict | None:
+def _run_config(
+    full_rebuild: bool, refit: bool, full_reload: bool, settings: Path | None = None, as_of: str | None = None
+) -> dict | None:
     from hub.ingest import SYSTEMS
 
     ops = {}
+    if as_of:
+        ops["segments__customer_metrics"] = {"config": {"as_of": as_of}}
     if full_rebuild or refit or settings:
         matching = {"full_rebuild": full_rebuild, "refit": refit, "settings_file": str(settings) if settings else None}
         ops["golden__match_pairs"] = {"config": matching}
@@ -77,6 +82,7 @@ def run(
     settings: Path = typer.Option(
         None, "--settings", help="Fit a new match model with these matching settings (see hub/settings/matching.toml)."
     ),
+    as_of: str = typer.Option(None, "--as-of", help="The day the segments describe (YYYY-MM-DD), to replay history."),
 ) -> None:
     """Materialise the whole pipeline against the configured systems; non-zero exit on failure."""
     actor = acting(ctx, "run_pipeline")
@@ -85,9 +91,19 @@ def run(
         from transforms.matching.settings import MatchSettings
 
         MatchSettings.from_mapping(read_settings(settings))  # refuse a bad file before anything runs
-    run_config = _run_config(full_rebuild, refit, full_reload, settings.resolve() if settings else None)
+    if as_of and not _is_day(as_of):
+        raise typer.BadParameter("a day as YYYY-MM-DD", param_hint="--as-of")
+    run_config = _run_config(full_rebuild, refit, full_reload, settings.resolve() if settings else None, as_of)
     ok = run_and_report(load_settings(), actor, run_config, float("inf") if wait else 0.0)
     raise typer.Exit(0 if ok else 1)
+
+
+def _is_day(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def print_status(settings: Settings) -> None:
@@ -233,8 +249,11 @@ def bench(
     seed: int = typer.Option(1),
     directory: Path = typer.Option(Path("bench"), "--dir", help="Working folder of the benchmark."),
     splink: bool = typer.Option(True, help="Run Splink 5 on the same records (needs the `bench` extra)."),
+    profile: list[str] = typer.Option(
+        ["standard", "hard"], "--profile", help="Simulator profile to score on; repeat for several."
+    ),
 ) -> None:
     """Score matching against the simulator's truth, side by side with Splink; time and memory per stage."""
     from hub.bench.runner import run_benchmark
 
-    run_benchmark(persons, seed, directory, splink=splink, console=console)
+    run_benchmark(persons, seed, directory, splink=splink, console=console, profiles=profile)

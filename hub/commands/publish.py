@@ -1,8 +1,8 @@
 """`hub publish`: send the audiences' changes to the tools (or show the plan), and the sync log.
 
-Until the pipeline computes segments, the audiences come from a CSV file with the columns
-``audience,customer_id`` (``--audiences``). A real run takes the hub's lock, as a pipeline run does;
-``--dry-run`` only reads.
+The audiences are those the last pipeline run decided (``mdm.audience_decision``); ``--audiences CSV``
+(columns ``audience,customer_id``) publishes others instead. A real run takes the hub's lock, as a pipeline
+run does; ``--dry-run`` only reads. ``hub run`` publishes as its last step.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ app = typer.Typer(
 @app.callback(invoke_without_command=True)
 def run(
     ctx: typer.Context,
-    audiences: Path = typer.Option(None, "--audiences", help="CSV with the columns audience,customer_id."),
+    audiences: Path = typer.Option(
+        None, "--audiences", help="CSV (audience,customer_id) to publish instead of the pipeline's audiences."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan per destination; send nothing."),
     force: bool = typer.Option(False, "--force", help="Let mirror syncs remove more than their guard allows."),
     wait: bool = typer.Option(False, help="Wait for a run or request that holds the hub instead of refusing."),
@@ -37,9 +39,9 @@ def run(
     if ctx.invoked_subcommand is not None:
         return
     acting(ctx, "publish")
-    frame = _read_audiences(audiences)
     settings = load_settings()
     storage.migrate(settings.database_url)
+    frame = _read_audiences(audiences) if audiences else _decided_audiences(settings)
     if dry_run:
         outcome = publish(settings, frame, dry_run=True, force=force)
     else:
@@ -67,9 +69,14 @@ def show_log(ctx: typer.Context, limit: int = typer.Option(50, help="How many of
     console.print(table)
 
 
-def _read_audiences(path: Path | None) -> pd.DataFrame:
-    if path is None:
-        raise ConfigurationError("--audiences names no file: give a CSV with the columns audience,customer_id")
+def _decided_audiences(settings) -> pd.DataFrame:
+    from hub.segments.store import current_audiences
+
+    with storage.engine(settings.database_url).connect() as connection:
+        return current_audiences(connection)
+
+
+def _read_audiences(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str)
     except (OSError, ValueError):

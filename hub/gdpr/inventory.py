@@ -37,6 +37,7 @@ class Holding:
 
 _OPERATIONS, _CONTRACT, _MIRROR, _HUB = OPERATIONS, CONTRACT, MIRROR, HUB_TEAMS
 
+
 def landed_holdings() -> tuple[Holding, ...]:
     """The landing tables that hold personal data, from their descriptions (``quality.tables``)."""
     return tuple(
@@ -52,7 +53,53 @@ def holdings() -> tuple[Holding, ...]:
 
 
 # The hub's own tables (and the landing area's quarantine), which no system describes.
+_SEGMENTS = ("segments", "profiling (Art. 6(1)(f); consent where a purpose needs it)", "until the next run", "the hub")
 HUB_HOLDINGS: tuple[Holding, ...] = (
+    Holding(
+        HUB_SCHEMA,
+        "customer_metrics",
+        "purchase metrics, scores and segments of the customer",
+        *_SEGMENTS,
+        "marketing; analysts; the tools the audiences are published to",
+        "customer_id IN :customers",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "customer_metrics_previous",
+        "the customer's metrics as of the run before",
+        *_SEGMENTS,
+        "analysts (the lifecycle flow between runs)",
+        "customer_id IN :customers",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "segment_membership",
+        "the segments the customer is or was in, with when they entered and left",
+        *_SEGMENTS,
+        "marketing; analysts",
+        "customer_id IN :customers",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "audience_membership",
+        "the audiences the customer is or was in, with when they entered and left",
+        *_SEGMENTS,
+        "marketing; the tools that read audiences through the API",
+        "customer_id IN :customers",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
+        "audience_decision",
+        "whether the customer may be contacted in each audience, and why not",
+        *_SEGMENTS,
+        "marketing",
+        "customer_id IN :customers",
+        "delete",
+    ),
     Holding(
         LANDING_SCHEMA,
         "quarantine",
@@ -289,6 +336,7 @@ _HUB_FREE_OF_PERSONAL_DATA = frozenset(
     {
         f"{HUB_SCHEMA}.match_model",
         f"{HUB_SCHEMA}.match_settings",
+        f"{HUB_SCHEMA}.segment_size",
         f"{HUB_SCHEMA}.api_client",
         f"{HUB_SCHEMA}.landing_erasure",
         f"{HUB_SCHEMA}.customer_id_high_water",

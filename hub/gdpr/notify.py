@@ -21,7 +21,7 @@ from exports.receipts import Receipt
 from hub import storage
 from hub.config import Settings
 from hub.gdpr.locate import Person, select
-from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, read_frame, replace_row
+from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, insert_frame, read_frame, replace_row
 from quality.identifiers import keyed_hash
 
 TABLE = f"{HUB_SCHEMA}.dsr_notification"
@@ -107,11 +107,15 @@ def _account_orders(
     landed = storage.table_exists(connection, LANDING_SCHEMA, "webshop_order")
     found: list[int] = []
     if landed:
-        found += select(
-            connection,
-            f"SELECT id FROM {LANDING_SCHEMA}.webshop_order WHERE CAST(customer_id AS VARCHAR) IN :accounts",
-            {"accounts": accounts},
-        )["id"].astype(int).tolist()
+        found += (
+            select(
+                connection,
+                f"SELECT id FROM {LANDING_SCHEMA}.webshop_order WHERE CAST(customer_id AS VARCHAR) IN :accounts",
+                {"accounts": accounts},
+            )["id"]
+            .astype(int)
+            .tolist()
+        )
         if since is None:
             newest = connection.execute(sa.text(f"SELECT max(date_modified_gmt) FROM {LANDING_SCHEMA}.webshop_order"))
             newest = newest.scalar()
@@ -197,12 +201,17 @@ def rectification(settings: Settings, request_id: str, person: Person, changes: 
 def store(
     connection: sa.Connection,
     key: bytes,
-    request_id: str,
+    request: tuple[str, str],
     receipts: list[Receipt],
     listed_since: datetime | None = None,
 ) -> None:
     """Keep each receipt (one row per tool, action and target, attempts counted); a webshop account's
-    receipt also keeps where the listing of its orders started, so that a resend lists from there."""
+    receipt also keeps where the listing of its orders started, so that a resend lists from there.
+
+    ``request`` is the request's (id, kind). Every notice is also a line of the sync log (``mdm.sync_log``)
+    beside the audiences published: one record of everything the tools were sent, about whom (by the same
+    pseudonym) and when."""
+    request_id, kind = request
     for receipt in receipts:
         key_of = {
             "request_id": request_id,
@@ -230,6 +239,24 @@ def store(
                 "listed_since": listed_since if _is_account(receipt) else None,
             },
         )
+    insert_frame(connection, "sync_log", _log_lines(key, request_id, kind, receipts))
+
+
+def _log_lines(key: bytes, request_id: str, kind: str, receipts: list[Receipt]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "run_id": request_id,
+            "destination": "data-subject request",
+            "tool": [r.system for r in receipts],
+            "audience": kind,
+            "target_ref": [keyed_hash(key, "record", f"{r.system}:{r.target}") for r in receipts],
+            "operation": [r.action for r in receipts],
+            "status": [r.status for r in receipts],
+            "attempts": 1,
+            "error": [None if r.settled else r.detail for r in receipts],
+            "logged_at": [r.at for r in receipts],
+        }
+    )
 
 
 def _is_account(receipt: Receipt) -> bool:

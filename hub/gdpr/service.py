@@ -215,7 +215,7 @@ def _rectification(settings: Settings, actor: Actor, request: dsr.Request, subje
         values = rectification.corrected_values(connection, subject.customer_ids[0], changed)
     receipts = notify.rectification(settings, request.request_id, subject, values)
     with storage.engine(settings.database_url).begin() as connection:
-        notify.store(connection, key, request.request_id, receipts)
+        notify.store(connection, key, (request.request_id, request.kind), receipts)
         status = "completed" if notify.all_done(receipts) else "awaiting_tools"
         return _finish(connection, actor, request, status, {"attributes": changed, **notify.tally(receipts)})
 
@@ -236,7 +236,7 @@ def _erasure(
     _check_ceiling(settings, request, plan, max_deletes)
     receipts = notify.erasure(settings, request.request_id, plan)
     with storage.engine(settings.database_url).begin() as connection:
-        notify.store(connection, key, request.request_id, receipts, plan.listed_since)
+        notify.store(connection, key, (request.request_id, request.kind), receipts, plan.listed_since)
         erased = erasure.erase(connection, subject, key, request.request_id)
         if not subject.customer_ids and request.identifier:  # nobody found: still keep them from arriving
             suppress(connection, key, [(request.identifier_kind, request.identifier)], request.request_id, now())
@@ -286,7 +286,7 @@ def _resend(
     receipts = notify.erasure(settings, request.request_id, plan)
     receipts += notify.resend_updates(settings, request.request_id, pending, request.details)
     with storage.engine(settings.database_url).begin() as connection:
-        notify.store(connection, key, request.request_id, receipts, plan.listed_since)
+        notify.store(connection, key, (request.request_id, request.kind), receipts, plan.listed_since)
         left = notify.pending(connection, request.request_id)
         status = "completed" if left.empty else "awaiting_tools"
         return _finish(connection, actor, request, status, {"resent": len(receipts), "still_pending": len(left)})

@@ -131,6 +131,7 @@ ORDERS = LandedTable(
         at=("date_created_gmt",),
         status=("status",),
         kinds={"completed": ("sale",), "processing": ("sale",), "refunded": ("sale", "return")},
+        items=("line_items",),
     ),
     processing=purchase_history("webshop orders (billing details, items)", "webshop"),
 )

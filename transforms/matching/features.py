@@ -175,9 +175,7 @@ CONTACT_FEATURES = ("email", "phone", "address")
 CHUNK_PAIRS = 500_000  # pairs compared at a time: bounds memory whatever the number of candidates
 
 
-def compare(
-    records: pd.DataFrame, pairs: np.ndarray, cutoffs: Comparisons, gate_contacts: bool = True
-) -> pd.DataFrame:
+def compare(records: pd.DataFrame, pairs: np.ndarray, cutoffs: Comparisons, gate_contacts: bool = True) -> pd.DataFrame:
     """Agreement levels (int8) of every pair; columns in ``LEVELS`` order.
 
     Between records whose first names differ, a shared email, phone or address is what a family

@@ -202,6 +202,12 @@ def _purchase_model(
         log.warning("segments: %s; p_alive is null and next year's orders are this year's", error)
         alive = pd.Series(np.nan, index=summary.index)
         orders = buyers["purchase_days_12m"].astype(float)
+    unstable = ~np.isfinite(orders.to_numpy(dtype=float))
+    if unstable.any():
+        log.warning(
+            "segments: the purchase model gave no value for %d customers; their orders are this year's", unstable.sum()
+        )
+        orders = orders.where(~unstable, buyers["purchase_days_12m"].astype(float))
     try:
         spend = expected_average_spend(fit_gamma_gamma(summary, config.min_repeat_customers), summary)
     except FitError as error:

@@ -207,13 +207,20 @@ def expected_purchases(model: BgNbd, summary: pd.DataFrame, t: float) -> pd.Seri
     The paper's (alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z) is rewritten with Euler's
     transformation as (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z), z = t/(alpha+T+t): equal in value,
     but its hypergeometric series no longer has parameters growing with x, so frequent buyers do not
-    overflow it.
+    overflow it. Where the rewritten form does not evaluate (z near 1: a customer of no age under a
+    tiny alpha) the paper's own form is used; a value neither gives is NaN, for the caller's fallback.
     """
     x = summary["frequency"].to_numpy(dtype=float)
     age = summary["T"].to_numpy(dtype=float)
     r, alpha, a, b = model.r, model.alpha, model.a, model.b
     z = t / (alpha + age + t)
-    remaining = 1 - np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+    with np.errstate(all="ignore"):
+        remaining = 1 - np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+        unstable = ~np.isfinite(remaining)
+        remaining[unstable] = 1 - ((alpha + age[unstable]) / (alpha + age[unstable] + t)) ** (r + x[unstable]) * hyp2f1(
+            r + x[unstable], b + x[unstable], a + b + x[unstable] - 1, z[unstable]
+        )
+        remaining[~np.isfinite(remaining)] = np.nan
     values = (a + b + x - 1) / (a - 1) * remaining * _p_alive(model, summary)
     return pd.Series(values, index=summary.index, name="expected_purchases")
 
