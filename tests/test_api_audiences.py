@@ -69,12 +69,14 @@ class Hub:
             if cursor is None:
                 return found, cursors
 
-    def changes(self, audience: str, since: str | None, limit: int) -> tuple[list[tuple], str | None]:
+    def changes(
+        self, audience: str, since: str | None, limit: int, role: str = "dpo", purpose: str | None = None
+    ) -> tuple[list[tuple], str | None]:
         """Every change after ``since``, page by page, and the cursor to continue from."""
         found = []
         while True:
             answer = self.get(
-                "dpo", f"/audiences/{audience}/changes", limit=limit, **({"since": since} if since else {})
+                role, f"/audiences/{audience}/changes", purpose, limit=limit, **({"since": since} if since else {})
             )
             assert answer.status_code == 200, (audience, answer.status_code)
             page = answer.json()
@@ -233,4 +235,44 @@ def test_the_changes_feed_shows_new_entries_and_exits_once_from_its_cursor(hub):
     assert again == history + fresh, "the whole feed again: the old changes, then the new ones"
     members, _ = hub.members("dpo", audience, 1000)
     assert newcomer in members and leaving not in members, "the members follow the membership rows"
+    hub.assert_every_answer_was_audited()
+
+
+def test_a_member_who_withdraws_consent_leaves_the_feed_of_a_role_that_no_longer_sees_them(hub):
+    """Marketing reads the feed for email marketing: entries of those without that consent stay hidden, but the
+    exit of a member who withdrew it is shown, or the tool holding them would go on mailing them."""
+    audience = hub.biggest_audience()
+    history, cursor = hub.changes(audience, None, limit=5, role="marketing", purpose="email_marketing")
+    consenting = set(
+        frame(
+            hub.settings,
+            "SELECT customer_id FROM mdm.consent_state WHERE purpose = 'email_marketing' AND granted "
+            "AND customer_id NOT IN "
+            "(SELECT customer_id FROM mdm.subject_flag WHERE flag IN ('restricted', 'objected'))",
+        )["customer_id"]
+    )
+    entered = {c for _, c, k in history if k == "entered"}
+    assert entered and entered <= consenting, "marketing sees only the entries of those who consented"
+    everyone, _ = hub.changes(audience, None, limit=50)
+    assert len(entered) < len({c for _, c, k in everyone if k == "entered"}), "some entries are hidden from it"
+
+    withdrawing = sorted(entered & set(hub.members("dpo", audience, 1000)[0]))[0]
+    with storage.engine(hub.settings.database_url).begin() as connection:
+        connection.execute(
+            sa.text(
+                "UPDATE mdm.consent_state SET granted = FALSE WHERE customer_id = :c AND purpose = 'email_marketing'"
+            ),
+            {"c": withdrawing},
+        )
+        connection.execute(
+            sa.text(
+                "UPDATE mdm.audience_membership SET left_at = :t "
+                "WHERE audience = :a AND customer_id = :c AND left_at IS NULL"
+            ),
+            {"a": audience, "c": withdrawing, "t": datetime.now(UTC) + timedelta(days=1)},
+        )
+    fresh, _ = hub.changes(audience, cursor, limit=5, role="marketing", purpose="email_marketing")
+    assert [(c, k) for _, c, k in fresh] == [(withdrawing, "left")], "the exit, and nothing else"
+    members, _ = hub.members("marketing", audience, 1000, purpose="email_marketing")
+    assert withdrawing not in members
     hub.assert_every_answer_was_audited()

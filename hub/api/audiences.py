@@ -1,13 +1,14 @@
 """Segments and audiences for the tools that pull them: both lists with their sizes, an audience's members a
 page at a time, and what changed in an audience since a cursor.
 
-Members and changes are read from ``mdm.audience_membership`` through the role's view (``read_table``), so a
+Members and entries are read from ``mdm.audience_membership`` through the role's view (``read_table``), so a
 read for a consent purpose shows only the customers who granted it and flagged people stay hidden, as on every
-read path; each page is one audit entry counting the rows the client got. Paging happens in the database: a
-keyset condition after the cursor's position, an ORDER BY and a LIMIT one row past the page (which tells
-whether another page follows), so a page costs the same at the start and at the end of an audience and no
-view is read whole. The two lists are counts, not people; the role must still be allowed to read the table
-for the purpose, and the listing is audited like any read.
+read path. Exits are the exception: a tool must learn who left, to stop contacting them. Each page is one audit
+entry counting the rows the client got. Paging happens in the database: a keyset condition after the cursor's
+position, an ORDER BY and a LIMIT one row past the page (which tells whether another page follows), so a page
+costs the same at the start and at the end of an audience and no view is read whole. The two lists are counts,
+not people; the role must still be allowed to read the table for the purpose, and the listing is audited like
+any read.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pandas as pd
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from hub import storage
 from hub.access.acting import Actor
 from hub.access.policy import AccessDenied, load_policy
 from hub.access.reader import read_table
@@ -198,8 +200,11 @@ def router(api: ApiContext) -> APIRouter:
         why: str = Depends(api.purpose),
     ) -> dict:
         """Entries into and exits from the audience after ``since`` (from the beginning without it), oldest
-        first, as the role sees them for the purpose. ``next_cursor`` is where to continue from (``since`` again
-        when nothing changed); ``more`` says whether further changes are waiting already."""
+        first. Entries are shown as the role sees them for the purpose; exits always, as a customer ID and a
+        time: the person who withdrew consent, was restricted or objected has left the audience, and the tool
+        that holds them must learn it though the role's view no longer shows them. ``next_cursor`` is where to
+        continue from (``since`` again when nothing changed); ``more`` says whether further changes are waiting
+        already."""
         pageable(actor, why, name)
         position = None
         params = {"a": name}
@@ -208,13 +213,17 @@ def router(api: ApiContext) -> APIRouter:
             position = (_utc(at), customer_id, change)
             params |= {"t": position[0].to_pydatetime(), "c": customer_id}
         where, first = changes_query(position)
+        page = f"SELECT {', '.join(KEYS)} FROM {MEMBERSHIP} WHERE {where} ORDER BY {first} LIMIT {limit + 1}"
         with api.engine.begin() as connection:
-            rows = read_table(connection, actor.role, MEMBERSHIP, why, where, order_by=first, limit=limit + 1, **params)
-            found = changes_in(rows, position)
-            shown = found[:limit]
+            found = changes_in(storage.read_frame(connection, page, **params), position)
+            # The role's view over the same rows (a subset in the same order): whose entries it may see.
+            view = read_table(connection, actor.role, MEMBERSHIP, why, where, order_by=first, limit=limit + 1, **params)
+            visible = set(view["customer_id"])
+            considered = found[:limit]
+            shown = [c for c in considered if c[2] == "left" or c[1] in visible]
             api.audit_read(connection, actor, why, MEMBERSHIP, len(shown))
         api.anchoring.after_write()
-        last = shown[-1] if shown else None
+        last = considered[-1] if considered else None
         return {
             "audience": name,
             "changes": [{"customer_id": c, "change": kind, "at": at.isoformat()} for at, c, kind in shown],
