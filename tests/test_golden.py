@@ -1,5 +1,7 @@
 """Golden customers end to end: matching quality, stable IDs, incremental runs, stewards' decisions.
 
+Each test starts from the prepared hub (``piped_settings``: one pipeline run over the pristine systems).
+
 The simulator's truth file is read here only to score the result, never by the pipeline.
 """
 
@@ -30,9 +32,8 @@ def scalar(url: str, sql: str, **params):
         return connection.execute(sa.text(sql), params).scalar()
 
 
-def test_every_source_record_belongs_to_one_golden_customer_and_matches_the_truth(settings, systems_dir):
-    assert run_pipeline(settings).ok
-    url = settings.database_url
+def test_every_source_record_belongs_to_one_golden_customer_and_matches_the_truth(piped_settings, systems_dir):
+    url = piped_settings.database_url
     records = scalar(url, "SELECT count(*) FROM mdm.source_record")
     links = xref(url)
     assert len(links) == records > 0
@@ -45,8 +46,8 @@ def test_every_source_record_belongs_to_one_golden_customer_and_matches_the_trut
     assert scores.precision >= 0.95 and scores.recall >= 0.8, scores
 
 
-def test_ids_survive_a_second_run_and_a_full_rebuild(settings):
-    assert run_pipeline(settings).ok
+def test_ids_survive_a_second_run_and_a_full_rebuild(piped_settings):
+    settings = piped_settings
     first = xref(settings.database_url)
     assert run_pipeline(settings).ok
     assert xref(settings.database_url).equals(first)
@@ -56,9 +57,9 @@ def test_ids_survive_a_second_run_and_a_full_rebuild(settings):
 
 
 def test_incremental_matching_compares_only_changed_records_and_agrees_with_a_full_rebuild(
-    settings, systems_dir, database_url
+    piped_settings, systems_dir
 ):
-    assert run_pipeline(settings).ok
+    settings = piped_settings
     advance(systems_dir, days=7)
     incremental = run_pipeline(settings)
     assert incremental.ok
@@ -71,8 +72,8 @@ def test_incremental_matching_compares_only_changed_records_and_agrees_with_a_fu
     assert xref(settings.database_url).equals(after_incremental)
 
 
-def test_a_stewards_accept_merges_two_customers_and_an_unmerge_splits_them_again(settings):
-    assert run_pipeline(settings).ok
+def test_a_stewards_accept_merges_two_customers_and_an_unmerge_splits_them_again(piped_settings):
+    settings = piped_settings
     url = settings.database_url
     engine = storage.engine(url)
     links = xref(url)
