@@ -1,13 +1,14 @@
-"""Alembic environment: the hub's own tables (schema ``hub``) on DuckDB or PostgreSQL.
+"""Alembic environment: the hub's own tables (schema ``mdm``) on DuckDB or PostgreSQL.
 
 The landing schema belongs to dlt, which evolves it itself; everything the hub computes lives in
-the ``mdm`` schema and changes only through these migrations.
+the ``mdm`` schema, is described in ``hub/schema.py`` and changes only through these migrations.
+Autogenerate compares that description with the database, the ``mdm`` schema alone.
 """
 
 from alembic import context
 from alembic.ddl.postgresql import PostgresqlImpl
 
-from hub import storage
+from hub import schema, storage
 
 
 class DuckDBImpl(PostgresqlImpl):
@@ -29,7 +30,15 @@ def run_migrations() -> None:
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, version_table="alembic_version", version_table_schema=storage.HUB_SCHEMA)
+    context.configure(
+        connection=connection,
+        target_metadata=schema.metadata,
+        include_schemas=True,
+        include_name=schema.only_the_hubs_tables,
+        compare_type=True,
+        version_table="alembic_version",
+        version_table_schema=storage.HUB_SCHEMA,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
