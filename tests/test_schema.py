@@ -40,7 +40,8 @@ def differences(url: str, metadata: sa.MetaData, scratch: Path) -> list:
         return sorted(("missing", c) for c in wanted - migrated) + sorted(("unwanted", c) for c in migrated - wanted)
     with storage.engine(url).connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"include_schemas": True, "include_name": schema.only_the_hubs_tables, "compare_type": True}
+            connection,
+            opts={"include_schemas": True, "include_name": schema.only_the_hubs_tables, "compare_type": True},
         )
         return compare_metadata(context, metadata)
 
