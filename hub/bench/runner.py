@@ -21,6 +21,7 @@ from rich.table import Table
 
 from hub import golden_store as store
 from hub import storage
+from hub.bench.api_load import measure_api
 from hub.bench.scoring import blocking_recall, cluster_scores, pairwise_scores, read_truth
 from hub.config import load_settings
 from hub.runner import run_pipeline
@@ -105,11 +106,15 @@ def run_benchmark(
     splink: bool = True,
     console: Console | None = None,
     profiles: Sequence[str | Profile] = ("standard", "hard"),
+    api_seconds: float = 0.0,
+    api_clients: int = 50,
 ) -> dict:
     """Benchmark matching on one world per simulator profile, each in `workdir`/<profile name>.
 
     Prints each run's stages, blocking recall and example mistakes, then one table of the scores of
-    every profile; writes each run's report and the summary as bench.json; returns the summary.
+    every profile; writes each run's report and the summary as bench.json; returns the summary. With
+    ``api_seconds``, each built hub's API is also loaded by ``api_clients`` clients for that long per
+    endpoint (``hub.bench.api_load``).
     """
     console = console or Console()
     workdir = workdir.resolve()
@@ -117,15 +122,20 @@ def run_benchmark(
     runs = {}
     for profile in profiles:
         habits = resolve(profile)
-        runs[habits.name] = _run_profile(persons, seed, workdir / habits.name, habits, splink, console)
+        runs[habits.name] = _run_profile(
+            persons, seed, workdir / habits.name, habits, splink, console, (api_seconds, api_clients)
+        )
     summary = {"persons": persons, "seed": seed, "profiles": runs}
     (workdir / "bench.json").write_text(json.dumps(summary, indent=2, default=str))
     _print_scores(summary, console)
     return summary
 
 
-def _run_profile(persons: int, seed: int, workdir: Path, profile: Profile, splink: bool, console: Console) -> dict:
-    """Simulate a world of `profile`, run the pipeline and Splink on it, score both; the run's report."""
+def _run_profile(
+    persons: int, seed: int, workdir: Path, profile: Profile, splink: bool, console: Console, api: tuple[float, int]
+) -> dict:
+    """Simulate a world of `profile`, run the pipeline and Splink on it, score both, and load its API for
+    ``api`` = (seconds per endpoint, clients) when the seconds are not 0; the run's report."""
     systems = workdir / "systems"
     started = time.perf_counter()
     console.rule(f"Simulating {persons:,} persons, profile {profile.name!r}")
@@ -178,6 +188,8 @@ def _run_profile(persons: int, seed: int, workdir: Path, profile: Profile, splin
         "mistakes": _mistakes(records, xref.reindex(ids), truth),
         "counts": meta.counts,
     }
+    if api[0] > 0:
+        report["api"] = measure_api(settings, api[1], api[0], console)
     (workdir / "bench.json").write_text(json.dumps(report, indent=2, default=str))
     _print_details(report, console)
     return report

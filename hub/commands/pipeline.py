@@ -252,8 +252,19 @@ def bench(
     profile: list[str] = typer.Option(
         ["standard", "hard"], "--profile", help="Simulator profile to score on; repeat for several."
     ),
+    api_seconds: float = typer.Option(0, help="Load each built hub's HTTP API for this long per endpoint (0: not)."),
+    api_clients: int = typer.Option(50, help="Concurrent clients of the API load."),
 ) -> None:
     """Score matching against the simulator's truth, side by side with Splink; time and memory per stage."""
     from hub.bench.runner import run_benchmark
 
-    run_benchmark(persons, seed, directory, splink=splink, console=console, profiles=profile)
+    run_benchmark(
+        persons,
+        seed,
+        directory,
+        splink=splink,
+        console=console,
+        profiles=profile,
+        api_seconds=api_seconds,
+        api_clients=api_clients,
+    )
