@@ -23,12 +23,13 @@ from hub.settings import read_settings
 from quality.tables import landed_tables
 from transforms.matching.blocking import blocking_keys, candidate_pairs
 from transforms.matching.clustering import ClusterInput, cluster
+from transforms.matching.coherence import COHERENCE_COLUMNS
 from transforms.matching.engine import score_pairs
-from transforms.matching.settings import MatchSettings
+from transforms.matching.settings import Comparisons, MatchSettings
 from transforms.matching.stable_ids import assign_ids
 from transforms.rectification import apply_rectifications
 from transforms.source_records import standardise
-from transforms.survivorship import rules_from, survive
+from transforms.survivorship import name_order_from, rules_from, survive
 
 DEFAULT_MATCHING = "matching.toml"
 
@@ -137,7 +138,8 @@ def _positions(ids: pd.Index, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarr
 def customer_xref(context: AssetExecutionContext, database: HubDatabase) -> MaterializeResult:
     with measure() as meter:
         with database.engine().connect() as connection:
-            records = store.load_records(connection, ["unique_id", "source_system", "source_key"])
+            records = store.load_records(connection, ["unique_id", "source_system", "source_key", *COHERENCE_COLUMNS])
+            stored = store.load_model(connection)
             pairs = store.load_links(connection)
             overrides = store.load_overrides(connection)
             previous = store.load_xref(connection)
@@ -157,6 +159,8 @@ def customer_xref(context: AssetExecutionContext, database: HubDatabase) -> Mate
                     ]
                 ),
                 must_links=_positions(ids, overrides[overrides["decision"] == "must_link"])[0],
+                records=records,
+                comparisons=stored[1].comparisons if stored and stored[1] else Comparisons(),
             )
         )
         customer_ids, events = assign_ids(pd.Series(labels, index=ids), previous, highest)
@@ -185,7 +189,8 @@ def golden_customer(database: HubDatabase) -> MaterializeResult:
             xref = store.load_xref(connection)
             corrections = store.load_rectifications(connection)
         records["customer_id"] = xref.reindex(records["unique_id"]).to_numpy()
-        golden, lineage = survive(records, rules_from(read_settings("survivorship.toml")))
+        rules = read_settings("survivorship.toml")
+        golden, lineage = survive(records, rules_from(rules), name_order_from(rules))
         golden, lineage, lapsed = apply_rectifications(
             golden, lineage, records, corrections, fingerprint_with(database.key())
         )
@@ -202,6 +207,7 @@ def golden_customer(database: HubDatabase) -> MaterializeResult:
     return meter.result(
         customers=len(golden),
         lineage_rows=len(lineage),
+        names_from_reordered_records=int(lineage["rule"].str.contains("name order").sum()) if len(lineage) else 0,
         corrections_standing=len(corrections) - len(lapsed),
         corrections_overtaken_by_systems=len(lapsed),
     )

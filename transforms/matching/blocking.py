@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from recordlinkage.base import BaseIndexAlgorithm
 
+from transforms.matching.email_names import with_names_from_email
 from transforms.matching.settings import BlockingPass
 from transforms.standardise.text import per_unique
 
@@ -23,7 +24,8 @@ def _soundex(value: str) -> str:
 
 def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     """One column per key the settings may name (``settings.BLOCKING_KEYS``); None where a record lacks what
-    the key needs."""
+    the key needs. Records without names are keyed by the names their email gives, if any."""
+    records = with_names_from_email(records)
     first, last = records["first_name"], records["last_name"]
     first1 = first.str.split(" ").str[0]
     mmdd = records["birth_month_day"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from transforms.matching.email_names import with_names_from_email
 from transforms.matching.features import compare
 from transforms.matching.model import TERM_FREQUENCY_FEATURES, MatchModel, fit
 from transforms.matching.settings import Estimation, MatchSettings, Thresholds
@@ -61,8 +62,10 @@ def score_pairs(
 ) -> tuple[pd.DataFrame, MatchModel]:
     """Feature levels and weights, total weight, probability and outcome of each pair.
 
-    Fits the model when none is given.
+    Fits the model when none is given. Records without names are compared by the names their email
+    gives, if any.
     """
+    records = with_names_from_email(records)
     thresholds = settings.thresholds
     levels = compare(records, pairs, settings.comparisons)
     if model is None:

@@ -1,0 +1,182 @@
+"""Whether two groups of records can be one person, judged on what tells people apart.
+
+Scoring looks at one pair at a time, and only at pairs blocking proposed. A cluster grown from
+strong pairs can still hold two people when one weak pair (a family email, a nickname that is
+another name, a record without names that shares a household's phone) joins their groups: each
+record is like its neighbour, but not like the records at the far end. So before two clusters
+join, every record of one is held against every record of the other on what one person cannot
+have two of:
+
+- a birth date: full dates (or days and months) that differ, other than by day and month swapped;
+- a whole name: neither the first names, nor the last names, nor the two read crosswise are alike;
+- a first name written one way by two or more records of one side and another way by two or more
+  of the other: a one-off nickname or typo is not a second person, a name systems agree on is;
+- an email's owner: the same address given with phones that differ and postal addresses that
+  differ belongs to two people (a family's address, or one typed for a namesake).
+
+A cluster keeps the distinct values it holds, and each distinct pair of values is judged once, so
+the work grows with the distinct values of the two sides, not with every record pair of the graph.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from transforms.matching.email_names import with_names_from_email
+from transforms.matching.nicknames import equivalent
+from transforms.matching.settings import Comparisons
+
+# The standardised columns the judgement reads.
+COHERENCE_COLUMNS = (
+    "first_name",
+    "last_name",
+    "email",
+    "email_local",
+    "phone",
+    "birth_date",
+    "birth_month_day",
+    "street",
+    "postal_code",
+)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, list]:
+    codes, uniques = pd.factorize(values.reset_index(drop=True), use_na_sentinel=True)
+    return codes.astype(np.int64), list(uniques)
+
+
+def _tuples(*columns: pd.Series, known: pd.Series) -> pd.Series:
+    frame = pd.DataFrame({i: c.fillna("").to_numpy() for i, c in enumerate(columns)})
+    return pd.Series(list(frame.itertuples(index=False, name=None)), dtype=object).where(known.to_numpy())
+
+
+@dataclass
+class Profile:
+    """The distinct values one cluster holds (as codes)."""
+
+    records: int
+    names: set[int] = field(default_factory=set)
+    births: set[int] = field(default_factory=set)
+    firsts: Counter = field(default_factory=Counter)
+    contacts: dict[int, set[tuple[int, int]]] = field(default_factory=dict)  # email -> {(phone, address)}
+
+    def absorb(self, other: Profile) -> None:
+        self.records += other.records
+        self.names |= other.names
+        self.births |= other.births
+        self.firsts.update(other.firsts)
+        for email, seen in other.contacts.items():
+            self.contacts.setdefault(email, set()).update(seen)
+
+
+class Identities:
+    """Per record, codes of the attributes that tell people apart, and judgements of pairs of values."""
+
+    def __init__(self, records: pd.DataFrame, cutoffs: Comparisons) -> None:
+        records = with_names_from_email(records)
+        first, last = records["first_name"], records["last_name"]
+        self.cutoffs = cutoffs
+        self.name, self.names = _codes(_tuples(first, last, known=first.notna() & last.notna()))
+        self.first, self.firsts = _codes(first.str.split(" ").str[0])
+        date = records["birth_date"].dt.strftime("%Y-%m-%d")
+        md = records["birth_month_day"]
+        self.birth, self.births = _codes(_tuples(date, md, known=md.notna()))
+        self.phone, self.phones = _codes(records["phone"])
+        self.email, _ = _codes(records["email"])
+        street, postcode = records["street"], records["postal_code"]
+        self.address, self.addresses = _codes(_tuples(street, postcode, known=street.notna() | postcode.notna()))
+        self._judged: dict[tuple[str, int, int], bool] = {}
+
+    def profile(self, record: int) -> Profile:
+        p = Profile(1)
+        if self.name[record] >= 0:
+            p.names.add(int(self.name[record]))
+        if self.birth[record] >= 0:
+            p.births.add(int(self.birth[record]))
+        if self.first[record] >= 0:
+            p.firsts[int(self.first[record])] += 1
+        if self.email[record] >= 0:
+            p.contacts[int(self.email[record])] = {(int(self.phone[record]), int(self.address[record]))}
+        return p
+
+    def conflict(self, a: Profile, b: Profile) -> bool:
+        """True when the records of ``a`` and ``b`` cannot all be one person."""
+        return (
+            self._any("birth", a.births, b.births, self._births_differ)
+            or self._any("name", a.names, b.names, self._names_differ)
+            or self._consistent_firsts_differ(a, b)
+            or self._email_owners_differ(a, b)
+        )
+
+    def _any(self, kind: str, left: set[int], right: set[int], differ) -> bool:
+        for x in left:
+            for y in right:
+                if x == y:
+                    continue
+                key = (kind, min(x, y), max(x, y))
+                answer = self._judged.get(key)
+                if answer is None:
+                    answer = self._judged[key] = differ(x, y)
+                if answer:
+                    return True
+        return False
+
+    def _consistent_firsts_differ(self, a: Profile, b: Profile) -> bool:
+        if len(a.firsts) != 1 or len(b.firsts) != 1:
+            return False
+        (fa, na), (fb, nb) = next(iter(a.firsts.items())), next(iter(b.firsts.items()))
+        return na >= 2 and nb >= 2 and self._any("first", {fa}, {fb}, self._firsts_differ)
+
+    def _email_owners_differ(self, a: Profile, b: Profile) -> bool:
+        small, large = sorted((a, b), key=lambda p: len(p.contacts))
+        for email, seen in small.contacts.items():
+            other = large.contacts.get(email)
+            if other is None:
+                continue
+            for phone_a, address_a in seen:
+                for phone_b, address_b in other:
+                    if min(phone_a, phone_b, address_a, address_b) < 0:
+                        continue
+                    if self._any("phone", {phone_a}, {phone_b}, self._phones_differ) and self._any(
+                        "address", {address_a}, {address_b}, self._addresses_differ
+                    ):
+                        return True
+        return False
+
+    def _births_differ(self, x: int, y: int) -> bool:
+        (d1, md1), (d2, md2) = self.births[x], self.births[y]
+        swapped = md1 == f"{md2[3:]}-{md2[:2]}"
+        if d1 and d2:
+            return d1 != d2 and not (d1[:4] == d2[:4] and swapped)
+        return md1 != md2 and not swapped
+
+    def _names_differ(self, x: int, y: int) -> bool:
+        (f1, l1), (f2, l2) = self.names[x], self.names[y]
+        crosswise = self._last_alike(f1, l2) and self._last_alike(l1, f2)
+        return not (self._first_alike(f1, f2) or self._last_alike(l1, l2) or crosswise)
+
+    def _firsts_differ(self, x: int, y: int) -> bool:
+        return JaroWinkler.normalized_similarity(self.firsts[x], self.firsts[y]) < self.cutoffs.name_typo
+
+    def _phones_differ(self, x: int, y: int) -> bool:
+        return Levenshtein.distance(self.phones[x], self.phones[y]) > 1
+
+    def _addresses_differ(self, x: int, y: int) -> bool:
+        (s1, p1), (s2, p2) = self.addresses[x], self.addresses[y]
+        if p1 and p2 and p1 == p2:
+            return False
+        return not (s1 and s2 and JaroWinkler.normalized_similarity(s1, s2) >= self.cutoffs.street_typo)
+
+    def _first_alike(self, f1: str, f2: str) -> bool:
+        g1, g2 = f1.split(" ")[0], f2.split(" ")[0]
+        similar = JaroWinkler.normalized_similarity(f1, f2) >= self.cutoffs.name_close
+        return g1 == g2 or similar or equivalent(g1, g2)
+
+    def _last_alike(self, l1: str, l2: str) -> bool:
+        shared = bool(set(l1.split()) & set(l2.split()))
+        return shared or JaroWinkler.normalized_similarity(l1, l2) >= self.cutoffs.name_typo

@@ -1,0 +1,50 @@
+"""Names read from an email's user part, for records that carry an email but no names.
+
+A webshop account may hold only an email; with no names its phone and postal address, which a
+household shares, are all there is to match on, and such records join the wrong member of a
+family. People build their address from their names ('paula.leppavuori86@', 'leppavuori.paula@'),
+so a user part of exactly two words, one a first name and the other a last name that the records
+themselves use, names its owner. Anything else ('perhe.alanen', 'sauna10', 'e.rosenblad') names
+no one and the record stays nameless.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+_TWO_WORDS = re.compile(r"^([a-z]{2,})[._-]([a-z]{2,})\d*$")
+
+
+def _known(names: pd.Series) -> set[str]:
+    """Names used by at least two records: a single record's typo is not a name."""
+    counts = names.dropna().value_counts()
+    return set(counts.index[counts >= 2])
+
+
+def with_names_from_email(records: pd.DataFrame) -> pd.DataFrame:
+    """``records`` with first and last name filled from the email where both were missing."""
+    nameless = records["first_name"].isna() & records["last_name"].isna() & records["email_local"].notna()
+    if not nameless.any():
+        return records
+    firsts = _known(records["first_name"].str.split(" ").str[0])
+    lasts = _known(records["last_name"])
+
+    def read(local: str) -> tuple[str | None, str | None]:
+        words = _TWO_WORDS.match(local)
+        if words is None:
+            return None, None
+        a, b = words.groups()
+        if a in firsts and b in lasts:
+            return a, b
+        if b in firsts and a in lasts:
+            return b, a
+        return None, None
+
+    locals_ = records.loc[nameless, "email_local"]
+    read_names = {value: read(value) for value in locals_.unique()}
+    out = records.copy()
+    out.loc[nameless, "first_name"] = locals_.map(lambda v: read_names[v][0])
+    out.loc[nameless, "last_name"] = locals_.map(lambda v: read_names[v][1])
+    return out
