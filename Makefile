@@ -32,8 +32,10 @@ test: lint
 bench: $(INSTALLED)
 	$(BIN)/hub bench --persons $(BENCH_PERSONS)
 
+# The UI on the hub's own Dagster instance ($HUB_HOME/.hub/dagster, made if missing): the history, logs and
+# check results of every `hub run` are there, and runs started here queue one at a time and take the hub's lock.
 dagster: $(INSTALLED)
-	$(BIN)/dagster dev -w workspace.yaml
+	home="$$($(BIN)/python -m hub.instance)" && DAGSTER_HOME="$$home" $(BIN)/dagster dev -w workspace.yaml
 
 clean:
 	rm -rf $(VENV) demo bench .hub .pytest_cache

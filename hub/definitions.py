@@ -22,6 +22,7 @@ from hub.consent import consent_definitions
 from hub.golden import golden_definitions
 from hub.ingest import ingest_definitions
 from hub.resources import database_resource, settings_resource, systems_resource
+from hub.run_executor import run_locked
 from hub.segments.assets import segments_definitions
 
 PIPELINE_JOB = "hub_pipeline"
@@ -45,8 +46,12 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             "systems": systems_resource(settings),
             "hub_settings": settings_resource(settings),
         },
-        # An embedded DuckDB file takes one writer at a time: run its steps one after another.
-        executor=in_process_executor if storage.is_duckdb(settings.database_url) else multiprocess_executor,
+        # An embedded DuckDB file takes one writer at a time: run its steps one after another. Every run
+        # Dagster starts holds the hub's run lock throughout, as `hub run` does (hub/run_executor.py).
+        executor=run_locked(
+            in_process_executor if storage.is_duckdb(settings.database_url) else multiprocess_executor,
+            settings.database_url,
+        ),
     )
     return Definitions.merge(
         core,

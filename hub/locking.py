@@ -150,7 +150,9 @@ def _advisory_holder(connection: sa.Connection) -> str:
     row = connection.execute(
         sa.text(
             "SELECT a.application_name, a.pid, a.backend_start FROM pg_locks l JOIN pg_stat_activity a "
-            "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.objid = :k AND l.granted LIMIT 1"
+            "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.objid = :k AND l.granted "
+            # advisory locks are per database; other hubs on the same server hold their own
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1"
         ),
         {"k": LOCK_KEY},
     ).first()

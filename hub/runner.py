@@ -5,18 +5,21 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance, logger
+from dagster import AssetCheckSeverity, DagsterEventType, logger
 
 from hub import locking
 from hub.config import Settings
 from hub.definitions import PIPELINE_JOB, build_definitions
+from hub.instance import persistent_instance
 
 ProgressCallback = Callable[[str], None]
 INTERRUPT_AGAIN_SECONDS = 1.0
+LAUNCHED_BY_TAG = "hub/launched_by"  # tells a `hub run` from a run the UI or a schedule started
 
 
 @dataclass
@@ -26,8 +29,11 @@ class PipelineOutcome:
     errors: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
     materializations: dict[str, dict] = field(default_factory=dict)
-    step_seconds: dict[str, float] = field(default_factory=dict)
+    step_seconds: dict[str, float] = field(default_factory=dict)  # the steps that succeeded, in order
     timed_out: bool = False
+    total_seconds: float = 0.0  # the whole run, wall clock
+    run_id: str = ""  # in the hub's Dagster instance (the UI's run page)
+    failed_step_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -110,7 +116,8 @@ def run_pipeline(
 
     ``run_config`` reaches the assets' config, e.g. a full rebuild of matching. The run holds the hub's
     lock (``hub.locking``) throughout, waiting ``wait`` seconds for another holder before ``Busy``, and
-    stops after ``settings.run_timeout_seconds``.
+    stops after ``settings.run_timeout_seconds``. It is recorded in the hub's persistent Dagster instance
+    (``hub.instance``), so the Dagster UI shows its logs and check results beside the runs it started.
     """
     defs = build_definitions(settings)
     job = defs.resolve_job_def(PIPELINE_JOB)
@@ -119,10 +126,14 @@ def run_pipeline(
         run_config = {**(run_config or {}), "loggers": {"progress": {}}}
     with (
         locking.exclusive(settings.database_url, "hub run", wait=wait, notice=report),
-        DagsterInstance.ephemeral() as instance,
+        persistent_instance(settings) as instance,
         _time_limit(settings.run_timeout_seconds) as timed_out,
     ):
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
+        started = time.monotonic()
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, run_config=run_config, tags={LAUNCHED_BY_TAG: "hub run"}
+        )
+        total_seconds = time.monotonic() - started
         failures = [e for e in result.all_events if e.is_step_failure]
         failed_steps = [e.step_key for e in failures]
         errors = [_error_summary(e) for e in failures]
@@ -141,6 +152,7 @@ def run_pipeline(
         step_seconds = {
             e.step_key: e.event_specific_data.duration_ms / 1000 for e in result.all_events if e.is_step_success
         }
+        failed_step_seconds = _failed_step_seconds(instance, result.run_id, failed_steps)
     if timed_out[0]:
         limit = settings.run_timeout_seconds
         errors.append(f"the run passed its limit of {limit:g} s (HUB_RUN_TIMEOUT) and was stopped")
@@ -152,7 +164,25 @@ def run_pipeline(
         materializations,
         step_seconds,
         timed_out[0],
+        total_seconds,
+        result.run_id,
+        failed_step_seconds,
     )
+
+
+def _failed_step_seconds(instance, run_id: str, failed_steps: list[str]) -> dict[str, float]:
+    """How long each failed step ran until it failed (its failure event carries no duration)."""
+    if not failed_steps:
+        return {}
+    kinds = {DagsterEventType.STEP_START, DagsterEventType.STEP_FAILURE}
+    started: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for entry in instance.all_logs(run_id, of_type=kinds):
+        if entry.dagster_event.event_type == DagsterEventType.STEP_START:
+            started[entry.step_key] = entry.timestamp
+        elif entry.step_key in started:
+            seconds[entry.step_key] = entry.timestamp - started[entry.step_key]
+    return seconds
 
 
 def _error_summary(event) -> str:

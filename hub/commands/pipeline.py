@@ -63,6 +63,7 @@ def run_and_report(settings: Settings, actor, run_config: dict | None = None, wa
     with authorised(settings, actor, "run_pipeline") as (_, detail):
         detail.update(ok=outcome.ok, failed_steps=len(outcome.failed_steps), failed_checks=len(outcome.failed_checks))
     print_status(settings)
+    print_step_times(outcome)
     if outcome.ok:
         console.print("[bold green]Pipeline succeeded.[/bold green]")
     else:
@@ -71,6 +72,23 @@ def run_and_report(settings: Settings, actor, run_config: dict | None = None, wa
         for check in outcome.failed_checks:
             console.print(f"[red]failed check:[/red] {check}")
     return outcome.ok
+
+
+def print_step_times(outcome) -> None:
+    """Each step's duration in the order the steps finished, and the whole run's (a ``hub.runner.PipelineOutcome``)."""
+    total = outcome.total_seconds
+    table = Table(title=f"Step times (Dagster run {outcome.run_id[:8]}; `make dagster` shows it)", title_justify="left")
+    table.add_column("step")
+    table.add_column("seconds", justify="right")
+    table.add_column("share", justify="right")
+    steps = [(key, seconds, "") for key, seconds in outcome.step_seconds.items()]
+    steps += [(key, seconds, " (failed)") for key, seconds in outcome.failed_step_seconds.items()]
+    for key, seconds, note in steps:
+        share = f"{seconds / total:.0%}" if total else ""
+        table.add_row(f"{key}{note}", f"{seconds:,.1f}", share)
+    table.add_section()
+    table.add_row("total (wall clock)", f"{total:,.1f}", "100%" if total else "")
+    console.print(table)
 
 
 def run(
@@ -207,6 +225,7 @@ def demo(
         console.rule("4. An access request (Art. 15) for someone known to all four systems")
         _demo_access_request(load_settings())
     console.print(f"The hub's database is {directory / 'hub.duckdb'}; try `HUB_HOME={directory} hub status`.")
+    console.print(f"The run in the Dagster UI, with its logs and checks: `HUB_HOME={directory} make dagster`.")
     raise typer.Exit(0 if ok else 1)
 
 
