@@ -22,7 +22,7 @@ from rich.table import Table
 from hub import golden_store as store
 from hub import storage
 from hub.bench.api_load import measure_api
-from hub.bench.scoring import blocking_recall, cluster_scores, pairwise_scores, read_truth
+from hub.bench.scoring import blocking_recall, cluster_scores, golden_name_scores, pairwise_scores, read_truth
 from hub.config import load_settings
 from hub.runner import run_pipeline
 from hub.simulator import generate, running_simulator
@@ -155,6 +155,9 @@ def _run_profile(
         records = store.load_records(connection)
         xref = store.load_xref(connection)
         _, match_settings = store.load_model(connection)
+        golden_names = storage.read_frame(
+            connection, f"SELECT customer_id, first_name, last_name FROM {storage.HUB_SCHEMA}.golden_customer"
+        )
     truth = read_truth(systems)
     ids = records["unique_id"].to_numpy()
     keys = blocking_keys(records)
@@ -186,6 +189,9 @@ def _run_profile(
         "blocking_recall_by_pass": recall_by_pass,
         "scores": {name: asdict(s) for name, s in results.items()},
         "mistakes": _mistakes(records, xref.reindex(ids), truth),
+        "golden_names": asdict(
+            golden_name_scores(golden_names.set_index("customer_id"), xref.reindex(ids), truth, systems)
+        ),
         "counts": meta.counts,
     }
     if api[0] > 0:
@@ -247,6 +253,11 @@ def _print_details(report: dict, console: Console) -> None:
         blocking.add_row(name, f"{recall:.4f}")
     console.print(blocking)
 
+    names = report["golden_names"]
+    console.print(
+        f"Golden names in the right fields, profile {profile!r}: {names['right_fields']:.4f} "
+        f"({names['swapped']:,} of {names['customers']:,} golden customers have first and last name swapped)"
+    )
     for kind, pairs in report["mistakes"].items():
         console.print(f"[bold]{kind.replace('_', ' ')}[/bold], profile {profile!r} (masked):")
         for a, b in pairs:

@@ -8,6 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hub.simulator import state
+from transforms.standardise.names import fold_name
+
 
 def read_truth(systems_dir: Path) -> pd.Series:
     """person_id by unique_id ('<system>:<source_key>')."""
@@ -64,3 +67,28 @@ def blocking_recall(pairs: np.ndarray, ids: np.ndarray, truth: pd.Series) -> flo
     found = int(same.sum())
     total = _pairs_within(pd.Series(person).dropna())
     return found / total if total else 1.0
+
+
+@dataclass(frozen=True)
+class NameScores:
+    right_fields: float  # share of golden customers whose names are not in each other's field
+    swapped: int  # golden customers with their person's surname as first name or first name as last name
+    customers: int  # golden customers with a name and a person behind their records
+
+
+def golden_name_scores(golden: pd.DataFrame, predicted: pd.Series, truth: pd.Series, systems_dir: Path) -> NameScores:
+    """Whether golden names sit in the right fields: ``golden`` has first_name and last_name by customer_id,
+    ``predicted`` is the customer_id by unique_id. A customer stands for the person behind most of its
+    records, with the names the simulator gave that person (the surname before a marriage counts too)."""
+    pop = state.load(systems_dir)[0]
+    person = pd.DataFrame({"customer": predicted, "person": truth.reindex(predicted.index)}).dropna()
+    person = person.groupby("customer")["person"].agg(lambda p: p.mode().iloc[0]).str[1:].astype(int)
+    named = golden[golden.index.isin(person.index)][["first_name", "last_name"]].dropna(how="all")
+    swapped = 0
+    for first, last, p in zip(named["first_name"], named["last_name"], person.reindex(named.index), strict=True):
+        true_first, surnames = fold_name(pop.first[p]), {fold_name(n) for n in (pop.last[p], pop.maiden[p]) if n}
+        typed_first, typed_last = (fold_name(n) if isinstance(n, str) else None for n in (first, last))
+        swapped += (typed_first in surnames and typed_first != true_first) or (
+            typed_last == true_first and typed_last not in surnames
+        )
+    return NameScores(1 - swapped / len(named) if len(named) else 1.0, swapped, len(named))
