@@ -85,8 +85,8 @@ def match_pairs(context: AssetExecutionContext, config: MatchingConfig, database
             records = store.load_records(connection, store.MATCHING_COLUMNS)
             model, stored = store.load_model(connection) or (None, None)
         settings = matching_settings(config, stored)
-        if config.refit or config.settings_file or stored is None:
-            model = None  # fit again: asked to, other settings, or a model whose settings were not kept
+        if config.refit or config.settings_file or stored is None or not model.current:
+            model = None  # fit again: asked to, other settings, settings not kept, or levels changed since
         full = config.full_rebuild or model is None
         keys = blocking_keys(records)
         if full:

@@ -24,7 +24,7 @@ def default() -> dict:
         (lambda s: s["thresholds"].update(match=0.4), "possible < match"),
         (lambda s: s["thresholds"].update(conflict_evidence=2), "conflict_evidence"),
         (lambda s: s["comparisons"].update(name_typo="high"), "comparisons.name_typo"),
-        (lambda s: s["blocking"].append({"name": "shoe_size", "max_block": 5}), "blocking[9].name"),
+        (lambda s: s["blocking"].append({"name": "shoe_size", "max_block": 5}), "blocking[11].name"),
         (lambda s: s["blocking"].append({"name": "email", "max_block": 5}), "named twice"),
         (lambda s: s["blocking"][0].update(max_block=1.5), "blocking[0].max_block"),
         (lambda s: s.update(clustering={}), "unknown sections"),

@@ -14,6 +14,7 @@ import pandas as pd
 from recordlinkage.base import BaseIndexAlgorithm
 
 from transforms.matching.email_names import with_names_from_email
+from transforms.matching.emails import email_words
 from transforms.matching.settings import BlockingPass
 from transforms.standardise.text import per_unique
 
@@ -37,6 +38,9 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     keys["name_set"] = per_unique((first + " " + last).dropna(), lambda s: " ".join(sorted(s.split()))).reindex(
         records.index
     )
+    provider = per_unique(records["email"], lambda e: e.rsplit("@", 1)[-1])
+    keys["email_words"] = provider + "|" + per_unique(records["email_local"], email_words)
+    keys["name_provider"] = keys["name_set"] + "|" + provider
     keys["last_birthday"] = last + "|" + mmdd
     keys["first_birthday"] = first1 + "|" + mmdd
     keys["postcode_first"] = records["postal_code"] + "|" + first1.str[:3]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.matching.email_names import with_names_from_email
-from transforms.matching.features import compare
+from transforms.matching.features import LEVELS, compare
 from transforms.matching.model import TERM_FREQUENCY_FEATURES, MatchModel, fit
 from transforms.matching.settings import Estimation, MatchSettings, Thresholds
 
@@ -26,10 +26,14 @@ def classify(probability: np.ndarray, conflict: np.ndarray, thresholds: Threshol
 
 
 def hard_conflicts(levels: pd.DataFrame) -> np.ndarray:
-    """Pairs no amount of shared contact data can join: a different full birth date, or no name in common."""
-    birth_differs = levels["birth"].to_numpy() == 0
+    """Pairs no amount of shared contact data can join: a different full birth date, no name in common,
+    or one email under two owners (a shared address given with another phone and another postal
+    address, and no birth date in common: a family's or a namesake's address)."""
+    birth = levels["birth"].to_numpy()
     names_differ = (levels["first_name"].to_numpy() == 0) & (levels["last_name"].to_numpy() == 0)
-    return birth_differs | names_differ
+    shared_email = levels["email"].to_numpy() == len(LEVELS["email"]) - 1
+    owners_differ = shared_email & (levels["phone"].to_numpy() == 0) & (levels["address"].to_numpy() == 0) & (birth < 2)
+    return (birth == 0) | names_differ | owners_differ
 
 
 def random_pairs(size: int, estimation: Estimation) -> np.ndarray:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import recordlinkage
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 from rapidfuzz.process import cpdist
 from recordlinkage.base import BaseCompareFeature
 
+from transforms.matching.emails import EMAIL_PARTS, with_email_parts
 from transforms.matching.nicknames import equivalent
+from transforms.matching.owners import shared_by_several
 from transforms.matching.settings import Comparisons
 
 MISSING = -1
@@ -23,7 +25,7 @@ MISSING = -1
 LEVELS: dict[str, tuple[str, ...]] = {
     "first_name": ("different", "nickname or close", "typo", "exact"),
     "last_name": ("different", "one part shared", "typo", "exact"),
-    "email": ("different", "exact"),
+    "email": ("different", "one letter off", "user part reordered", "exact"),
     "phone": ("different", "one digit off", "exact"),
     "birth": ("different", "day and month swapped", "same day and month", "exact"),
     "address": ("different", "same postal code", "same street", "exact"),
@@ -104,17 +106,24 @@ class Names(BaseCompareFeature):
 
 
 class Email(BaseCompareFeature):
-    """Emails: the same address or not.
+    """Emails: the same address; the same words of the user part in another order, or one letter off,
+    at the same provider (``emails``); or different.
 
     The user part alone ('matti.virtanen' at two providers) is deliberately not a level: people
     build it from their names, so namesakes share it, and it would count the names twice.
     """
 
     def __init__(self, label: str = "email") -> None:
-        super().__init__("email", "email", label=label)
+        columns = ["email", "email_local", *EMAIL_PARTS]
+        super().__init__(columns, columns, label=label)
 
-    def _compute_vectorized(self, e1, e2):
-        level = (e1.to_numpy() == e2.to_numpy()).astype(np.int8)
+    def _compute_vectorized(self, e1, u1, d1, w1, k1, e2, u2, d2, w2, k2):
+        exact = e1.to_numpy() == e2.to_numpy()
+        same_provider = (d1.to_numpy() == d2.to_numpy()) & ~exact
+        reordered = same_provider & w1.notna().to_numpy() & (w1.to_numpy() == w2.to_numpy())
+        distance = cpdist(_text(u1), _text(u2), scorer=OSA.distance, workers=1)
+        slip = same_provider & (distance == 1) & (k1.to_numpy() == k2.to_numpy())
+        level = np.select([exact, reordered, slip], [3, 2, 1], 0)
         return np.where(_missing(e1, e2), MISSING, level)
 
 
@@ -180,17 +189,33 @@ def compare(records: pd.DataFrame, pairs: np.ndarray, cutoffs: Comparisons, gate
 
     Between records whose first names differ, a shared email, phone or address is what a family
     has, not proof of one person: there those features count as missing, neither for nor against.
+    So does an email or phone that several people use (``owners``) between records without names or
+    with first names only close to each other. A last name that differs between records with the same
+    first name and the same email or phone of their own is a name replaced at marriage: no evidence
+    against either.
     ``gate_contacts=False`` keeps them, for measuring how often strangers share contact data.
     """
     if len(pairs) == 0:
         return pd.DataFrame({name: pd.Series(dtype=np.int8) for name in LEVELS})
     comparer = comparator(cutoffs)
+    records = with_email_parts(records)
     chunks = [
         comparer.compute(pd.MultiIndex.from_arrays([chunk[:, 0], chunk[:, 1]]), records)[list(LEVELS)].astype(np.int8)
         for chunk in np.array_split(pairs, max(1, -(-len(pairs) // CHUNK_PAIRS)))
     ]
     levels = pd.concat(chunks, ignore_index=True)
-    different_people = (levels["first_name"].to_numpy() == 0) & gate_contacts
+    if not gate_contacts:
+        return levels
+    first = levels["first_name"].to_numpy()
+    different_people = first == 0
     for feature in CONTACT_FEATURES:
         levels.loc[different_people, feature] = MISSING
+    unsure_who = (first == 1) | ((first == MISSING) & (levels["last_name"].to_numpy() == MISSING))
+    shared = {f: s[pairs[:, 0]] | s[pairs[:, 1]] for f, s in shared_by_several(records, cutoffs).items()}
+    for feature, several in shared.items():
+        levels.loc[unsure_who & several, feature] = MISSING
+    own_email = (levels["email"].to_numpy() == len(LEVELS["email"]) - 1) & ~shared["email"]
+    own_phone = (levels["phone"].to_numpy() == len(LEVELS["phone"]) - 1) & ~shared["phone"]
+    renamed = (first == len(LEVELS["first_name"]) - 1) & (levels["last_name"].to_numpy() == 0) & (own_email | own_phone)
+    levels.loc[renamed, "last_name"] = MISSING
     return levels

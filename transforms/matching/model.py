@@ -36,6 +36,7 @@ class MatchModel:
     u: dict[str, np.ndarray]
     iterations: int = 0
     history: list[float] = field(default_factory=list)
+    current: bool = True  # False when read from rows of other levels than the code compares: fit again
 
     def level_weights(self) -> dict[str, np.ndarray]:
         """log2(m/u) per feature and level: the evidence each level carries."""
@@ -85,7 +86,12 @@ class MatchModel:
 
     @classmethod
     def from_rows(cls, rows: list[dict]) -> MatchModel:
+        """The stored model; not ``current`` (and empty) when it was fitted with other levels than the code
+        compares today (a level added or renamed): its m and u would land in the wrong levels."""
         prior = next(r["m"] for r in rows if r["feature"] == "_prior")
+        stored = {(r["feature"], r["level"], r["level_name"]) for r in rows if r["feature"] in LEVELS}
+        if stored != {(f, level, name) for f, names in LEVELS.items() for level, name in enumerate(names)}:
+            return cls(prior=prior, m={}, u={}, current=False)
         m = {f: np.zeros(len(n)) for f, n in LEVELS.items()}
         u = {f: np.zeros(len(n)) for f, n in LEVELS.items()}
         for r in rows:
@@ -105,8 +111,17 @@ def _distribution(
 
 
 def estimate_u(random_levels: pd.DataFrame) -> dict[str, np.ndarray]:
-    """u per level: agreement among random pairs, which are non-matches but for a vanishing few."""
-    return {f: _distribution(random_levels[f].to_numpy(), len(names)) for f, names in LEVELS.items()}
+    """u per level: agreement among random pairs, which are non-matches but for a vanishing few.
+
+    A level no random pair reached counts as reached by half a pair: the sample cannot tell rarer
+    from never, and a u of almost nothing would let that level (a phone one digit off, an email
+    one letter off) outweigh every other piece of evidence.
+    """
+    u = {}
+    for f, names in LEVELS.items():
+        levels = random_levels[f].to_numpy()
+        u[f] = _distribution(levels, len(names), floor=0.5 / max(int((levels != MISSING).sum()), 1))
+    return u
 
 
 def _initial_m(count: int) -> np.ndarray:

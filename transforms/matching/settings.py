@@ -21,6 +21,8 @@ BLOCKING_KEYS = (
     "email",
     "phone",
     "email_local",
+    "email_words",
+    "name_provider",
     "name_set",
     "last_birthday",
     "first_birthday",
