@@ -1,0 +1,232 @@
+"""Each kind of matching mistake the independent population showed, built by hand with its right answer.
+
+False merges: chains through one weak link, namesakes who share an email, records without names that
+share a household's phone. Missed merges: a last name replaced at marriage, an email one letter off or
+reordered at the same provider.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from transforms.matching.blocking import blocking_keys, candidate_pairs
+from transforms.matching.clustering import ClusterInput, cluster
+from transforms.matching.email_names import with_names_from_email
+from transforms.matching.engine import hard_conflicts
+from transforms.matching.features import LEVELS, MISSING, compare
+from transforms.matching.model import MatchModel, estimate_u
+from transforms.matching.owners import shared_by_several
+from transforms.matching.settings import BlockingPass, Comparisons
+
+pytestmark = pytest.mark.unit
+
+COLUMNS = ("first_name", "last_name", "email", "phone", "birth_date", "street", "postal_code")
+EMPTY = np.empty((0, 2), dtype=np.int64)
+
+
+def records(*rows: tuple) -> pd.DataFrame:
+    """Standardised records from tuples in ``COLUMNS`` order (None where unknown)."""
+    frame = pd.DataFrame(list(rows), columns=list(COLUMNS), dtype=object)
+    frame["birth_date"] = pd.to_datetime(frame["birth_date"]).astype("datetime64[ns]")
+    month_day = frame["birth_date"].dt.strftime("%m-%d").astype(object)
+    frame["birth_month_day"] = month_day.where(frame["birth_date"].notna())
+    frame["email_local"] = frame["email"].str.split("@").str[0]
+    frame["street_name"] = frame["street"].str.split(" ").str[0]
+    return frame.astype({c: object for c in frame.columns if c != "birth_date"})
+
+
+def clusters(frame: pd.DataFrame, edges: list, weights: list, with_records: bool = True) -> np.ndarray:
+    return cluster(
+        ClusterInput(
+            len(frame),
+            np.array(edges, dtype=np.int64).reshape(-1, 2),
+            np.array(weights, dtype=float),
+            EMPTY,
+            EMPTY,
+            records=frame if with_records else None,
+        )
+    )
+
+
+def levels_of(frame: pd.DataFrame, pairs: list) -> pd.DataFrame:
+    return compare(frame, np.array(pairs, dtype=np.int64).reshape(-1, 2), Comparisons())
+
+
+def level(feature: str, name: str) -> int:
+    return LEVELS[feature].index(name)
+
+
+# False merges ---------------------------------------------------------------------------------------------
+
+
+def test_two_sisters_each_named_consistently_are_not_chained_by_one_similar_pair():
+    # Maria (0, 1) and Marja (2, 3) Keskikylä: every system spells each of them the same way; the
+    # pair 1-2 looks like a typo of one name, and would chain the two sisters together.
+    frame = records(
+        ("maria", "keskikyla", "maria.k@gmail.com", "+358401111111", None, "rantatie 1", "00100"),
+        ("maria", "keskikyla", None, "+358401111111", None, "rantatie 1", "00100"),
+        ("marja", "keskikyla", None, "+358402222222", None, "rantatie 1", "00100"),
+        ("marja", "keskikyla", "marja.k@gmail.com", "+358402222222", None, "rantatie 1", "00100"),
+    )
+    edges, weights = [[0, 1], [2, 3], [1, 2]], [30.0, 30.0, 6.0]
+    assert len(set(clusters(frame, edges, weights, with_records=False))) == 1, "pairs alone chain them"
+    labels = clusters(frame, edges, weights)
+    assert labels[0] == labels[1] != labels[2] == labels[3]
+
+
+def test_a_one_off_nickname_still_joins_its_person():
+    # Juhani in two systems, Jussi once: one record is a nickname, not a second person.
+    frame = records(
+        ("juhani", "lahti", "juhani.lahti@iki.fi", None, "1970-03-04", None, None),
+        ("juhani", "lahti", "juhani.lahti@iki.fi", None, None, None, None),
+        ("jussi", "lahti", None, None, "1970-03-04", None, None),
+    )
+    labels = clusters(frame, [[0, 1], [1, 2]], [30.0, 8.0])
+    assert labels[0] == labels[1] == labels[2]
+
+
+def test_namesakes_sharing_an_email_stay_apart_when_their_phones_and_addresses_differ():
+    # Two Matti Virtanens: 0 and 1 are one (phone, address); 2 and 3 the other; 2 uses 0's email
+    # (typed for the wrong namesake). The weak pair 1-2 would chain them; 0 and 2 give one email
+    # with two phones and two addresses, so the email has two owners.
+    frame = records(
+        ("matti", "virtanen", "matti.virtanen@gmail.com", "+358401111111", None, "koivutie 2", "33100"),
+        ("matti", "virtanen", None, "+358401111111", None, "koivutie 2", "33100"),
+        ("matti", "virtanen", "matti.virtanen@gmail.com", "+358409999999", None, "kuusitie 9", "90100"),
+        ("matti", "virtanen", None, "+358409999999", None, "kuusitie 9", "90100"),
+    )
+    labels = clusters(frame, [[0, 1], [2, 3], [1, 2]], [30.0, 30.0, 6.0])
+    assert labels[0] == labels[1] != labels[2] == labels[3]
+
+
+def test_one_email_under_two_owners_is_a_conflict_between_the_pair_itself():
+    frame = records(
+        ("matti", "virtanen", "matti.virtanen@gmail.com", "+358401111111", None, "koivutie 2", "33100"),
+        ("matti", "virtanen", "matti.virtanen@gmail.com", "+358409999999", None, "kuusitie 9", "90100"),
+        ("matti", "virtanen", "matti.virtanen@gmail.com", "+358409999999", None, "koivutie 2", "33100"),
+    )
+    conflicts = hard_conflicts(levels_of(frame, [[0, 1], [0, 2]]))
+    assert conflicts.tolist() == [True, False], "a household's phone or a move alone is no second owner"
+
+
+def test_birth_dates_that_differ_anywhere_across_two_clusters_keep_them_apart_but_a_day_month_swap_does_not():
+    def frame(born: str) -> pd.DataFrame:
+        return records(
+            ("liisa", "aho", None, None, "1980-04-07", None, None),
+            ("liisa", "aho", "liisa.aho@gmail.com", None, None, None, None),
+            ("liisa", "aho", "liisa.aho@gmail.com", None, None, None, None),
+            ("liisa", "aho", None, None, born, None, None),
+        )
+
+    edges, weights = [[0, 1], [2, 3], [1, 2]], [20.0, 20.0, 15.0]
+    labels = clusters(frame("1986-11-30"), edges, weights)
+    assert labels[0] == labels[1] != labels[2] == labels[3], "0 and 3 were never compared, yet they differ"
+    assert len(set(clusters(frame("1980-07-04"), edges, weights))) == 1, "day and month swapped: one date"
+
+
+def test_a_record_without_names_does_not_bridge_two_people():
+    # 2 has no names: it shares Anna's email and Pekka's household phone. It may join one of them,
+    # never both: Anna and Pekka have no name in common.
+    frame = records(
+        ("anna", "korhonen", "anna.k@gmail.com", "+358401111111", None, None, None),
+        ("anna", "korhonen", "anna.k@gmail.com", None, None, None, None),
+        (None, None, "anna.k@gmail.com", "+358405555555", None, None, None),
+        ("pekka", "virtanen", None, "+358405555555", None, None, None),
+    )
+    labels = clusters(frame, [[0, 1], [1, 2], [2, 3]], [30.0, 20.0, 10.0])
+    assert labels[0] == labels[1] == labels[2] != labels[3]
+
+
+def test_a_household_phone_is_no_evidence_for_a_record_without_names():
+    # Sami and Raimo give one phone; a nameless account with it could be either of them.
+    frame = records(
+        ("sami", "nurmi", None, "+358400000001", None, "koulutie 3", "40100"),
+        ("raimo", "honkanen", None, "+358400000001", None, "koulutie 3", "40100"),
+        (None, None, "sade47822@gmail.com", "+358400000001", None, "koulutie 3", "40100"),
+    )
+    assert shared_by_several(frame, Comparisons())["phone"].tolist() == [True, True, True]
+    levels = levels_of(frame, [[0, 2]])
+    assert levels.loc[0, "phone"] == MISSING
+    assert levels.loc[0, "address"] == level("address", "exact"), "the address still says which household"
+
+
+def test_a_nameless_record_is_named_by_its_email_only_when_the_email_is_made_of_known_names():
+    frame = records(
+        ("paula", "leppavuori", None, None, None, None, None),
+        ("paula", "aho", None, None, None, None, None),
+        ("nahita", "leppavuori", None, None, None, None, None),
+        (None, None, "leppavuori.paula86@saunalahti.fi", None, None, None, None),
+        (None, None, "perhe.leppavuori@gmail.com", None, None, None, None),
+        (None, None, "sauna10@hotmail.com", None, None, None, None),
+    )
+    named = with_names_from_email(frame)
+    assert named.loc[3, ["first_name", "last_name"]].tolist() == ["paula", "leppavuori"]
+    assert named.loc[4:, "first_name"].isna().all(), "'perhe' (family) is no first name; 'sauna10' no name"
+    assert frame.loc[3, "first_name"] is None, "the records themselves are not changed"
+
+
+# Missed merges --------------------------------------------------------------------------------------------
+
+
+def test_a_last_name_replaced_at_marriage_is_no_evidence_against_with_the_same_email():
+    frame = records(
+        ("hanna", "virtanen", "hanna.v@gmail.com", None, None, None, None),
+        ("hanna", "korhonen", "hanna.v@gmail.com", None, None, None, None),
+        ("hanna", "korhonen", "koti@gmail.com", None, None, None, None),
+        ("hanna", "virtanen", "koti@gmail.com", None, None, None, None),
+        ("pekka", "virtanen", "koti@gmail.com", None, None, None, None),
+    )
+    levels = levels_of(frame, [[0, 1], [2, 3]])
+    assert levels.loc[0, "last_name"] == MISSING, "a replaced name: neither for nor against"
+    assert levels.loc[1, "last_name"] == level("last_name", "different"), "a family's email proves no marriage"
+
+
+def test_an_email_one_letter_off_or_reordered_at_the_same_provider_is_its_own_level():
+    frame = records(
+        ("maria", "virtanen", "maria.virtanen@gmail.com", None, None, None, None),
+        ("maria", "virtanen", "maria.virtnen@gmail.com", None, None, None, None),
+        ("maria", "virtanen", "virtanen.maria@gmail.com", None, None, None, None),
+        ("maria", "virtanen", "maria.virtanen2@gmail.com", None, None, None, None),
+        ("maria", "virtanen", "maria.virtnen@hotmail.com", None, None, None, None),
+        ("maria", "virtanen", "mariavirtanen@gmail.com", None, None, None, None),
+    )
+    levels = levels_of(frame, [[0, 1], [0, 2], [0, 3], [0, 4], [0, 5]])["email"].tolist()
+    assert levels == [
+        level("email", "one letter off"),
+        level("email", "user part reordered"),
+        level("email", "different"),  # a digit: another account, often a namesake's
+        level("email", "different"),  # another provider
+        level("email", "different"),  # a separator
+    ]
+
+
+def test_blocking_puts_reordered_and_mistyped_emails_of_common_names_side_by_side():
+    frame = records(
+        ("maria", "virtanen", "maria.virtanen@gmail.com", None, None, None, None),
+        ("maria", "virtanen", "virtanen.maria@gmail.com", None, None, None, None),
+        ("maria", "virtanen", "maria.virtnen@gmail.com", None, None, None, None),
+        ("maria", "virtanen", "m.virtanen@hotmail.com", None, None, None, None),
+    )
+    keys = blocking_keys(frame)
+    words = candidate_pairs(keys, (BlockingPass("email_words", 30),))
+    assert words.tolist() == [[0, 1]]
+    provider = candidate_pairs(keys, (BlockingPass("name_provider", 30),))
+    assert provider.tolist() == [[0, 1], [0, 2], [1, 2]]
+
+
+# The model ------------------------------------------------------------------------------------------------
+
+
+def test_a_level_no_random_pair_reached_counts_as_half_a_sighting():
+    random_levels = pd.DataFrame({f: np.zeros(1000, dtype=np.int8) for f in LEVELS})
+    u = estimate_u(random_levels)["phone"]
+    assert u[level("phone", "one digit off")] == pytest.approx(0.5 / 1000, rel=0.01)
+
+
+def test_a_stored_model_of_other_levels_is_not_read_into_the_wrong_ones():
+    old = [{"feature": "_prior", "level": 0, "level_name": "prior", "m": 1e-5, "u": 1.0}]
+    for i, name in enumerate(("different", "exact")):  # email as it was before slips and reorders
+        old.append({"feature": "email", "level": i, "level_name": name, "m": 0.5, "u": 0.5})
+    assert not MatchModel.from_rows(old).current
