@@ -117,28 +117,28 @@ def migrate(url: str) -> None:
         command.upgrade(config, "head")
 
 
-def read_frame(connection: sa.Connection, sql: str, **params) -> pd.DataFrame:
-    """A whole query result as a frame.
+def read_frame(connection: sa.Connection, query: str | sa.Executable, **params) -> pd.DataFrame:
+    """A whole query result as a frame; ``query`` is SQL text or a Core statement over ``hub.schema``.
 
     Without parameters DuckDB hands its columns over natively, without building Python rows: at a
     million records that is seconds against minutes.
     """
+    statement = sa.text(query) if isinstance(query, str) else query
     if connection.dialect.name == "duckdb" and not params:
-        return connection.connection.driver_connection.execute(sql).df()
-    result = connection.execute(sa.text(sql), params)
+        compiled = statement.compile(dialect=connection.dialect)
+        if not compiled.params:
+            return connection.connection.driver_connection.execute(str(compiled)).df()
+    result = connection.execute(statement, params)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def replace_row(connection: sa.Connection, table: str, key: dict[str, Any], values: dict[str, Any]) -> None:
-    """Write one row of ``table`` (``schema.table``) by its key, replacing any row with the same key.
+def replace_row(connection: sa.Connection, table: sa.Table, key: dict[str, Any], values: dict[str, Any]) -> None:
+    """Write one row of ``table`` (of ``hub.schema``) by its key, replacing any row with the same key.
 
     Delete-then-insert rather than an upsert statement, which DuckDB and PostgreSQL spell differently.
     """
-    row = {**key, **values}
-    match = " AND ".join(f"{name} = :{name}" for name in key)
-    connection.execute(sa.text(f"DELETE FROM {table} WHERE {match}"), key)
-    columns, placeholders = ", ".join(row), ", ".join(f":{name}" for name in row)
-    connection.execute(sa.text(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"), row)
+    connection.execute(sa.delete(table).where(*(table.c[name] == value for name, value in key.items())))
+    connection.execute(sa.insert(table).values({**key, **values}))
 
 
 def insert_frame(connection: sa.Connection, table: str, frame: pd.DataFrame, schema: str | None = HUB_SCHEMA) -> None:

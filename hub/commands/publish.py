@@ -55,7 +55,7 @@ def run(
 @app.command("log")
 def show_log(ctx: typer.Context, limit: int = typer.Option(50, help="How many of the newest lines.")) -> None:
     """What was sent to which tool, about whom (by pseudonym) and when, newest first."""
-    require(ctx, store.LOG)
+    require(ctx, store.sync_log.fullname)
     settings = load_settings()
     storage.migrate(settings.database_url)
     with storage.engine(settings.database_url).connect() as connection:

@@ -21,10 +21,10 @@ from exports.receipts import Receipt
 from hub import storage
 from hub.config import Settings
 from hub.gdpr.locate import Person, select
-from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, insert_frame, read_frame, replace_row
+from hub.schema import dsr_notification
+from hub.storage import LANDING_SCHEMA, insert_frame, read_frame, replace_row
 from quality.identifiers import keyed_hash
 
-TABLE = f"{HUB_SCHEMA}.dsr_notification"
 ORDER_PREFIX = "order:"
 TOOLS = {
     "esp": ("esp_url", "esp_key", "esp_list_id"),
@@ -220,15 +220,11 @@ def store(
             "target_ref": keyed_hash(key, "record", f"{receipt.system}:{receipt.target}"),
         }
         attempts = connection.execute(
-            sa.text(
-                f"SELECT attempts FROM {TABLE} WHERE request_id = :request_id AND system = :system "
-                "AND action = :action AND target_ref = :target_ref"
-            ),
-            key_of,
+            sa.select(dsr_notification.c.attempts).where(*(dsr_notification.c[k] == v for k, v in key_of.items()))
         ).scalar()
         replace_row(
             connection,
-            TABLE,
+            dsr_notification,
             key_of,
             {
                 "target": None if receipt.settled else receipt.target,
@@ -265,10 +261,12 @@ def _is_account(receipt: Receipt) -> bool:
 
 def pending(connection: sa.Connection, request_id: str) -> pd.DataFrame:
     """Notices a tool has not confirmed yet, with the key needed to send them again."""
+    notice = dsr_notification.c
     return read_frame(
         connection,
-        f"SELECT system, action, target, listed_since FROM {TABLE} WHERE request_id = :r AND status = 'failed'",
-        r=request_id,
+        sa.select(notice.system, notice.action, notice.target, notice.listed_since).where(
+            notice.request_id == request_id, notice.status == "failed"
+        ),
     )
 
 

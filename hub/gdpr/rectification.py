@@ -13,15 +13,14 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import sqlalchemy as sa
 
-from hub.gdpr.locate import Person, select
+from hub.gdpr.locate import Person
 from hub.pseudonym import fingerprint_with
-from hub.storage import HUB_SCHEMA, replace_row
+from hub.schema import golden_customer, golden_lineage, rectification, source_record
+from hub.storage import read_frame, replace_row
 from quality.canonical import normalise_email, normalise_phone
 from quality.contract import IDENTITY_KINDS
 from transforms.rectification import fingerprints
 from transforms.standardise.names import clean_name
-
-S = HUB_SCHEMA
 
 
 class InvalidCorrection(ValueError):
@@ -54,17 +53,15 @@ def rectify(
     """Record and apply the corrections to the person's golden record; returns the attributes changed."""
     (customer,) = person.customer_ids
     cleaned = {attribute: clean(attribute, value) for attribute, value in changes.items()}
-    records = select(
-        connection,
-        f"SELECT * FROM {S}.source_record WHERE unique_id IN :unique_ids",
-        {"unique_ids": list(person.records)},
+    records = read_frame(
+        connection, sa.select(source_record).where(source_record.c.unique_id.in_(list(person.records)))
     )
     now = datetime.now(UTC)
     fingerprint = fingerprint_with(key)
     for attribute, value in cleaned.items():
         replace_row(
             connection,
-            f"{S}.rectification",
+            rectification,
             {"customer_id": customer, "attribute": attribute},
             {
                 "value": value,
@@ -75,12 +72,13 @@ def rectify(
         )
         golden_value = pd.Timestamp(value).date() if attribute == "birth_date" else value
         connection.execute(
-            sa.text(f"UPDATE {S}.golden_customer SET {attribute} = :v, updated_at = :t WHERE customer_id = :c"),
-            {"v": golden_value, "t": now, "c": customer},
+            sa.update(golden_customer)
+            .where(golden_customer.c.customer_id == customer)
+            .values({attribute: golden_value, "updated_at": now})
         )
         replace_row(
             connection,
-            f"{S}.golden_lineage",
+            golden_lineage,
             {"customer_id": customer, "attribute": attribute},
             {
                 "source_system": "dsr",
@@ -94,9 +92,10 @@ def rectify(
 
 
 def corrected_values(connection: sa.Connection, customer_id: str, attributes: list[str]) -> dict[str, str]:
-    rows = select(
+    rows = read_frame(
         connection,
-        f"SELECT attribute, value FROM {S}.rectification WHERE customer_id IN :customers AND attribute IN :attributes",
-        {"customers": [customer_id], "attributes": attributes},
+        sa.select(rectification.c.attribute, rectification.c.value).where(
+            rectification.c.customer_id == customer_id, rectification.c.attribute.in_(attributes)
+        ),
     )
     return dict(zip(rows["attribute"], rows["value"], strict=True))

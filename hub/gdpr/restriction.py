@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from hub.gdpr.locate import Person
-from hub.storage import HUB_SCHEMA, replace_row
+from hub.schema import consent_event, consent_state, subject_flag
+from hub.storage import replace_row
 from transforms.consent import OBJECTION, PURPOSES
 from transforms.consent.state import RULE_OBJECTION, RULE_RESTRICTED
 
-S = HUB_SCHEMA
 FLAGS = {"restriction": "restricted", "objection": "objected"}
 RULES = {"restriction": RULE_RESTRICTED, "objection": RULE_OBJECTION}
 
@@ -30,7 +30,7 @@ def apply(connection: sa.Connection, person: Person, kind: str, request_id: str)
     for customer in person.customer_ids:
         replace_row(
             connection,
-            f"{S}.subject_flag",
+            subject_flag,
             {"customer_id": customer, "flag": flag},
             {"request_id": request_id, "since": now},
         )
@@ -39,24 +39,22 @@ def apply(connection: sa.Connection, person: Person, kind: str, request_id: str)
             if kind == "objection":
                 event_id = hashlib.sha256(f"dsr|{customer}|{purpose}|objection|{request_id}".encode()).hexdigest()
                 connection.execute(
-                    sa.text(
-                        f"INSERT INTO {S}.consent_event (event_id, source_system, source_key, purpose, action, "
-                        "occurred_at, evidence, ip, request_id, recorded_at) VALUES (:e, 'dsr', :c, :p, :action, "
-                        ":t, :ev, NULL, :r, :t)"
-                    ),
-                    {
-                        "e": event_id,
-                        "c": customer,
-                        "p": purpose,
-                        "action": OBJECTION,
-                        "t": now,
-                        "ev": RULES[kind],
-                        "r": request_id,
-                    },
+                    sa.insert(consent_event).values(
+                        event_id=event_id,
+                        source_system="dsr",
+                        source_key=customer,
+                        purpose=purpose,
+                        action=OBJECTION,
+                        occurred_at=now,
+                        evidence=RULES[kind],
+                        ip=None,
+                        request_id=request_id,
+                        recorded_at=now,
+                    )
                 )
             replace_row(
                 connection,
-                f"{S}.consent_state",
+                consent_state,
                 {"customer_id": customer, "purpose": purpose},
                 {"granted": False, "basis": kind, "rule": RULES[kind], "event_id": event_id, "updated_at": now},
             )

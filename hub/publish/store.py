@@ -25,41 +25,24 @@ import sqlalchemy as sa
 
 from exports.publishing.plan import ADOPT, DELIVERED_COLUMNS, RELEASE, REMOVE
 from hub import storage
-from hub.storage import HUB_SCHEMA
+from hub.schema import publish_destination, publish_file, publish_outbox, publish_run, publish_state, sync_log
 from quality.identifiers import keyed_hash
-
-STATE = f"{HUB_SCHEMA}.publish_state"
-OUTBOX = f"{HUB_SCHEMA}.publish_outbox"
-LOG = f"{HUB_SCHEMA}.sync_log"
-RUN = f"{HUB_SCHEMA}.publish_run"
-DESTINATION = f"{HUB_SCHEMA}.publish_destination"
-FILE = f"{HUB_SCHEMA}.publish_file"
 
 PENDING, SENT, ABSENT, REJECTED, FAILED = "pending", "sent", "absent", "rejected", "failed"
 SETTLED = (SENT, ABSENT)  # the tool now holds what the hub asked for
-OUTBOX_COLUMNS = [
-    "run_id",
-    "destination",
-    "target",
-    "audience",
-    "tool",
-    "operation",
-    "payload",
-    "status",
-    "attempts",
-    "error",
-    "updated_at",
-]
+OUTBOX_COLUMNS = [column.name for column in publish_outbox.columns]
 CHUNK = 2000  # keys per IN list (PostgreSQL takes at most 65,535 parameters a statement)
 _SEPARATOR = "|"  # between audience and target in a pair key: audience names never hold it
 
 
 def delivered(connection: sa.Connection, destination: str) -> pd.DataFrame:
     """What the destination's tool last confirmed (DELIVERED_COLUMNS)."""
+    state = publish_state.c
     frame = storage.read_frame(
         connection,
-        f"SELECT audience, target, payload, adopted FROM {STATE} WHERE destination = :d ORDER BY audience, target",
-        d=destination,
+        sa.select(state.audience, state.target, state.payload, state.adopted)
+        .where(state.destination == destination)
+        .order_by(state.audience, state.target),
     )
     return frame.astype({"audience": str, "target": str, "payload": str, "adopted": bool})[DELIVERED_COLUMNS]
 
@@ -67,23 +50,27 @@ def delivered(connection: sa.Connection, destination: str) -> pd.DataFrame:
 def delivered_before(connection: sa.Connection, destination: str) -> int | None:
     """How many memberships the destination held after its last run (None: it was never synced)."""
     row = connection.execute(
-        sa.text(f"SELECT delivered_rows FROM {DESTINATION} WHERE destination = :d"), {"d": destination}
+        sa.select(publish_destination.c.delivered_rows).where(publish_destination.c.destination == destination)
     ).first()
     return None if row is None else int(row[0])
 
 
 def unconfirmed(connection: sa.Connection) -> pd.DataFrame:
     """Items an earlier run planned that no tool confirmed: destination, audience, target, operation."""
+    outbox = publish_outbox.c
     return storage.read_frame(
         connection,
-        f"SELECT destination, audience, target, operation FROM {OUTBOX} WHERE status IN ('{PENDING}', '{FAILED}')",
+        sa.select(outbox.destination, outbox.audience, outbox.target, outbox.operation).where(
+            outbox.status.in_([PENDING, FAILED])
+        ),
     )
 
 
 def last_files(connection: sa.Connection, destination: str) -> dict[str, tuple[str, int]]:
     """The last file written per file key of the destination: (SHA-256, lines)."""
+    files = publish_file.c
     rows = connection.execute(
-        sa.text(f"SELECT file_key, sha256, lines FROM {FILE} WHERE destination = :d"), {"d": destination}
+        sa.select(files.file_key, files.sha256, files.lines).where(files.destination == destination)
     )
     return {key: (sha, int(lines)) for key, sha, lines in rows}
 
@@ -102,15 +89,13 @@ def begin_run(
     so they are applied here; everything else waits in the outbox as ``pending``.
     """
     connection.execute(
-        sa.text(f"UPDATE {RUN} SET status = 'interrupted', finished_at = :now WHERE status = 'sending'"), {"now": now}
+        sa.update(publish_run).where(publish_run.c.status == "sending").values(status="interrupted", finished_at=now)
     )
-    connection.execute(sa.text(f"DELETE FROM {OUTBOX}"))
+    connection.execute(sa.delete(publish_outbox))
     connection.execute(
-        sa.text(
-            f"INSERT INTO {RUN} (run_id, started_at, status, forced, summary) "
-            "VALUES (:r, :now, 'sending', :forced, :summary)"
-        ),
-        {"r": run_id, "now": now, "forced": forced, "summary": json.dumps(summary, sort_keys=True)},
+        sa.insert(publish_run).values(
+            run_id=run_id, started_at=now, status="sending", forced=forced, summary=json.dumps(summary, sort_keys=True)
+        )
     )
     for destination, tool, items in plans:
         sendable = items[~items["operation"].isin((ADOPT, RELEASE))]
@@ -137,11 +122,14 @@ def begin_run(
         known = delivered_before(connection, destination)
         if known is None:
             connection.execute(
-                sa.text(
-                    f"INSERT INTO {DESTINATION} (destination, tool, first_run_id, last_run_id, delivered_rows, "
-                    "updated_at) VALUES (:d, :tool, :r, :r, 0, :now)"
-                ),
-                {"d": destination, "tool": tool, "r": run_id, "now": now},
+                sa.insert(publish_destination).values(
+                    destination=destination,
+                    tool=tool,
+                    first_run_id=run_id,
+                    last_run_id=run_id,
+                    delivered_rows=0,
+                    updated_at=now,
+                )
             )
         _count_delivered(connection, destination, run_id, now)
 
@@ -162,7 +150,8 @@ def mark(
     """
     if rows.empty:
         return
-    _delete_pairs(connection, OUTBOX, "run_id = :r AND destination = :d", {"r": run_id, "d": destination}, rows)
+    scope = sa.and_(publish_outbox.c.run_id == run_id, publish_outbox.c.destination == destination)
+    _delete_pairs(connection, publish_outbox, scope, rows)
     outbox = rows.assign(run_id=run_id, destination=destination, tool=tool, updated_at=now)
     storage.insert_frame(connection, "publish_outbox", outbox[OUTBOX_COLUMNS])
     settled = rows[rows["status"].isin(SETTLED)]
@@ -198,7 +187,7 @@ def record_file(
 ) -> None:
     storage.replace_row(
         connection,
-        FILE,
+        publish_file,
         {"destination": destination, "file_key": file_key},
         {"file_name": name, "sha256": sha256, "lines": lines, "run_id": run_id, "written_at": now},
     )
@@ -212,18 +201,19 @@ def finish_run(
     for destination in destinations:
         _count_delivered(connection, destination, run_id, now)
     connection.execute(
-        sa.text(f"UPDATE {RUN} SET status = :s, finished_at = :now, summary = :summary WHERE run_id = :r"),
-        {"s": status, "now": now, "summary": json.dumps(summary, sort_keys=True), "r": run_id},
+        sa.update(publish_run)
+        .where(publish_run.c.run_id == run_id)
+        .values(status=status, finished_at=now, summary=json.dumps(summary, sort_keys=True))
     )
 
 
 def recent_log(connection: sa.Connection, limit: int) -> pd.DataFrame:
     """The newest sync log lines, newest first."""
+    log = sync_log.c
+    shown = (log.logged_at, log.run_id, log.destination, log.audience, log.operation, log.status, log.attempts)
     return storage.read_frame(
         connection,
-        f"SELECT logged_at, run_id, destination, audience, operation, status, attempts, error, target_ref "
-        f"FROM {LOG} ORDER BY logged_at DESC, run_id DESC LIMIT :n",
-        n=limit,
+        sa.select(*shown, log.error, log.target_ref).order_by(log.logged_at.desc(), log.run_id.desc()).limit(limit),
     )
 
 
@@ -260,19 +250,14 @@ def _insert_state(
 
 
 def _delete_state(connection: sa.Connection, destination: str, items: pd.DataFrame) -> None:
-    _delete_pairs(connection, STATE, "destination = :d", {"d": destination}, items)
+    _delete_pairs(connection, publish_state, publish_state.c.destination == destination, items)
 
 
-def _delete_pairs(
-    connection: sa.Connection, table: str, scope: str, params: dict[str, Any], items: pd.DataFrame
-) -> None:
+def _delete_pairs(connection: sa.Connection, table: sa.Table, scope, items: pd.DataFrame) -> None:
     """Delete the rows of ``items``' exact (audience, target) pairs within ``scope``, a chunk at a time."""
+    pair = table.c.audience + _SEPARATOR + table.c.target
     for targets, pairs in _chunks(items):
-        statement = sa.text(
-            f"DELETE FROM {table} WHERE {scope} AND target IN :targets "
-            f"AND (audience || '{_SEPARATOR}' || target) IN :pairs"
-        ).bindparams(sa.bindparam("targets", expanding=True), sa.bindparam("pairs", expanding=True))
-        connection.execute(statement, {**params, "targets": targets, "pairs": pairs})
+        connection.execute(sa.delete(table).where(scope, table.c.target.in_(targets), pair.in_(pairs)))
 
 
 def _chunks(items: pd.DataFrame) -> Iterator[tuple[list[str], list[str]]]:
@@ -283,10 +268,9 @@ def _chunks(items: pd.DataFrame) -> Iterator[tuple[list[str], list[str]]]:
 
 
 def _count_delivered(connection: sa.Connection, destination: str, run_id: str, now: datetime) -> None:
+    held = sa.select(sa.func.count()).where(publish_state.c.destination == destination).scalar_subquery()
     connection.execute(
-        sa.text(
-            f"UPDATE {DESTINATION} SET last_run_id = :r, updated_at = :now, "
-            f"delivered_rows = (SELECT count(*) FROM {STATE} WHERE destination = :d) WHERE destination = :d"
-        ),
-        {"r": run_id, "now": now, "d": destination},
+        sa.update(publish_destination)
+        .where(publish_destination.c.destination == destination)
+        .values(last_run_id=run_id, updated_at=now, delivered_rows=held)
     )

@@ -14,6 +14,7 @@ from datetime import date, datetime
 import pandas as pd
 import sqlalchemy as sa
 
+from hub import schema as t
 from hub.landed import order_lines_sql, purchases_sql
 from hub.publish.store import target_ref
 from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, insert_frame, read_frame, table_exists
@@ -62,16 +63,16 @@ def read_landed_sales_totals(connection: sa.Connection) -> tuple[float, float]:
 def read_contacts(connection: sa.Connection) -> pd.DataFrame:
     """Per golden customer: whether they are identified (an ERP customer, a webshop account or a loyalty
     member, not only a guest checkout or a newsletter address) and whether they consent to any marketing."""
-    marketing = ", ".join(f"'{p}'" for p in PURPOSES)
+    g, x, c = t.golden_customer, t.customer_xref, t.consent_state
+    account = sa.or_(
+        x.c.source_system.in_(["erp", "loyalty"]),
+        sa.and_(x.c.source_system == "webshop", x.c.source_key.not_like("order:%")),
+    )
+    has_account = sa.exists().where(x.c.customer_id == g.c.customer_id, account)
+    consents = sa.exists().where(c.c.customer_id == g.c.customer_id, c.c.granted, c.c.purpose.in_(list(PURPOSES)))
     return read_frame(
         connection,
-        f"SELECT g.customer_id, "
-        f"EXISTS (SELECT 1 FROM {S}.customer_xref x WHERE x.customer_id = g.customer_id AND ("
-        f"x.source_system IN ('erp', 'loyalty') OR (x.source_system = 'webshop' AND x.source_key NOT LIKE 'order:%')"
-        f")) AS has_account, "
-        f"EXISTS (SELECT 1 FROM {S}.consent_state c WHERE c.customer_id = g.customer_id AND c.granted "
-        f"AND c.purpose IN ({marketing})) AS consents "
-        f"FROM {S}.golden_customer g",
+        sa.select(g.c.customer_id, has_account.label("has_account"), consents.label("consents")),
     )
 
 
@@ -104,12 +105,14 @@ def read_engagement(connection: sa.Connection) -> pd.DataFrame:
 
 def save_metrics(connection: sa.Connection, metrics: pd.DataFrame, as_of: date, now: datetime) -> None:
     """Replace the metrics; the ones they replace become ``customer_metrics_previous``."""
-    columns = ", ".join([*METRIC_COLUMNS, "as_of", "computed_at"])
-    connection.execute(sa.text(f"DELETE FROM {S}.customer_metrics_previous"))
+    columns = [*METRIC_COLUMNS, "as_of", "computed_at"]
+    connection.execute(sa.delete(t.customer_metrics_previous))
     connection.execute(
-        sa.text(f"INSERT INTO {S}.customer_metrics_previous ({columns}) SELECT {columns} FROM {S}.customer_metrics")
+        sa.insert(t.customer_metrics_previous).from_select(
+            columns, sa.select(*(t.customer_metrics.c[name] for name in columns))
+        )
     )
-    connection.execute(sa.text(f"DELETE FROM {S}.customer_metrics"))
+    connection.execute(sa.delete(t.customer_metrics))
     frame = metrics.copy()
     for money in MONEY:
         frame[money] = frame[money].round(2)
@@ -119,14 +122,15 @@ def save_metrics(connection: sa.Connection, metrics: pd.DataFrame, as_of: date, 
 
 
 def load_metrics(connection: sa.Connection, previous: bool = False) -> pd.DataFrame:
-    table = "customer_metrics_previous" if previous else "customer_metrics"
-    return read_frame(connection, f"SELECT * FROM {S}.{table} ORDER BY customer_id")
+    table = t.customer_metrics_previous if previous else t.customer_metrics
+    return read_frame(connection, sa.select(table).order_by(table.c.customer_id))
 
 
 def segment_frame(connection: sa.Connection, metrics: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """What segment rules read (``transforms.segments.rules.FIELDS``): the metrics, days since the first and
     last purchase, whether today is the birthday, and the postal code and city of the golden record."""
-    profile = read_frame(connection, f"SELECT customer_id, birth_date, postal_code, city FROM {S}.golden_customer")
+    g = t.golden_customer
+    profile = read_frame(connection, sa.select(g.c.customer_id, g.c.birth_date, g.c.postal_code, g.c.city))
     frame = metrics.merge(profile, on="customer_id", how="left")
     day = pd.Timestamp(as_of)
     for moment in ("first", "last"):
@@ -137,32 +141,34 @@ def segment_frame(connection: sa.Connection, metrics: pd.DataFrame, as_of: date)
     return frame.drop(columns=["birth_date"])
 
 
-def keep_history(connection: sa.Connection, table: str, group: str, members: pd.DataFrame, now: datetime) -> None:
+def keep_history(connection: sa.Connection, table: sa.Table, group: str, members: pd.DataFrame, now: datetime) -> None:
     """Members entering a group (a segment, an audience) open a row of ``table``, members leaving close
     theirs: the history of who was in, from when to when."""
-    current = read_frame(connection, f"SELECT {group}, customer_id FROM {S}.{table} WHERE left_at IS NULL")
+    current = read_frame(connection, sa.select(table.c[group], table.c.customer_id).where(table.c.left_at.is_(None)))
     held = set(zip(current[group], current["customer_id"], strict=True))
     wanted = set(zip(members[group], members["customer_id"], strict=True))
     left = pd.DataFrame(sorted(held - wanted), columns=[group, "customer_id"])
     if not left.empty:
-        connection.execute(sa.text("DROP TABLE IF EXISTS hub_leavers"))
-        connection.execute(sa.text(f"CREATE TEMPORARY TABLE hub_leavers ({group} VARCHAR, customer_id VARCHAR)"))
-        insert_frame(connection, "hub_leavers", left, schema=None)
-        connection.execute(
-            sa.text(
-                f"UPDATE {S}.{table} SET left_at = :t WHERE left_at IS NULL AND EXISTS (SELECT 1 FROM hub_leavers l "
-                f"WHERE l.{group} = {table}.{group} AND l.customer_id = {table}.customer_id)"
-            ),
-            {"t": now},
+        leavers = sa.Table(
+            "hub_leavers",
+            sa.MetaData(),
+            sa.Column(group, sa.String),
+            sa.Column("customer_id", sa.String),
+            prefixes=["TEMPORARY"],
         )
-        connection.execute(sa.text("DROP TABLE hub_leavers"))
+        leavers.drop(connection, checkfirst=True)
+        leavers.create(connection)
+        insert_frame(connection, leavers.name, left, schema=None)
+        gone = sa.exists().where(leavers.c[group] == table.c[group], leavers.c.customer_id == table.c.customer_id)
+        connection.execute(sa.update(table).where(table.c.left_at.is_(None), gone).values(left_at=now))
+        leavers.drop(connection)
     entered = pd.DataFrame(sorted(wanted - held), columns=[group, "customer_id"])
-    insert_frame(connection, table, entered.assign(entered_at=now, left_at=None))
+    insert_frame(connection, table.name, entered.assign(entered_at=now, left_at=None))
 
 
 def save_membership(connection: sa.Connection, members: pd.DataFrame, segments: list[str], now: datetime) -> None:
     """Segment membership with its history, and the size of every segment in this run."""
-    keep_history(connection, "segment_membership", "segment", members, now)
+    keep_history(connection, t.segment_membership, "segment", members, now)
     sizes = members["segment"].value_counts().reindex(segments, fill_value=0)
     insert_frame(
         connection,
@@ -172,12 +178,13 @@ def save_membership(connection: sa.Connection, members: pd.DataFrame, segments: 
 
 
 def current_members(connection: sa.Connection) -> pd.DataFrame:
-    return read_frame(connection, f"SELECT segment, customer_id FROM {S}.segment_membership WHERE left_at IS NULL")
+    m = t.segment_membership
+    return read_frame(connection, sa.select(m.c.segment, m.c.customer_id).where(m.c.left_at.is_(None)))
 
 
 def size_changes(connection: sa.Connection) -> pd.DataFrame:
     """Per segment: members in the last run and in the run before it (null for a segment new in the last)."""
-    sizes = read_frame(connection, f"SELECT segment, computed_at, members FROM {S}.segment_size")
+    sizes = read_frame(connection, sa.select(t.segment_size))
     sizes = sizes.sort_values(["segment", "computed_at"], ascending=[True, False])
     run = sizes.groupby("segment").cumcount()
     latest = sizes[run == 0].set_index("segment")["members"]
@@ -186,11 +193,13 @@ def size_changes(connection: sa.Connection) -> pd.DataFrame:
 
 
 def read_granted(connection: sa.Connection) -> pd.DataFrame:
-    return read_frame(connection, f"SELECT customer_id, purpose FROM {S}.consent_state WHERE granted")
+    c = t.consent_state
+    return read_frame(connection, sa.select(c.c.customer_id, c.c.purpose).where(c.c.granted))
 
 
 def read_flags(connection: sa.Connection) -> pd.DataFrame:
-    return read_frame(connection, f"SELECT customer_id, flag FROM {S}.subject_flag ORDER BY flag DESC")
+    f = t.subject_flag
+    return read_frame(connection, sa.select(f.c.customer_id, f.c.flag).order_by(f.c.flag.desc()))
 
 
 def read_recent_categories(
@@ -225,15 +234,16 @@ def read_sent_recently(connection: sa.Connection, key: bytes, since: datetime) -
     confirms as sent, traced from their pseudonymous target back to the customer through the crosswalk."""
     if not table_exists(connection, S, "sync_log"):
         return pd.Series(dtype=int)
+    log = t.sync_log
     sent = read_frame(
         connection,
-        f"SELECT target_ref, count(*) AS messages FROM {S}.sync_log WHERE operation = 'add' AND status = 'sent' "
-        "AND logged_at >= :since GROUP BY target_ref",
-        since=since,
+        sa.select(log.c.target_ref, sa.func.count().label("messages"))
+        .where(log.c.operation == "add", log.c.status == "sent", log.c.logged_at >= since)
+        .group_by(log.c.target_ref),
     )
     if sent.empty:
         return pd.Series(dtype=int)
-    xref = read_frame(connection, f"SELECT source_system, source_key, customer_id FROM {S}.customer_xref")
+    xref = read_frame(connection, sa.select(t.customer_xref))
     owner = {target_ref(key, s, k): c for s, k, c in xref.itertuples(index=False)}
     owner |= {target_ref(key, "ads", c): c for c in xref["customer_id"].unique()}
     sent["customer_id"] = sent["target_ref"].map(owner)
@@ -241,29 +251,32 @@ def read_sent_recently(connection: sa.Connection, key: bytes, since: datetime) -
 
 
 def current_audiences(connection: sa.Connection) -> pd.DataFrame:
-    return read_frame(connection, f"SELECT audience, customer_id FROM {S}.audience_decision WHERE included")
+    d = t.audience_decision
+    return read_frame(connection, sa.select(d.c.audience, d.c.customer_id).where(d.c.included))
 
 
 def save_decisions(connection: sa.Connection, decisions: pd.DataFrame, now: datetime) -> None:
     """This run's decisions, and the history of who was included in each audience."""
-    connection.execute(sa.text(f"DELETE FROM {S}.audience_decision"))
+    connection.execute(sa.delete(t.audience_decision))
     insert_frame(connection, "audience_decision", decisions.assign(computed_at=now))
     included = decisions.loc[decisions["included"].astype(bool), ["audience", "customer_id"]]
-    keep_history(connection, "audience_membership", "audience", included, now)
+    keep_history(connection, t.audience_membership, "audience", included, now)
 
 
 def size_history(connection: sa.Connection, segment: str, runs: int = 10) -> pd.DataFrame:
+    size = t.segment_size
     return read_frame(
         connection,
-        f"SELECT computed_at, members FROM {S}.segment_size WHERE segment = :s ORDER BY computed_at DESC LIMIT :n",
-        s=segment,
-        n=runs,
+        sa.select(size.c.computed_at, size.c.members)
+        .where(size.c.segment == segment)
+        .order_by(size.c.computed_at.desc())
+        .limit(runs),
     )
 
 
 def decision(connection: sa.Connection, audience: str, customer_id: str):
     """The audience's decision about one customer (``included``, ``reason``), or None when not a member."""
+    d = t.audience_decision
     return connection.execute(
-        sa.text(f"SELECT included, reason FROM {S}.audience_decision WHERE audience = :a AND customer_id = :c"),
-        {"a": audience, "c": customer_id},
+        sa.select(d.c.included, d.c.reason).where(d.c.audience == audience, d.c.customer_id == customer_id)
     ).first()
