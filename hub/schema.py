@@ -3,8 +3,8 @@
 Queries build their statements from these ``Table`` objects, so a renamed or retyped column is a
 change in one place that every reader follows (or fails to import). The Alembic migrations under
 ``hub/migrations`` are the history that brings a database to this description; ``env.py`` gives
-Alembic this metadata, so a new migration starts from ``alembic revision --autogenerate`` and
-``tests/test_schema.py`` proves that the migrated database and this description agree on both stores.
+Alembic this metadata (so autogenerate drafts the next migration), and ``tests/test_schema.py`` proves
+that the migrated database and this description agree on both stores.
 The landing schema is not here: dlt owns and evolves it, and ``quality/tables`` describes it.
 """
 
