@@ -21,7 +21,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +41,7 @@ from hub.storage import HUB_SCHEMA
 GENESIS = "0" * 64
 TABLE = f"{HUB_SCHEMA}.audit_log"
 ANCHOR_FILE = "audit-anchor.json"
+log = logging.getLogger(__name__)
 
 
 def _canonical(seq: int, recorded_at: datetime, fields: dict[str, Any]) -> str:
@@ -45,6 +51,18 @@ def _canonical(seq: int, recorded_at: datetime, fields: dict[str, Any]) -> str:
 
 def _hash(previous: str, content: str) -> str:
     return hashlib.sha256(f"{previous}\n{content}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What one audit entry says; its sequence number, time and hashes are given when it is appended."""
+
+    actor: str
+    role: str
+    action: str
+    subject_ref: str | None = None
+    purpose: str | None = None
+    detail: dict[str, Any] | None = None
 
 
 def record(
@@ -57,39 +75,144 @@ def record(
     purpose: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> int:
-    """Append one entry inside the caller's transaction; returns its sequence number.
+    """Append one entry inside the caller's transaction; returns its sequence number."""
+    return append(connection, [Entry(actor, role, action, subject_ref, purpose, detail)])[0]
+
+
+def append(connection: sa.Connection, entries: Sequence[Entry]) -> list[int]:
+    """Append ``entries``, chained in their order, inside the caller's transaction; their sequence numbers.
 
     On PostgreSQL the table is locked for the rest of the transaction so that two writers cannot
-    both chain onto the same predecessor; DuckDB has a single writer anyway.
+    both chain onto the same predecessor. DuckDB has a single writing process; within it, two open
+    transactions appending at once would collide on the sequence number, which is why a server's
+    entries go through one ``Recorder``.
     """
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE"))
     last = connection.execute(sa.text(f"SELECT seq, entry_hash FROM {TABLE} ORDER BY seq DESC LIMIT 1")).first()
-    seq, previous = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    recorded_at = datetime.now(UTC)
-    fields = {
-        "actor": actor,
-        "role": role,
-        "action": action,
-        "subject_ref": subject_ref,
-        "purpose": purpose,
-        "detail": json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), default=str),
-    }
-    connection.execute(
-        sa.text(
-            f"INSERT INTO {TABLE} (seq, recorded_at, actor, role, action, subject_ref, purpose, detail, "
-            "prev_hash, entry_hash) VALUES (:seq, :recorded_at, :actor, :role, :action, :subject_ref, :purpose, "
-            ":detail, :prev_hash, :entry_hash)"
-        ),
-        {
-            "seq": seq,
-            "recorded_at": recorded_at,
-            **fields,
-            "prev_hash": previous,
-            "entry_hash": _hash(previous, _canonical(seq, recorded_at, fields)),
-        },
-    )
-    return seq
+    seq, previous = (last[0], last[1]) if last else (0, GENESIS)
+    rows = []
+    for entry in entries:
+        seq, recorded_at = seq + 1, datetime.now(UTC)
+        fields = {
+            "actor": entry.actor,
+            "role": entry.role,
+            "action": entry.action,
+            "subject_ref": entry.subject_ref,
+            "purpose": entry.purpose,
+            "detail": json.dumps(entry.detail or {}, sort_keys=True, separators=(",", ":"), default=str),
+        }
+        previous, prev_hash = _hash(previous, _canonical(seq, recorded_at, fields)), previous
+        rows.append({"seq": seq, "recorded_at": recorded_at, **fields, "prev_hash": prev_hash, "entry_hash": previous})
+    if rows:
+        connection.execute(
+            sa.text(
+                f"INSERT INTO {TABLE} (seq, recorded_at, actor, role, action, subject_ref, purpose, detail, "
+                "prev_hash, entry_hash) VALUES (:seq, :recorded_at, :actor, :role, :action, :subject_ref, :purpose, "
+                ":detail, :prev_hash, :entry_hash)"
+            ),
+            rows,
+        )
+    return [row["seq"] for row in rows]
+
+
+class AuditUnavailable(RuntimeError):
+    """The audit log could not be written, so the read it was to record is not answered."""
+
+
+@dataclass
+class _Waiting:
+    entries: Sequence[Entry]
+    done: threading.Event = field(default_factory=threading.Event)
+    seqs: list[int] = field(default_factory=list)
+    failed: bool = False
+
+
+class Recorder:
+    """Group commit for a server's audit entries: every entry waiting is appended by one thread in one
+    transaction, and each caller returns once its entry is committed.
+
+    Every answered read must be in the log, so a request waits for its entry's commit before it answers.
+    Written by the request itself, each entry is a transaction of its own that must chain onto the one
+    before: on PostgreSQL they queue on the table lock one commit at a time, on DuckDB they collide. One
+    writer takes whatever entries have arrived while it committed the last batch, chains them under one
+    lock and commits them together, so that 50 concurrent readers cost a few commits, not 50 in a row.
+    ``exclusive`` is held around each batch (on DuckDB the process's one-writer lock, shared with the
+    server's other writes); ``after_commit`` runs after each batch (moving the signed anchor).
+    """
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        after_commit: Callable[[], Any],
+        exclusive: AbstractContextManager[Any] | None = None,
+        batch: int = 1000,
+    ) -> None:
+        self.engine, self.after_commit, self.batch = engine, after_commit, batch
+        self.exclusive = exclusive or nullcontext()
+        self._queue: deque[_Waiting] = deque()
+        self._ready = threading.Condition()
+        self._closed = False
+        self._writer = threading.Thread(target=self._write, name="audit-recorder", daemon=True)
+        self._writer.start()
+
+    def record(self, entries: Sequence[Entry]) -> list[int]:
+        """Append ``entries`` (in this order, though others' may come between) and wait for their commit;
+        their sequence numbers. AuditUnavailable if the log could not be written."""
+        waiting = _Waiting(entries)
+        with self._ready:
+            if self._closed:
+                raise AuditUnavailable("the audit log is closed: the server is stopping")
+            self._queue.append(waiting)
+            self._ready.notify()
+        waiting.done.wait()
+        if waiting.failed:
+            raise AuditUnavailable("the audit log could not be written; the read was not answered")
+        return waiting.seqs
+
+    def close(self) -> None:
+        """Commit what is waiting, then stop the writer."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+        self._writer.join()
+
+    def _write(self) -> None:
+        """The writer's loop. It keeps one connection open between batches (no checkout, no reset of a pooled
+        one per batch) and opens a fresh one after a failure."""
+        connection: sa.Connection | None = None
+        while True:
+            with self._ready:
+                while not self._queue and not self._closed:
+                    self._ready.wait()
+                if not self._queue:
+                    if connection is not None:
+                        connection.close()
+                    return
+                batch, size = [], 0
+                while self._queue and (not batch or size + len(self._queue[0].entries) <= self.batch):
+                    batch.append(self._queue.popleft())
+                    size += len(batch[-1].entries)
+            try:
+                connection = connection or self.engine.connect()
+                with self.exclusive, connection.begin():
+                    seqs = iter(append(connection, [entry for waiting in batch for entry in waiting.entries]))
+            except Exception:
+                log.exception("audit entries could not be written; their reads are refused")
+                for waiting in batch:
+                    waiting.failed = True
+                if connection is not None:
+                    connection.close()
+                connection = None
+            else:
+                for waiting in batch:
+                    waiting.seqs = [next(seqs) for _ in waiting.entries]
+            for waiting in batch:
+                waiting.done.set()
+            try:
+                self.after_commit()
+            except Exception:
+                log.exception("the audit anchor could not be moved; the next write tries again")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 The simulator in tests and demos, and the hub's own API in tests, run this way: a real HTTP server
 on a free port of 127.0.0.1, with uvicorn's access log off (paths and query strings carry personal
-data).
+data). The app's lifespan runs, so an app holding resources (the hub's API: its open database and its
+audit writer) lets them go when the block ends.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _wait_until_answering(url: str, thread: threading.Thread) -> None:
 @contextmanager
 def serving(app: Any, port: int = 0) -> Iterator[str]:
     """Serve ``app`` (which answers ``GET /health``) on 127.0.0.1; yields its root URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning", lifespan="auto")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="hub-server", daemon=True)
     thread.start()

@@ -4,8 +4,10 @@ cut short, no longer fits it, and an anchor cannot be forged without the hub's k
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC
 
+import pytest
 import sqlalchemy as sa
 
 from hub import audit, storage
@@ -76,3 +78,52 @@ def test_a_log_cut_short_and_a_forged_anchor_are_found(piped_settings):
     rewrite(piped_settings, f"DELETE FROM {audit.TABLE} WHERE seq = {anchored.seq}")
     cut, _ = audit.verify_anchored(piped_settings)
     assert not cut.ok and cut.problem == "the log ends before the anchored entry"
+
+
+def test_concurrent_readers_entries_are_committed_in_groups_on_one_intact_chain(database_url):
+    """The API's group commit: many threads record at once, each gets its own sequence numbers back only after
+    the commit, in the order it gave its entries, and the chain verifies; once closed it refuses."""
+    storage.migrate(database_url)
+    engine = storage.serving_engine(database_url, 1)
+    moved = []
+    recorder = audit.Recorder(engine, lambda: moved.append(True))
+    given: dict[int, list[int]] = {}
+
+    def reader(number: int) -> None:
+        for _ in range(5):
+            entries = [
+                audit.Entry(f"test-{number}", "dpo", "read", purpose="audit", detail={"rows": i}) for i in (1, 2)
+            ]
+            seqs = recorder.record(entries)
+            assert len(seqs) == 2 and seqs[1] > seqs[0]
+            given.setdefault(number, []).extend(seqs)
+
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    recorder.close()
+    with pytest.raises(audit.AuditUnavailable):
+        recorder.record([audit.Entry("test-late", "dpo", "read")])
+
+    seqs = sorted(s for numbers in given.values() for s in numbers)
+    assert seqs == list(range(1, 201)), "every entry once, no gaps"
+    assert moved, "the anchor is moved after a commit"
+    with engine.connect() as connection:
+        assert audit.verify(connection).ok
+        actors = dict(connection.execute(sa.text(f"SELECT seq, actor FROM {audit.TABLE}")).all())
+    assert all(actors[s] == f"test-{n}" for n, numbers in given.items() for s in numbers)
+    engine.dispose()
+
+
+def test_a_read_whose_entry_cannot_be_committed_is_refused(tmp_path):
+    """No table to write to: the waiting caller gets AuditUnavailable (never a silent success), and the writer
+    goes on serving the next batch."""
+    engine = storage.serving_engine(f"duckdb:///{tmp_path / 'empty.duckdb'}", 1)
+    recorder = audit.Recorder(engine, lambda: None)
+    for _ in range(2):
+        with pytest.raises(audit.AuditUnavailable):
+            recorder.record([audit.Entry("test", "dpo", "read")])
+    recorder.close()
+    engine.dispose()

@@ -8,10 +8,14 @@ it does not know the purpose.
 When a view is missing the reader refuses rather than creating it: a reader must not write to the
 database (DuckDB allows one writer, a PostgreSQL reader may lack the rights, and new views would
 lack their grants). The pipeline's ``access/role_views`` asset or ``hub access apply`` creates them.
+A missing view is told from the database's own error rather than looked up before every read: the
+information schema costs more than the read itself (milliseconds on DuckDB), and the API reads on
+every request.
 """
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 import sqlalchemy as sa
 
@@ -22,6 +26,15 @@ from hub.access.views import purpose_view, quote, view_schema
 
 class ViewMissing(LookupError):
     """The role's view of a table does not exist yet: run the pipeline or ``hub access apply``."""
+
+
+UNDEFINED_TABLE = "42P01"  # PostgreSQL's SQLSTATE for a relation that does not exist
+
+
+def _no_such_relation(error: Exception) -> bool:
+    """Whether the database refused a query because a table or view it names does not exist."""
+    cause = getattr(error, "orig", error)
+    return isinstance(cause, duckdb.CatalogException) or getattr(cause, "sqlstate", None) == UNDEFINED_TABLE
 
 
 def read_table(
@@ -55,8 +68,6 @@ def read_table(
         if link is None or any(role.column_access(rule.qualified, c) != "see" for c in link.columns):
             raise AccessDenied(f"{rule.qualified} cannot be limited to consenting customers for role {role.name}")
         view = purpose_view(rule.name, purpose)
-    if not storage.table_exists(connection, schema, view):
-        raise ViewMissing(f"no view {schema}.{view}: run the pipeline or `hub access apply`")
     sql = f"SELECT * FROM {quote(schema)}.{quote(view)} v"
     if where.strip():
         sql += f" WHERE ({where})"
@@ -64,4 +75,9 @@ def read_table(
         sql += f" ORDER BY {order_by}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return storage.read_frame(connection, sql, **params)
+    try:
+        return storage.read_frame(connection, sql, **params)
+    except (sa.exc.DBAPIError, duckdb.CatalogException) as error:
+        if _no_such_relation(error):
+            raise ViewMissing(f"no view {schema}.{view}: run the pipeline or `hub access apply`") from None
+        raise

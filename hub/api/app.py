@@ -1,21 +1,24 @@
-"""The API application: every area's router, the hub's refusals as HTTP answers, one request at a time on
-an embedded DuckDB file. Reads go through the role's views (``hub.access.reader``), so the API shows exactly
-what the policy allows, and each one is written to the audit log: who, what (by pseudonym), why, how many rows.
+"""The API application: every area's router and the hub's refusals as HTTP answers. Reads go through the
+role's views (``hub.access.reader``), so the API shows exactly what the policy allows, and each one is written
+to the audit log before it is answered: who, what (by pseudonym), why, how many rows. Requests are answered
+concurrently on both stores (``ApiContext``); the app's lifespan closes the database when the server stops.
 """
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from hub import locking, storage
+from hub import locking
 from hub.access.policy import AccessDenied
 from hub.access.reader import ViewMissing
 from hub.api import audiences, audit, customers, dsr, tables
 from hub.api.context import ApiContext
+from hub.audit import AuditUnavailable
 from hub.config import Settings
 from hub.gdpr.locate import SubjectNotFound
 from hub.gdpr.rectification import InvalidCorrection
@@ -30,6 +33,7 @@ ERROR_STATUS = {
     SubjectNotFound: 404,
     InvalidCorrection: 422,
     locking.Busy: 503,
+    AuditUnavailable: 503,
 }
 ROUTERS = (customers, tables, dsr, audit, audiences)
 
@@ -41,9 +45,10 @@ def _answer_with(status_code: int):
     return answer
 
 
-def _no_nul_characters(request: Request) -> None:
+async def _no_nul_characters(request: Request) -> None:
     """PostgreSQL text cannot hold a NUL character: a path or query value with one is a 400 here rather than an
-    error deep in a query. (Request bodies are models whose text fields refuse it, ``dsr.Text``.)"""
+    error deep in a query. (Request bodies are models whose text fields refuse it, ``dsr.Text``.) Async, as it
+    waits for nothing: FastAPI runs it on the event loop rather than in a worker thread."""
     if "\x00" in request.scope["path"] or any("\x00" in k + v for k, v in request.query_params.multi_items()):
         raise HTTPException(400, "NUL characters are not allowed in paths or query values")
 
@@ -55,16 +60,16 @@ async def _invalid_request(_: Request, error: RequestValidationError) -> JSONRes
 
 
 def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="Customer hub", description=__doc__, dependencies=[Depends(_no_nul_characters)])
-    if storage.is_duckdb(settings.database_url):
-        # An embedded DuckDB file takes one connection at a time from this process: answer in turn.
-        turn = asyncio.Lock()
+    api = ApiContext(settings)
 
-        @app.middleware("http")
-        async def one_at_a_time(request: Request, call_next):
-            async with turn:
-                return await call_next(request)
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        api.close()
 
+    app = FastAPI(
+        title="Customer hub", description=__doc__, dependencies=[Depends(_no_nul_characters)], lifespan=lifespan
+    )
     app.add_exception_handler(RequestValidationError, _invalid_request)
     for error, status_code in ERROR_STATUS.items():
         app.add_exception_handler(error, _answer_with(status_code))
@@ -73,7 +78,6 @@ def create_app(settings: Settings) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    api = ApiContext(settings)
     for area in ROUTERS:
         app.include_router(area.router(api))
     return app

@@ -106,10 +106,9 @@ def router(api: ApiContext) -> APIRouter:
     def counted(actor: Actor, why: str, table: str, sql: str, listed: int) -> dict[str, int]:
         """Counts per group from ``table`` itself (numbers, not people), audited as a read of ``listed`` rows."""
         load_policy().role(actor.role).check(table, why)
-        with api.engine.begin() as connection:
+        with api.engine.connect() as connection:
             counts = {name: int(n) for name, n in connection.execute(sa.text(sql))}
-            api.audit_read(connection, actor, why, table, listed)
-        api.anchoring.after_write()
+        api.audit_read(actor, why, table, listed)
         return counts
 
     def pageable(actor: Actor, why: str, name: str) -> None:
@@ -174,13 +173,12 @@ def router(api: ApiContext) -> APIRouter:
         if cursor is not None:
             (params["after"],) = cursors.read(cursor, "members", name, 1)
             where += " AND customer_id > :after"
-        with api.engine.begin() as connection:
+        with api.engine.connect() as connection:
             rows = read_table(
                 connection, actor.role, MEMBERSHIP, why, where, order_by="customer_id", limit=limit + 1, **params
             )
-            page = rows.iloc[:limit]
-            api.audit_read(connection, actor, why, MEMBERSHIP, len(page))
-        api.anchoring.after_write()
+        page = rows.iloc[:limit]
+        api.audit_read(actor, why, MEMBERSHIP, len(page))
         entered = pd.to_datetime(page["entered_at"], utc=True)
         return {
             "audience": name,
@@ -214,15 +212,14 @@ def router(api: ApiContext) -> APIRouter:
             params |= {"t": position[0].to_pydatetime(), "c": customer_id}
         where, first = changes_query(position)
         page = f"SELECT {', '.join(KEYS)} FROM {MEMBERSHIP} WHERE {where} ORDER BY {first} LIMIT {limit + 1}"
-        with api.engine.begin() as connection:
+        with api.engine.connect() as connection:
             found = changes_in(storage.read_frame(connection, page, **params), position)
             # The role's view over the same rows (a subset in the same order): whose entries it may see.
             view = read_table(connection, actor.role, MEMBERSHIP, why, where, order_by=first, limit=limit + 1, **params)
-            visible = set(view["customer_id"])
-            considered = found[:limit]
-            shown = [c for c in considered if c[2] == "left" or c[1] in visible]
-            api.audit_read(connection, actor, why, MEMBERSHIP, len(shown))
-        api.anchoring.after_write()
+        visible = set(view["customer_id"])
+        considered = found[:limit]
+        shown = [c for c in considered if c[2] == "left" or c[1] in visible]
+        api.audit_read(actor, why, MEMBERSHIP, len(shown))
         last = considered[-1] if considered else None
         return {
             "audience": name,

@@ -8,8 +8,10 @@ of personal data names its purpose in the ``X-Purpose`` header.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import pandas as pd
@@ -23,6 +25,7 @@ from hub.config import Settings
 from hub.pseudonym import reference
 
 MAX_PAGE = 1000
+CONNECTIONS = 40  # as many as the worker threads that answer requests (anyio's default limit)
 ANCHOR_EVERY_SECONDS = 1.0
 
 
@@ -44,8 +47,8 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 class Throttled:
-    """Runs ``action`` after a write at most once per ``seconds``: reads are audited one by one, but the
-    anchor need not move on every one of them (the next write or ``hub audit verify`` catches up)."""
+    """Runs ``action`` after a write at most once per ``seconds`` (called by the one audit writer): every read
+    is audited, but the anchor need not move on every entry (the next write or ``hub audit verify`` catches up)."""
 
     def __init__(self, action: Callable[[], Any], seconds: float) -> None:
         self.action, self.seconds, self.last = action, seconds, 0.0
@@ -58,12 +61,33 @@ class Throttled:
 
 
 class ApiContext:
-    """The settings, the database and the dependencies every router uses."""
+    """The settings, the database and the dependencies every router uses.
+
+    The database stays open while the API serves (``storage.serving_engine``), one connection per request
+    being answered, and audit entries are committed in groups by one writer (``audit.Recorder``); ``close``
+    commits what waits and lets the database go. On DuckDB, changes made through the API (data-subject
+    requests) hold ``writing``, which the audit writer holds around each group: two transactions of one
+    process appending to the log at once would collide.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.engine = storage.engine(settings.database_url)
+        self.engine = storage.serving_engine(settings.database_url, CONNECTIONS, reading=True)
+        self.writing: AbstractContextManager[Any] = (
+            threading.Lock() if storage.is_duckdb(settings.database_url) else nullcontext()
+        )
         self.anchoring = Throttled(lambda: audit.keep_anchored(settings), ANCHOR_EVERY_SECONDS)
+        # The writer's own connection: requests wait for it while holding theirs, so sharing their pool could
+        # leave it waiting for a connection that only its own commit would free.
+        self.audit_engine = storage.serving_engine(settings.database_url, 1)
+        self.recorder = audit.Recorder(self.audit_engine, self.anchoring.after_write, self.writing)
+
+    def close(self) -> None:
+        """Commit the audit entries still waiting, anchor them, and close the database's connections."""
+        self.recorder.close()
+        audit.keep_anchored(self.settings)
+        self.audit_engine.dispose()
+        self.engine.dispose()
 
     def client(self, authorization: str = Header(default="")) -> Actor:
         """The client behind the bearer token (401 without one, or with an unknown or revoked one)."""
@@ -77,13 +101,15 @@ class ApiContext:
         return Actor(found.name, found.role)
 
     @staticmethod
-    def purpose(x_purpose: str = Header(default="")) -> str:
+    async def purpose(x_purpose: str = Header(default="")) -> str:
+        """Async, as it waits for nothing: FastAPI runs it on the event loop instead of a worker thread."""
         if not x_purpose:
             raise HTTPException(400, "say why: the X-Purpose header is required to read personal data")
         return x_purpose
 
     def read(
         self,
+        connection: sa.Connection,
         actor: Actor,
         why: str,
         table: str,
@@ -92,26 +118,26 @@ class ApiContext:
         page: slice | None = None,
         **params,
     ) -> pd.DataFrame:
-        """One read through the role's view (a page of it), written to the audit log with its purpose."""
-        with self.engine.begin() as connection:
-            frame = read_table(connection, actor.role, table, why, where, **params)
-            frame = frame.iloc[page] if page else frame
-            self.audit_read(connection, actor, why, table, len(frame), subject)
-        self.anchoring.after_write()
+        """One read through the role's view (a page of it), written to the audit log with its purpose. A request
+        makes all its reads on one connection (one checkout of the pool)."""
+        frame = read_table(connection, actor.role, table, why, where, **params)
+        frame = frame.iloc[page] if page else frame
+        self.audit_read(actor, why, table, len(frame), subject)
         return frame
 
-    def audit_read(
-        self, connection: sa.Connection, actor: Actor, why: str, table: str, rows: int, subject: str | None = None
-    ) -> None:
-        """The audit entry of a read, in the reading transaction: who, why, which table and how many rows the
-        client got (the person only by pseudonym). The caller moves the anchor after the commit
-        (``anchoring.after_write``)."""
-        audit.record(
-            connection,
-            actor=actor.name,
-            role=actor.role,
-            action="read",
-            subject_ref=reference(self.settings, "customer", subject) if subject else None,
-            purpose=why,
-            detail={"table": table, "rows": rows},
+    def audit_read(self, actor: Actor, why: str, table: str, rows: int, subject: str | None = None) -> None:
+        """The audit entry of a read: who, why, which table and how many rows the client got (the person only
+        by pseudonym). Returns once the entry is committed, so call it before answering: a read the log does
+        not hold is never answered (AuditUnavailable instead)."""
+        self.recorder.record(
+            [
+                audit.Entry(
+                    actor=actor.name,
+                    role=actor.role,
+                    action="read",
+                    subject_ref=reference(self.settings, "customer", subject) if subject else None,
+                    purpose=why,
+                    detail={"table": table, "rows": rows},
+                )
+            ]
         )

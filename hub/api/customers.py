@@ -26,7 +26,7 @@ def router(api: ApiContext) -> APIRouter:
         """The current ID of a customer and their rows of ``table``; 404 when the role may not see them."""
         with api.engine.connect() as connection:
             current = resolve(connection, customer_id)
-        rows = api.read(actor, why, table, current, "customer_id = :c", c=current)
+            rows = api.read(connection, actor, why, table, current, "customer_id = :c", c=current)
         if rows.empty:
             raise HTTPException(404, "no such customer visible to this role for this purpose")
         return current, rows
@@ -58,13 +58,14 @@ def router(api: ApiContext) -> APIRouter:
         table, column = LOOKUP_COLUMNS[given[0][0]]
         if table not in role.tables or role.column_access(table, column) != "see":
             raise AccessDenied(f"role {actor.role} may not look people up by {given[0][0]}")
-        with api.engine.connect() as connection:
-            ids = find_customers(connection, *given[0])
         found = []
-        for customer_id in ids:
-            found += records(
-                api.read(actor, why, "mdm.golden_customer", customer_id, "customer_id = :c", c=customer_id)
-            )
+        with api.engine.connect() as connection:
+            for customer_id in find_customers(connection, *given[0]):
+                found += records(
+                    api.read(
+                        connection, actor, why, "mdm.golden_customer", customer_id, "customer_id = :c", c=customer_id
+                    )
+                )
         return {"customers": found}
 
     @routes.get("/customers/{customer_id}/consent")

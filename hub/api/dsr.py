@@ -1,4 +1,7 @@
-"""Data-subject requests over HTTP, as on the command line (``hub.gdpr.service``)."""
+"""Data-subject requests over HTTP, as on the command line (``hub.gdpr.service``).
+
+Each change holds ``api.writing``: on DuckDB the process's one writer at a time, shared with the audit writer
+(the service writes its audit entries in its own transactions)."""
 
 from __future__ import annotations
 
@@ -38,17 +41,20 @@ def router(api: ApiContext) -> APIRouter:
 
     @routes.post("", status_code=201)
     def open_request(body: NewRequest, actor: Actor = Depends(api.client)) -> dict:
-        request_id = service.submit(settings, actor, body.kind, body.identifier_kind, body.identifier, body.details)
+        with api.writing:
+            request_id = service.submit(settings, actor, body.kind, body.identifier_kind, body.identifier, body.details)
         return {"request_id": request_id, "status": "received"}
 
     @routes.post("/{request_id}/verify")
     def verify(request_id: str, body: Verification, actor: Actor = Depends(api.client)) -> dict:
-        service.verify(settings, actor, request_id, body.method)
+        with api.writing:
+            service.verify(settings, actor, request_id, body.method)
         return {"request_id": request_id, "status": "verified"}
 
     @routes.post("/{request_id}/run")
     def run(request_id: str, actor: Actor = Depends(api.client)) -> dict:
-        outcome = service.carry_out(settings, actor, request_id, wait=REQUEST_WAIT_SECONDS)
+        with api.writing:
+            outcome = service.carry_out(settings, actor, request_id, wait=REQUEST_WAIT_SECONDS)
         return {
             "request_id": request_id,
             "status": outcome.status,
@@ -58,7 +64,8 @@ def router(api: ApiContext) -> APIRouter:
 
     @routes.post("/{request_id}/extend")
     def extend(request_id: str, body: Extension, actor: Actor = Depends(api.client)) -> dict:
-        deadline = service.extend(settings, actor, request_id, body.months, body.reason)
+        with api.writing:
+            deadline = service.extend(settings, actor, request_id, body.months, body.reason)
         return {"request_id": request_id, "deadline": deadline.isoformat()}
 
     @routes.get("/{request_id}")

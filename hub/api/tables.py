@@ -21,7 +21,10 @@ def router(api: ApiContext) -> APIRouter:
     ) -> dict:
         """Any table the role may read (``schema.table``), a page at a time, as its view shows it."""
         start = max(offset, 0)
-        page = api.read(actor, why, table, None, page=slice(start, start + max(1, min(limit, MAX_PAGE))))
+        with api.engine.connect() as connection:
+            page = api.read(
+                connection, actor, why, table, None, page=slice(start, start + max(1, min(limit, MAX_PAGE)))
+            )
         return {"table": table, "offset": start, "rows": records(page)}
 
     return routes
