@@ -11,8 +11,9 @@ have two of:
 - a whole name: neither the first names, nor the last names, nor the two read crosswise are alike;
 - a first name written one way by two or more records of one side and another way by two or more
   of the other: a one-off nickname or typo is not a second person, a name systems agree on is;
-- an email's owner: the same address given with phones that differ and postal addresses that
-  differ belongs to two people (a family's address, or one typed for a namesake).
+- an email's owner: an email both sides use, while no phone and no building of one side is like any
+  of the other's (and no birth date is shared), belongs to two people (a family's address, or one
+  typed for a namesake).
 
 A cluster keeps the distinct values it holds, and each distinct pair of values is judged once, so
 the work grows with the distinct values of the two sides, not with every record pair of the graph.
@@ -20,6 +21,7 @@ the work grows with the distinct values of the two sides, not with every record 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -50,6 +52,15 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, list]:
     return codes.astype(np.int64), list(uniques)
 
 
+_BUILDING = re.compile(r"^(\D*?)\s*(\d+)")
+
+
+def _building(street: str) -> tuple[str, str]:
+    """(street name, house number) of a standardised street: a flat's stair and number are left out."""
+    found = _BUILDING.match(street)
+    return (found.group(1), found.group(2)) if found else (street, "")
+
+
 def _tuples(*columns: pd.Series, known: pd.Series) -> pd.Series:
     frame = pd.DataFrame({i: c.fillna("").to_numpy() for i, c in enumerate(columns)})
     return pd.Series(list(frame.itertuples(index=False, name=None)), dtype=object).where(known.to_numpy())
@@ -59,19 +70,17 @@ def _tuples(*columns: pd.Series, known: pd.Series) -> pd.Series:
 class Profile:
     """The distinct values one cluster holds (as codes)."""
 
-    records: int
     names: set[int] = field(default_factory=set)
     births: set[int] = field(default_factory=set)
     firsts: Counter = field(default_factory=Counter)
-    contacts: dict[int, set[tuple[int, int]]] = field(default_factory=dict)  # email -> {(phone, address)}
+    emails: set[int] = field(default_factory=set)
+    phones: set[int] = field(default_factory=set)
+    addresses: set[int] = field(default_factory=set)
 
     def absorb(self, other: Profile) -> None:
-        self.records += other.records
-        self.names |= other.names
-        self.births |= other.births
+        for name in ("names", "births", "emails", "phones", "addresses"):
+            getattr(self, name).update(getattr(other, name))
         self.firsts.update(other.firsts)
-        for email, seen in other.contacts.items():
-            self.contacts.setdefault(email, set()).update(seen)
 
 
 class Identities:
@@ -93,15 +102,18 @@ class Identities:
         self._judged: dict[tuple[str, int, int], bool] = {}
 
     def profile(self, record: int) -> Profile:
-        p = Profile(1)
-        if self.name[record] >= 0:
-            p.names.add(int(self.name[record]))
-        if self.birth[record] >= 0:
-            p.births.add(int(self.birth[record]))
+        p = Profile()
+        for codes, values in (
+            (self.name, p.names),
+            (self.birth, p.births),
+            (self.email, p.emails),
+            (self.phone, p.phones),
+            (self.address, p.addresses),
+        ):
+            if codes[record] >= 0:
+                values.add(int(codes[record]))
         if self.first[record] >= 0:
             p.firsts[int(self.first[record])] += 1
-        if self.email[record] >= 0:
-            p.contacts[int(self.email[record])] = {(int(self.phone[record]), int(self.address[record]))}
         return p
 
     def conflict(self, a: Profile, b: Profile) -> bool:
@@ -133,20 +145,18 @@ class Identities:
         return na >= 2 and nb >= 2 and self._any("first", {fa}, {fb}, self._firsts_differ)
 
     def _email_owners_differ(self, a: Profile, b: Profile) -> bool:
-        small, large = sorted((a, b), key=lambda p: len(p.contacts))
-        for email, seen in small.contacts.items():
-            other = large.contacts.get(email)
-            if other is None:
-                continue
-            for phone_a, address_a in seen:
-                for phone_b, address_b in other:
-                    if min(phone_a, phone_b, address_a, address_b) < 0:
-                        continue
-                    if self._any("phone", {phone_a}, {phone_b}, self._phones_differ) and self._any(
-                        "address", {address_a}, {address_b}, self._addresses_differ
-                    ):
-                        return True
-        return False
+        """One email on both sides, but no phone and no postal address of one side like any of the other's
+        (and no birth date in common)."""
+        if a.emails.isdisjoint(b.emails) or not (a.births.isdisjoint(b.births)):
+            return False
+        if not (a.phones and b.phones and a.addresses and b.addresses):
+            return False
+        return self._all("phone", a.phones, b.phones, self._phones_differ) and self._all(
+            "address", a.addresses, b.addresses, self._addresses_differ
+        )
+
+    def _all(self, kind: str, left: set[int], right: set[int], differ) -> bool:
+        return left.isdisjoint(right) and not any(not self._any(kind, {x}, {y}, differ) for x in left for y in right)
 
     def _births_differ(self, x: int, y: int) -> bool:
         (d1, md1), (d2, md2) = self.births[x], self.births[y]
@@ -167,10 +177,13 @@ class Identities:
         return Levenshtein.distance(self.phones[x], self.phones[y]) > 1
 
     def _addresses_differ(self, x: int, y: int) -> bool:
+        """Two buildings: street names not alike or house numbers not equal; postal codes where a street
+        is unknown."""
         (s1, p1), (s2, p2) = self.addresses[x], self.addresses[y]
-        if p1 and p2 and p1 == p2:
-            return False
-        return not (s1 and s2 and JaroWinkler.normalized_similarity(s1, s2) >= self.cutoffs.street_typo)
+        if s1 and s2:
+            (n1, h1), (n2, h2) = _building(s1), _building(s2)
+            return h1 != h2 or JaroWinkler.normalized_similarity(n1, n2) < self.cutoffs.street_typo
+        return bool(p1 and p2 and p1 != p2)
 
     def _first_alike(self, f1: str, f2: str) -> bool:
         g1, g2 = f1.split(" ")[0], f2.split(" ")[0]
