@@ -157,8 +157,8 @@ class Recorder:
         self._writer.start()
 
     def record(self, entries: Sequence[Entry]) -> list[int]:
-        """Append ``entries`` (in this order, though others' may come between) and wait for their commit;
-        their sequence numbers. AuditUnavailable if the log could not be written."""
+        """Append ``entries`` (one after another, in this order) and wait for their commit; their sequence
+        numbers. AuditUnavailable if the log could not be written."""
         waiting = _Waiting(entries)
         with self._ready:
             if self._closed:
