@@ -11,9 +11,9 @@ have two of:
 - a whole name: neither the first names, nor the last names, nor the two read crosswise are alike;
 - a first name written one way by two or more records of one side and another way by two or more
   of the other: a one-off nickname or typo is not a second person, a name systems agree on is;
-- an email's owner: an email both sides use, while no phone and no building of one side is like any
-  of the other's (and no birth date is shared), belongs to two people (a family's address, or one
-  typed for a namesake).
+- a phone: no phone of one side is like any of the other's (one digit off is a typo), unless a
+  birth date is shared. This is also what tells the owners of one email apart: namesakes, or a
+  family, who give one address but each their own phone.
 
 A cluster keeps the distinct values it holds, and each distinct pair of values is judged once, so
 the work grows with the distinct values of the two sides, not with every record pair of the graph.
@@ -21,7 +21,6 @@ the work grows with the distinct values of the two sides, not with every record 
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -37,28 +36,16 @@ from transforms.matching.settings import Comparisons
 COHERENCE_COLUMNS = (
     "first_name",
     "last_name",
-    "email",
     "email_local",
     "phone",
     "birth_date",
     "birth_month_day",
-    "street",
-    "postal_code",
 )
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, list]:
     codes, uniques = pd.factorize(values.reset_index(drop=True), use_na_sentinel=True)
     return codes.astype(np.int64), list(uniques)
-
-
-_BUILDING = re.compile(r"^(\D*?)\s*(\d+)")
-
-
-def _building(street: str) -> tuple[str, str]:
-    """(street name, house number) of a standardised street: a flat's stair and number are left out."""
-    found = _BUILDING.match(street)
-    return (found.group(1), found.group(2)) if found else (street, "")
 
 
 def _tuples(*columns: pd.Series, known: pd.Series) -> pd.Series:
@@ -73,12 +60,10 @@ class Profile:
     names: set[int] = field(default_factory=set)
     births: set[int] = field(default_factory=set)
     firsts: Counter = field(default_factory=Counter)
-    emails: set[int] = field(default_factory=set)
     phones: set[int] = field(default_factory=set)
-    addresses: set[int] = field(default_factory=set)
 
     def absorb(self, other: Profile) -> None:
-        for name in ("names", "births", "emails", "phones", "addresses"):
+        for name in ("names", "births", "phones"):
             getattr(self, name).update(getattr(other, name))
         self.firsts.update(other.firsts)
 
@@ -96,9 +81,6 @@ class Identities:
         md = records["birth_month_day"]
         self.birth, self.births = _codes(_tuples(date, md, known=md.notna()))
         self.phone, self.phones = _codes(records["phone"])
-        self.email, _ = _codes(records["email"])
-        street, postcode = records["street"], records["postal_code"]
-        self.address, self.addresses = _codes(_tuples(street, postcode, known=street.notna() | postcode.notna()))
         self._judged: dict[tuple[str, int, int], bool] = {}
 
     def profile(self, record: int) -> Profile:
@@ -106,9 +88,7 @@ class Identities:
         for codes, values in (
             (self.name, p.names),
             (self.birth, p.births),
-            (self.email, p.emails),
             (self.phone, p.phones),
-            (self.address, p.addresses),
         ):
             if codes[record] >= 0:
                 values.add(int(codes[record]))
@@ -121,8 +101,8 @@ class Identities:
         return (
             self._any("birth", a.births, b.births, self._births_differ)
             or self._any("name", a.names, b.names, self._names_differ)
+            or self._phones_differ_throughout(a, b)
             or self._consistent_firsts_differ(a, b)
-            or self._email_owners_differ(a, b)
         )
 
     def _any(self, kind: str, left: set[int], right: set[int], differ) -> bool:
@@ -144,16 +124,11 @@ class Identities:
         (fa, na), (fb, nb) = next(iter(a.firsts.items())), next(iter(b.firsts.items()))
         return na >= 2 and nb >= 2 and self._any("first", {fa}, {fb}, self._firsts_differ)
 
-    def _email_owners_differ(self, a: Profile, b: Profile) -> bool:
-        """One email on both sides, but no phone and no postal address of one side like any of the other's
-        (and no birth date in common)."""
-        if a.emails.isdisjoint(b.emails) or not (a.births.isdisjoint(b.births)):
+    def _phones_differ_throughout(self, a: Profile, b: Profile) -> bool:
+        """No phone of one side like any of the other's, and no birth date in common to outweigh it."""
+        if not (a.phones and b.phones) or not a.births.isdisjoint(b.births):
             return False
-        if not (a.phones and b.phones and a.addresses and b.addresses):
-            return False
-        return self._all("phone", a.phones, b.phones, self._phones_differ) and self._all(
-            "address", a.addresses, b.addresses, self._addresses_differ
-        )
+        return self._all("phone", a.phones, b.phones, self._phones_differ)
 
     def _all(self, kind: str, left: set[int], right: set[int], differ) -> bool:
         return left.isdisjoint(right) and not any(not self._any(kind, {x}, {y}, differ) for x in left for y in right)
@@ -175,15 +150,6 @@ class Identities:
 
     def _phones_differ(self, x: int, y: int) -> bool:
         return Levenshtein.distance(self.phones[x], self.phones[y]) > 1
-
-    def _addresses_differ(self, x: int, y: int) -> bool:
-        """Two buildings: street names not alike or house numbers not equal; postal codes where a street
-        is unknown."""
-        (s1, p1), (s2, p2) = self.addresses[x], self.addresses[y]
-        if s1 and s2:
-            (n1, h1), (n2, h2) = _building(s1), _building(s2)
-            return h1 != h2 or JaroWinkler.normalized_similarity(n1, n2) < self.cutoffs.street_typo
-        return bool(p1 and p2 and p1 != p2)
 
     def _first_alike(self, f1: str, f2: str) -> bool:
         g1, g2 = f1.split(" ")[0], f2.split(" ")[0]
