@@ -25,8 +25,9 @@ def test_the_api_load_stage_answers_every_request_and_reports_the_figures(piped_
         assert phase["per_second"] > 0
         assert all(math.isfinite(phase[k]) and phase[k] > 0 for k in ("p50_ms", "p99_ms", "max_ms"))
         assert phase["p50_ms"] <= phase["p99_ms"] <= phase["max_ms"]
+        assert phase["server_cpu_ms_per_request"] > 0, "the server's processor time per answer (Linux)"
     output = printed.getvalue()
-    assert "lookup by email" in output and "member paging" in output and "p99 ms" in output
+    assert "lookup by email" in output and "member paging" in output and "p99 ms" in output and "server CPU" in output
     assert "@" not in output, "no email reaches the report"
 
     with storage.engine(piped_settings.database_url).connect() as connection:

@@ -54,6 +54,7 @@ class Phase:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     failures: dict[str, int] = field(default_factory=dict)
+    server_cpu_seconds: float | None = None
 
     def percentile(self, share: float) -> float:
         """The latency below which ``share`` of the answers came (nearest rank), in milliseconds."""
@@ -74,6 +75,9 @@ class Phase:
             "p50_ms": round(self.percentile(0.50), 1),
             "p99_ms": round(self.percentile(0.99), 1),
             "max_ms": round(self.percentile(1.0), 1),
+            "server_cpu_ms_per_request": round(1000 * self.server_cpu_seconds / len(self.latencies), 2)
+            if self.server_cpu_seconds is not None and self.latencies
+            else None,
         }
 
 
@@ -89,9 +93,28 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    """The API's process: where it listens, and the processor time it has used."""
+
+    host: str
+    port: int
+    pid: int
+
+    def cpu_seconds(self) -> float | None:
+        """User and system time of the server's process so far, from Linux's /proc (None elsewhere). Per request
+        it is what an answer costs the server, however busy the machine: the latencies are not, as the clients
+        and any other load share its processors."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def _served(settings: Settings) -> Iterator[tuple[str, int]]:
-    """``hub api serve`` on a free loopback port in its own process, until the block ends; yields (host, port)."""
+def _served(settings: Settings) -> Iterator[Server]:
+    """``hub api serve`` on a free loopback port in its own process, until the block ends."""
     port = _free_port()
     command = [str(Path(sys.executable).with_name("hub")), "api", "serve", "--port", str(port)]
     server = subprocess.Popen(command, env=_environment(settings), stdout=subprocess.DEVNULL)
@@ -111,7 +134,7 @@ def _served(settings: Settings) -> Iterator[tuple[str, int]]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the API server did not answer within {STARTUP_SECONDS} s")
             time.sleep(0.1)
-        yield "127.0.0.1", port
+        yield Server("127.0.0.1", port, server.pid)
     finally:
         server.terminate()
         try:
@@ -156,10 +179,10 @@ def _json(connection: http.client.HTTPConnection, path: str, headers: dict[str, 
     return json.loads(body)
 
 
-def _targets(host: str, port: int, headers: dict[str, dict[str, str]]) -> tuple[list[str], str]:
+def _targets(server: Server, headers: dict[str, dict[str, str]]) -> tuple[list[str], str]:
     """Emails to look up (read through the API by the customer-service client) and the audience to page: the
     one with the most members."""
-    connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT_SECONDS)
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=REQUEST_TIMEOUT_SECONDS)
     rows = _json(connection, f"/tables/mdm.golden_customer?limit={EMAIL_SAMPLE}", headers[LOOKUP[0]])["rows"]
     emails = [row["email"] for row in rows if row.get("email")]
     listed = _json(connection, "/audiences", headers[PAGING[0]])["audiences"]
@@ -172,9 +195,7 @@ def _targets(host: str, port: int, headers: dict[str, dict[str, str]]) -> tuple[
 Request = Callable[[int, http.client.HTTPConnection], int]  # (the client's request count, its connection) -> status
 
 
-def _run_phase(
-    host: str, port: int, endpoint: str, clients: int, seconds: float, make: Callable[[int], Request]
-) -> Phase:
+def _run_phase(server: Server, endpoint: str, clients: int, seconds: float, make: Callable[[int], Request]) -> Phase:
     """``clients`` threads asking one request after another until ``seconds`` have passed."""
     phase = Phase(endpoint, clients)
     lock = threading.Lock()
@@ -183,7 +204,7 @@ def _run_phase(
 
     def client(number: int) -> None:
         ask = make(number)
-        connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT_SECONDS)
+        connection = http.client.HTTPConnection(server.host, server.port, timeout=REQUEST_TIMEOUT_SECONDS)
         latencies, failures, count = [], {}, 0
         start.wait()
         while time.perf_counter() < deadline[0]:
@@ -207,12 +228,16 @@ def _run_phase(
     threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
     for thread in threads:
         thread.start()
+    cpu_before = server.cpu_seconds()
     began = time.perf_counter()
     deadline[0] = began + seconds
     start.wait()
     for thread in threads:
         thread.join()
     phase.seconds = time.perf_counter() - began
+    cpu_after = server.cpu_seconds()
+    if cpu_before is not None and cpu_after is not None:
+        phase.server_cpu_seconds = cpu_after - cpu_before
     return phase
 
 
@@ -253,18 +278,11 @@ def measure_api(settings: Settings, clients: int = 50, seconds: float = 20.0, co
     console = console or Console()
     backend = storage.database_url(settings.database_url).get_backend_name()
     console.rule(f"API under load: {clients} clients, {seconds:g} s per endpoint, {backend}")
-    with _clients(settings) as headers, _served(settings) as (host, port):
-        emails, audience = _targets(host, port, headers)
+    with _clients(settings) as headers, _served(settings) as server:
+        emails, audience = _targets(server, headers)
         phases = [
-            _run_phase(host, port, "lookup by email", clients, seconds, _lookups(emails, headers[LOOKUP[0]])),
-            _run_phase(
-                host,
-                port,
-                "member paging",
-                clients,
-                seconds,
-                _paging(audience, headers[PAGING[0]]),
-            ),
+            _run_phase(server, "lookup by email", clients, seconds, _lookups(emails, headers[LOOKUP[0]])),
+            _run_phase(server, "member paging", clients, seconds, _paging(audience, headers[PAGING[0]])),
         ]
     figures = {"backend": backend, "phases": [phase.summary() for phase in phases]}
     _print(figures, console)
@@ -272,8 +290,12 @@ def measure_api(settings: Settings, clients: int = 50, seconds: float = 20.0, co
 
 
 def _print(figures: dict, console: Console) -> None:
-    table = Table(title=f"API latency on loopback ({figures['backend']}), closed-loop clients")
-    for column in ("endpoint", "clients", "requests", "failed", "req/s", "p50 ms", "p99 ms", "max ms"):
+    table = Table(
+        title=f"API latency on loopback ({figures['backend']}), closed-loop clients",
+        caption="server CPU ms/req: the server process's processor time per answer, whatever else runs",
+    )
+    columns = ("endpoint", "clients", "requests", "failed", "req/s", "p50 ms", "p99 ms", "max ms", "server CPU ms/req")
+    for column in columns:
         table.add_column(column, justify="left" if column == "endpoint" else "right")
     for p in figures["phases"]:
         table.add_row(
@@ -285,6 +307,7 @@ def _print(figures: dict, console: Console) -> None:
             f"{p['p50_ms']:,.1f}",
             f"{p['p99_ms']:,.1f}",
             f"{p['max_ms']:,.1f}",
+            "" if p["server_cpu_ms_per_request"] is None else f"{p['server_cpu_ms_per_request']:.2f}",
         )
     console.print(table)
 
