@@ -21,8 +21,7 @@ the work grows with the distinct values of the two sides, not with every record 
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -31,6 +30,7 @@ from rapidfuzz.distance import JaroWinkler, Levenshtein
 from transforms.matching.email_names import with_names_from_email
 from transforms.matching.nicknames import equivalent
 from transforms.matching.settings import Comparisons
+from transforms.standardise.text import per_unique
 
 # The standardised columns the judgement reads.
 COHERENCE_COLUMNS = (
@@ -55,17 +55,19 @@ def _tuples(*columns: pd.Series, known: pd.Series) -> pd.Series:
 
 @dataclass
 class Profile:
-    """The distinct values one cluster holds (as codes)."""
+    """The distinct values one cluster holds (as codes), and how many of its records give each first name."""
 
-    names: set[int] = field(default_factory=set)
-    births: set[int] = field(default_factory=set)
-    firsts: Counter = field(default_factory=Counter)
-    phones: set[int] = field(default_factory=set)
+    names: set[int]
+    births: set[int]
+    phones: set[int]
+    firsts: dict[int, int]
 
     def absorb(self, other: Profile) -> None:
-        for name in ("names", "births", "phones"):
-            getattr(self, name).update(getattr(other, name))
-        self.firsts.update(other.firsts)
+        self.names |= other.names
+        self.births |= other.births
+        self.phones |= other.phones
+        for first, count in other.firsts.items():
+            self.firsts[first] = self.firsts.get(first, 0) + count
 
 
 class Identities:
@@ -75,26 +77,24 @@ class Identities:
         records = with_names_from_email(records)
         first, last = records["first_name"], records["last_name"]
         self.cutoffs = cutoffs
-        self.name, self.names = _codes(_tuples(first, last, known=first.notna() & last.notna()))
-        self.first, self.firsts = _codes(first.str.split(" ").str[0])
+        name, self.names = _codes(_tuples(first, last, known=first.notna() & last.notna()))
+        first_code, self.firsts = _codes(per_unique(first, lambda name: name.split(" ")[0]))
         date = records["birth_date"].dt.strftime("%Y-%m-%d")
         md = records["birth_month_day"]
-        self.birth, self.births = _codes(_tuples(date, md, known=md.notna()))
-        self.phone, self.phones = _codes(records["phone"])
+        birth, self.births = _codes(_tuples(date, md, known=md.notna()))
+        phone, self.phones = _codes(records["phone"])
+        codes = (name, birth, phone, first_code)
+        self._per_record = list(zip(*(c.tolist() for c in codes), strict=True))  # lists index fast, arrays slowly
         self._judged: dict[tuple[str, int, int], bool] = {}
 
     def profile(self, record: int) -> Profile:
-        p = Profile()
-        for codes, values in (
-            (self.name, p.names),
-            (self.birth, p.births),
-            (self.phone, p.phones),
-        ):
-            if codes[record] >= 0:
-                values.add(int(codes[record]))
-        if self.first[record] >= 0:
-            p.firsts[int(self.first[record])] += 1
-        return p
+        name, birth, phone, first = self._per_record[record]
+        return Profile(
+            {name} if name >= 0 else set(),
+            {birth} if birth >= 0 else set(),
+            {phone} if phone >= 0 else set(),
+            {first: 1} if first >= 0 else {},
+        )
 
     def conflict(self, a: Profile, b: Profile) -> bool:
         """True when the records of ``a`` and ``b`` cannot all be one person."""
