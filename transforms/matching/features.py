@@ -187,13 +187,8 @@ CHUNK_PAIRS = 500_000  # pairs compared at a time: bounds memory whatever the nu
 def compare(records: pd.DataFrame, pairs: np.ndarray, cutoffs: Comparisons, gate_contacts: bool = True) -> pd.DataFrame:
     """Agreement levels (int8) of every pair; columns in ``LEVELS`` order.
 
-    Between records whose first names differ, a shared email, phone or address is what a family
-    has, not proof of one person: there those features count as missing, neither for nor against.
-    So does an email or phone that several people use (``owners``) between records without names or
-    with first names only close to each other. A last name that differs between records with the same
-    first name and the same email or phone of their own is a name replaced at marriage: no evidence
-    against either.
-    ``gate_contacts=False`` keeps them, for measuring how often strangers share contact data.
+    ``gate_contacts=False`` leaves out ``_in_context``, for measuring how often strangers share
+    contact data.
     """
     if len(pairs) == 0:
         return pd.DataFrame({name: pd.Series(dtype=np.int8) for name in LEVELS})
@@ -204,18 +199,31 @@ def compare(records: pd.DataFrame, pairs: np.ndarray, cutoffs: Comparisons, gate
         for chunk in np.array_split(pairs, max(1, -(-len(pairs) // CHUNK_PAIRS)))
     ]
     levels = pd.concat(chunks, ignore_index=True)
-    if not gate_contacts:
-        return levels
-    first = levels["first_name"].to_numpy()
-    different_people = first == 0
+    return _in_context(levels, records, pairs, cutoffs) if gate_contacts else levels
+
+
+def _top(feature: str) -> int:
+    return len(LEVELS[feature]) - 1
+
+
+def _in_context(levels: pd.DataFrame, records: pd.DataFrame, pairs: np.ndarray, cutoffs: Comparisons) -> pd.DataFrame:
+    """What a feature proves depends on the others; where it proves nothing it counts as missing.
+
+    Between records whose first names differ, a shared email, phone or address is what a family
+    has, not proof of one person. So is an email or phone that several people use (``owners``)
+    between records without names, or with first names only close to each other (siblings named
+    alike). A last name that differs between records with the same first name and an email or
+    phone of their own is a name replaced at marriage: no evidence against.
+    """
+    first, last = levels["first_name"].to_numpy(), levels["last_name"].to_numpy()
     for feature in CONTACT_FEATURES:
-        levels.loc[different_people, feature] = MISSING
-    unsure_who = (first == 1) | ((first == MISSING) & (levels["last_name"].to_numpy() == MISSING))
+        levels.loc[first == 0, feature] = MISSING
+    unsure_who = (first == 1) | ((first == MISSING) & (last == MISSING))
     shared = {f: s[pairs[:, 0]] | s[pairs[:, 1]] for f, s in shared_by_several(records, cutoffs).items()}
     for feature, several in shared.items():
         levels.loc[unsure_who & several, feature] = MISSING
-    own_email = (levels["email"].to_numpy() == len(LEVELS["email"]) - 1) & ~shared["email"]
-    own_phone = (levels["phone"].to_numpy() == len(LEVELS["phone"]) - 1) & ~shared["phone"]
-    renamed = (first == len(LEVELS["first_name"]) - 1) & (levels["last_name"].to_numpy() == 0) & (own_email | own_phone)
-    levels.loc[renamed, "last_name"] = MISSING
+    own_contact = ((levels["email"].to_numpy() == _top("email")) & ~shared["email"]) | (
+        (levels["phone"].to_numpy() == _top("phone")) & ~shared["phone"]
+    )
+    levels.loc[(first == _top("first_name")) & (last == 0) & own_contact, "last_name"] = MISSING
     return levels
