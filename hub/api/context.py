@@ -83,11 +83,14 @@ class ApiContext:
         self.recorder = audit.Recorder(self.audit_engine, self.anchoring.after_write, self.writing)
 
     def close(self) -> None:
-        """Commit the audit entries still waiting, anchor them, and close the database's connections."""
-        self.recorder.close()
-        audit.keep_anchored(self.settings)
-        self.audit_engine.dispose()
-        self.engine.dispose()
+        """Commit the audit entries still waiting, anchor them, and close the database's connections (even when
+        the anchor cannot be moved: the next start or ``hub audit verify`` catches up)."""
+        try:
+            self.recorder.close()
+            audit.keep_anchored(self.settings)
+        finally:
+            self.audit_engine.dispose()
+            self.engine.dispose()
 
     def client(self, authorization: str = Header(default="")) -> Actor:
         """The client behind the bearer token (401 without one, or with an unknown or revoked one)."""
