@@ -11,6 +11,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from hub.landed import purchases_sql
+from hub.schema import consent_event, consent_state, customer_id_history, customer_xref, golden_customer, subject_flag
 from hub.storage import HUB_SCHEMA, insert_frame, read_frame
 from transforms.consent.events import EVENT_COLUMNS
 from transforms.consent.state import EVENT_INPUT, STATE_COLUMNS, follow_merges
@@ -20,7 +21,7 @@ REQUEST_SYSTEM = "dsr"  # events made by data-subject requests; their source_key
 
 
 def count_events(connection: sa.Connection) -> int:
-    return int(connection.execute(sa.text(f"SELECT count(*) FROM {S}.consent_event")).scalar())
+    return int(connection.execute(sa.select(sa.func.count()).select_from(consent_event)).scalar())
 
 
 def append_events(connection: sa.Connection, events: pd.DataFrame) -> int:
@@ -28,22 +29,17 @@ def append_events(connection: sa.Connection, events: pd.DataFrame) -> int:
     before = count_events(connection)
     if events.empty:
         return 0
-    connection.execute(
-        sa.text(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS _hub_consent_new (event_id VARCHAR, source_system VARCHAR, "
-            "source_key VARCHAR, purpose VARCHAR, action VARCHAR, occurred_at TIMESTAMP WITH TIME ZONE, "
-            "evidence VARCHAR, ip VARCHAR, request_id VARCHAR, recorded_at TIMESTAMP WITH TIME ZONE)"
-        )
+    new = sa.Table(
+        "_hub_consent_new",
+        sa.MetaData(),
+        *(sa.Column(c, consent_event.c[c].type) for c in EVENT_COLUMNS),
+        prefixes=["TEMPORARY"],
     )
-    connection.execute(sa.text("DELETE FROM _hub_consent_new"))
-    insert_frame(connection, "_hub_consent_new", events[EVENT_COLUMNS], schema=None)
-    columns = ", ".join(EVENT_COLUMNS)
-    connection.execute(
-        sa.text(
-            f"INSERT INTO {S}.consent_event ({columns}) SELECT {columns} FROM _hub_consent_new n "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {S}.consent_event e WHERE e.event_id = n.event_id)"
-        )
-    )
+    new.create(connection, checkfirst=True)
+    connection.execute(sa.delete(new))
+    insert_frame(connection, new.name, events[EVENT_COLUMNS], schema=None)
+    unseen = ~sa.exists().where(consent_event.c.event_id == new.c.event_id)
+    connection.execute(sa.insert(consent_event).from_select(EVENT_COLUMNS, sa.select(new).where(unseen)))
     return count_events(connection) - before
 
 
@@ -54,18 +50,20 @@ def stack(first: pd.DataFrame, *more: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_merges(connection: sa.Connection) -> pd.DataFrame:
+    history = customer_id_history.c
     return read_frame(
         connection,
-        f"SELECT customer_id, related_id, recorded_at FROM {S}.customer_id_history WHERE event = 'merged_into'",
+        sa.select(history.customer_id, history.related_id, history.recorded_at).where(history.event == "merged_into"),
     )
 
 
 def request_events(connection: sa.Connection, merges: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Events of data-subject requests, with the customer id that holds the requester now."""
-    wanted = ", ".join(c for c in columns if c != "customer_id")
+    event = consent_event.c
+    wanted = [event[c] for c in columns if c != "customer_id"]
     frame = read_frame(
         connection,
-        f"SELECT source_key AS customer_id, {wanted} FROM {S}.consent_event WHERE source_system = '{REQUEST_SYSTEM}'",
+        sa.select(event.source_key.label("customer_id"), *wanted).where(event.source_system == REQUEST_SYSTEM),
     )
     frame["customer_id"] = follow_merges(frame["customer_id"], merges)
     return frame[columns]
@@ -77,18 +75,20 @@ def load_customer_events(connection: sa.Connection, merges: pd.DataFrame) -> pd.
     A system's event belongs to whoever holds its source record in the crosswalk; an event of a
     record that is no source record any more (a soft-deleted ERP customer) belongs to no one.
     """
-    fields = ", ".join(f"e.{c}" for c in EVENT_INPUT if c != "customer_id")
+    e, x = consent_event.c, customer_xref.c
+    record = sa.and_(x.source_system == e.source_system, x.source_key == e.source_key)
     systems = read_frame(
         connection,
-        f"SELECT x.customer_id, {fields} FROM {S}.consent_event e JOIN {S}.customer_xref x "
-        "ON x.source_system = e.source_system AND x.source_key = e.source_key",
+        sa.select(x.customer_id, *(e[c] for c in EVENT_INPUT if c != "customer_id")).join_from(
+            consent_event, customer_xref, record
+        ),
     )
     return stack(systems, request_events(connection, merges, EVENT_INPUT))
 
 
 def load_flags(connection: sa.Connection, merges: pd.DataFrame) -> pd.DataFrame:
     """Subject flags (restricted, objected) on the customer ids that hold them now."""
-    flags = read_frame(connection, f"SELECT customer_id, flag FROM {S}.subject_flag")
+    flags = read_frame(connection, sa.select(subject_flag.c.customer_id, subject_flag.c.flag))
     flags["customer_id"] = follow_merges(flags["customer_id"], merges)
     return flags
 
@@ -109,13 +109,14 @@ def load_purchasers(connection: sa.Connection) -> pd.Series:
 
 
 def load_customers(connection: sa.Connection) -> pd.Series:
-    return read_frame(connection, f"SELECT customer_id FROM {S}.golden_customer ORDER BY customer_id")["customer_id"]
+    customer = golden_customer.c.customer_id
+    return read_frame(connection, sa.select(customer).order_by(customer))["customer_id"]
 
 
 def load_state(connection: sa.Connection) -> pd.DataFrame:
-    return read_frame(connection, f"SELECT {', '.join(STATE_COLUMNS)} FROM {S}.consent_state")
+    return read_frame(connection, sa.select(*(consent_state.c[c] for c in STATE_COLUMNS)))
 
 
 def save_state(connection: sa.Connection, state: pd.DataFrame) -> None:
-    connection.execute(sa.text(f"DELETE FROM {S}.consent_state"))
+    connection.execute(sa.delete(consent_state))
     insert_frame(connection, "consent_state", state[STATE_COLUMNS])

@@ -14,34 +14,15 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from hub.storage import HUB_SCHEMA, insert_frame, read_frame
+from hub import schema as t
+from hub.storage import insert_frame, read_frame
 from transforms.matching.features import LEVELS
 from transforms.matching.model import MatchModel
 from transforms.matching.settings import MatchSettings
 from transforms.matching.stable_ids import IdEvent, id_number
 
-RECORD_COLUMNS = [
-    "unique_id",
-    "source_system",
-    "source_key",
-    "first_name_display",
-    "last_name_display",
-    "first_name",
-    "last_name",
-    "email",
-    "email_local",
-    "phone",
-    "birth_date",
-    "birth_month_day",
-    "street_display",
-    "street",
-    "street_name",
-    "postal_code",
-    "city_display",
-    "city",
-    "updated_at",
-    "soft_deleted",
-]
+FINGERPRINTS = ("fingerprint", "matched_fingerprint")
+RECORD_COLUMNS = [c.name for c in t.source_record.columns if c.name not in FINGERPRINTS]
 COMPARED = ["first_name", "last_name", "email", "phone", "birth_date", "birth_month_day", "street", "postal_code"]
 LEVEL_COLUMNS = {f: f"level_{f}" for f in LEVELS}
 WEIGHT_COLUMNS = [f"weight_{f}" for f in LEVELS]
@@ -58,12 +39,13 @@ def fingerprints(records: pd.DataFrame) -> pd.Series:
 
 def save_records(connection: sa.Connection, records: pd.DataFrame) -> pd.DataFrame:
     """Replace the standardised records, keeping each one's fingerprint as of its last matching."""
-    previous = read_frame(connection, f"SELECT unique_id, matched_fingerprint FROM {HUB_SCHEMA}.source_record")
+    record = t.source_record.c
+    previous = read_frame(connection, sa.select(record.unique_id, record.matched_fingerprint))
     frame = records[RECORD_COLUMNS].copy()
     frame["birth_date"] = frame["birth_date"].dt.date
     frame["fingerprint"] = fingerprints(records).to_numpy()
     frame = frame.merge(previous, on="unique_id", how="left")
-    connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.source_record"))
+    connection.execute(sa.delete(t.source_record))
     insert_frame(connection, "source_record", frame)
     return frame
 
@@ -78,11 +60,8 @@ def load_records(connection: sa.Connection, columns: list[str] | None = None) ->
     of text costs the better part of a hundred megabytes.
     """
     wanted = columns or RECORD_COLUMNS
-    frame = read_frame(
-        connection,
-        f"SELECT {', '.join(wanted)}, fingerprint, matched_fingerprint "
-        f"FROM {HUB_SCHEMA}.source_record ORDER BY unique_id",
-    )
+    record = t.source_record.c
+    frame = read_frame(connection, sa.select(*(record[c] for c in [*wanted, *FINGERPRINTS])).order_by(record.unique_id))
     if "birth_date" in frame:
         frame["birth_date"] = pd.to_datetime(frame["birth_date"], errors="coerce").astype("datetime64[ns]")
     if "updated_at" in frame:
@@ -91,15 +70,16 @@ def load_records(connection: sa.Connection, columns: list[str] | None = None) ->
 
 
 def mark_matched(connection: sa.Connection) -> None:
-    connection.execute(sa.text(f"UPDATE {HUB_SCHEMA}.source_record SET matched_fingerprint = fingerprint"))
+    connection.execute(sa.update(t.source_record).values(matched_fingerprint=t.source_record.c.fingerprint))
 
 
 def load_model(connection: sa.Connection) -> tuple[MatchModel, MatchSettings | None] | None:
     """The fitted model and the settings it was fitted with (None for a model older than stored settings)."""
-    rows = read_frame(connection, f"SELECT feature, level, level_name, m, u FROM {HUB_SCHEMA}.match_model")
+    model = t.match_model.c
+    rows = read_frame(connection, sa.select(model.feature, model.level, model.level_name, model.m, model.u))
     if rows.empty:
         return None
-    stored = connection.execute(sa.text(f"SELECT settings FROM {HUB_SCHEMA}.match_settings")).scalar()
+    stored = connection.execute(sa.select(t.match_settings.c.settings)).scalar()
     settings = MatchSettings.from_mapping(json.loads(stored)) if stored else None
     return MatchModel.from_rows(rows.to_dict("records")), settings
 
@@ -107,12 +87,13 @@ def load_model(connection: sa.Connection) -> tuple[MatchModel, MatchSettings | N
 def save_model(connection: sa.Connection, model: MatchModel, settings: MatchSettings) -> None:
     """Replace the model, and the settings it was fitted with beside it."""
     fitted_at = now()
-    connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.match_model"))
-    connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.match_settings"))
+    connection.execute(sa.delete(t.match_model))
+    connection.execute(sa.delete(t.match_settings))
     insert_frame(connection, "match_model", pd.DataFrame(model.to_rows()).assign(fitted_at=fitted_at))
     connection.execute(
-        sa.text(f"INSERT INTO {HUB_SCHEMA}.match_settings (fitted_at, settings) VALUES (:t, :s)"),
-        {"t": fitted_at, "s": json.dumps(settings.to_mapping(), sort_keys=True)},
+        sa.insert(t.match_settings).values(
+            fitted_at=fitted_at, settings=json.dumps(settings.to_mapping(), sort_keys=True)
+        )
     )
 
 
@@ -129,32 +110,32 @@ def pairs_to_store(scored: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
 
 def replace_pairs(connection: sa.Connection, pairs: pd.DataFrame, touching: list[str] | None) -> None:
     """Store pairs; with ``touching``, only pairs involving those records are replaced."""
-    table = f"{HUB_SCHEMA}.match_pair"
+    pair = t.match_pair.c
     if touching is None:
-        connection.execute(sa.text(f"DELETE FROM {table}"))
+        connection.execute(sa.delete(t.match_pair))
     elif touching:
-        _stage_ids(connection, touching)
-        connection.execute(
-            sa.text(
-                f"DELETE FROM {table} WHERE left_id IN (SELECT unique_id FROM _hub_touching) "
-                f"OR right_id IN (SELECT unique_id FROM _hub_touching)"
-            )
-        )
+        staged = sa.select(_stage_ids(connection, touching).c.unique_id)
+        connection.execute(sa.delete(t.match_pair).where(sa.or_(pair.left_id.in_(staged), pair.right_id.in_(staged))))
     insert_frame(connection, "match_pair", pairs)
 
 
-def _stage_ids(connection: sa.Connection, ids: list[str]) -> None:
-    connection.execute(sa.text("CREATE TEMPORARY TABLE IF NOT EXISTS _hub_touching (unique_id VARCHAR)"))
-    connection.execute(sa.text("DELETE FROM _hub_touching"))
-    insert_frame(connection, "_hub_touching", pd.DataFrame({"unique_id": ids}), schema=None)
+def _stage_ids(connection: sa.Connection, ids: list[str]) -> sa.Table:
+    """The IDs in a temporary table: an IN list of a million parameters is more than either store takes."""
+    touching = sa.Table("_hub_touching", sa.MetaData(), sa.Column("unique_id", sa.String), prefixes=["TEMPORARY"])
+    touching.create(connection, checkfirst=True)
+    connection.execute(sa.delete(touching))
+    insert_frame(connection, touching.name, pd.DataFrame({"unique_id": ids}), schema=None)
+    return touching
 
 
 def load_links(connection: sa.Connection) -> pd.DataFrame:
     """What clustering needs of the stored pairs: matches with their weights, and conflicts."""
+    pair = t.match_pair.c
     return read_frame(
         connection,
-        f"SELECT left_id, right_id, match_weight, outcome, conflict FROM {HUB_SCHEMA}.match_pair "
-        "WHERE outcome = 'match' OR conflict",
+        sa.select(pair.left_id, pair.right_id, pair.match_weight, pair.outcome, pair.conflict).where(
+            sa.or_(pair.outcome == sa.literal_column("'match'"), pair.conflict)
+        ),
     )
 
 
@@ -166,21 +147,31 @@ def add_override(
     left_id, right_id = sorted((left_id, right_id))
     override_id = uuid.uuid4().hex
     connection.execute(
-        sa.text(f"INSERT INTO {HUB_SCHEMA}.match_override VALUES (:o, :l, :r, :d, :b, :why, :at)"),
-        {"o": override_id, "l": left_id, "r": right_id, "d": decision, "b": decided_by, "why": reason, "at": now()},
+        sa.insert(t.match_override).values(
+            override_id=override_id,
+            left_id=left_id,
+            right_id=right_id,
+            decision=decision,
+            decided_by=decided_by,
+            reason=reason,
+            decided_at=now(),
+        )
     )
     return override_id
 
 
 def load_overrides(connection: sa.Connection) -> pd.DataFrame:
     """The steward's latest decision on every pair they decided."""
-    frame = read_frame(connection, f"SELECT left_id, right_id, decision, decided_at FROM {HUB_SCHEMA}.match_override")
+    override = t.match_override.c
+    frame = read_frame(
+        connection, sa.select(override.left_id, override.right_id, override.decision, override.decided_at)
+    )
     return frame.sort_values("decided_at").drop_duplicates(["left_id", "right_id"], keep="last")
 
 
 def load_xref(connection: sa.Connection) -> pd.Series:
     """customer_id by unique_id, as of the last run."""
-    frame = read_frame(connection, f"SELECT source_system, source_key, customer_id FROM {HUB_SCHEMA}.customer_xref")
+    frame = read_frame(connection, sa.select(t.customer_xref))
     return pd.Series(
         frame["customer_id"].to_numpy(), index=frame["source_system"] + ":" + frame["source_key"], dtype=object
     )
@@ -188,18 +179,16 @@ def load_xref(connection: sa.Connection) -> pd.Series:
 
 def highest_issued_id(connection: sa.Connection) -> int:
     """The highest customer ID ever issued, also when an erasure has removed its history since."""
-    ids = read_frame(connection, f"SELECT DISTINCT customer_id FROM {HUB_SCHEMA}.customer_id_history")["customer_id"]
-    kept = connection.execute(sa.text(f"SELECT max(highest) FROM {HUB_SCHEMA}.customer_id_high_water")).scalar()
+    ids = read_frame(connection, sa.select(t.customer_id_history.c.customer_id).distinct())["customer_id"]
+    kept = connection.execute(sa.select(sa.func.max(t.customer_id_high_water.c.highest))).scalar()
     return max([int(kept or 0), *(id_number(i) for i in ids)])
 
 
 def keep_high_water(connection: sa.Connection) -> None:
     """Remember the highest ID issued before history that names it is deleted (an erasure)."""
     highest = highest_issued_id(connection)
-    connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.customer_id_high_water"))
-    connection.execute(
-        sa.text(f"INSERT INTO {HUB_SCHEMA}.customer_id_high_water (highest) VALUES (:h)"), {"h": highest}
-    )
+    connection.execute(sa.delete(t.customer_id_high_water))
+    connection.execute(sa.insert(t.customer_id_high_water).values(highest=highest))
 
 
 def save_clusters(
@@ -212,7 +201,7 @@ def save_clusters(
             "customer_id": customer_ids.reindex(records["unique_id"]).to_numpy(),
         }
     )
-    connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.customer_xref"))
+    connection.execute(sa.delete(t.customer_xref))
     insert_frame(connection, "customer_xref", xref)
     history = pd.DataFrame(
         [{"customer_id": e.customer_id, "event": e.event, "related_id": e.related_id} for e in events],
@@ -222,8 +211,8 @@ def save_clusters(
 
 
 def save_golden(connection: sa.Connection, golden: pd.DataFrame, lineage: pd.DataFrame) -> None:
-    connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.golden_customer"))
-    connection.execute(sa.text(f"DELETE FROM {HUB_SCHEMA}.golden_lineage"))
+    connection.execute(sa.delete(t.golden_customer))
+    connection.execute(sa.delete(t.golden_lineage))
     insert_frame(connection, "golden_customer", golden)
     insert_frame(connection, "golden_lineage", lineage)
 
@@ -233,11 +222,13 @@ def resolve(connection: sa.Connection, customer_id: str) -> str:
     seen = {customer_id}
     current = customer_id
     while True:
+        history = t.customer_id_history.c
         merged = read_frame(
             connection,
-            f"SELECT related_id FROM {HUB_SCHEMA}.customer_id_history WHERE customer_id = :c AND event = 'merged_into' "
-            "ORDER BY recorded_at DESC LIMIT 1",
-            c=current,
+            sa.select(history.related_id)
+            .where(history.customer_id == current, history.event == "merged_into")
+            .order_by(history.recorded_at.desc())
+            .limit(1),
         )
         if merged.empty or merged["related_id"].iloc[0] in seen:
             return current
@@ -246,48 +237,33 @@ def resolve(connection: sa.Connection, customer_id: str) -> str:
 
 
 # Tables keyed by customer ID whose rows must follow the person when their ID is merged into another.
-FOLLOWS_MERGES = {"subject_flag": "flag", "rectification": "attribute"}
+FOLLOWS_MERGES = {t.subject_flag: "flag", t.rectification: "attribute"}
 
 
 def follow_merges(connection: sa.Connection) -> int:
     """Move restriction/objection flags and corrections from IDs merged away to the surviving ID."""
     moved = 0
     for table, key in FOLLOWS_MERGES.items():
-        orphans = read_frame(
-            connection,
-            f"SELECT DISTINCT customer_id FROM {HUB_SCHEMA}.{table} WHERE customer_id NOT IN "
-            f"(SELECT customer_id FROM {HUB_SCHEMA}.customer_xref)",
-        )["customer_id"]
+        customer = table.c.customer_id
+        held = sa.select(t.customer_xref.c.customer_id)
+        orphans = read_frame(connection, sa.select(customer).distinct().where(customer.not_in(held)))["customer_id"]
         for old in orphans:
             new = resolve(connection, old)
             if new == old:
                 continue
-            params = {"old": old, "new": new}
-            connection.execute(
-                sa.text(
-                    f"DELETE FROM {HUB_SCHEMA}.{table} WHERE customer_id = :old AND {key} IN "
-                    f"(SELECT {key} FROM {HUB_SCHEMA}.{table} WHERE customer_id = :new)"
-                ),
-                params,
-            )
-            moved += connection.execute(
-                sa.text(f"UPDATE {HUB_SCHEMA}.{table} SET customer_id = :new WHERE customer_id = :old"), params
-            ).rowcount
+            survivor = table.alias("survivor")
+            held_by_new = sa.select(survivor.c[key]).where(survivor.c.customer_id == new)
+            connection.execute(sa.delete(table).where(customer == old, table.c[key].in_(held_by_new)))
+            moved += connection.execute(sa.update(table).where(customer == old).values(customer_id=new)).rowcount
     return moved
 
 
 def load_rectifications(connection: sa.Connection) -> pd.DataFrame:
-    return read_frame(
-        connection,
-        f"SELECT customer_id, attribute, value, rectified_at, request_id, source_fingerprints "
-        f"FROM {HUB_SCHEMA}.rectification",
-    )
+    return read_frame(connection, sa.select(t.rectification))
 
 
 def forget_rectifications(connection: sa.Connection, lapsed: list[tuple[str, str]]) -> None:
     """Corrections a system has overtaken by changing the value itself."""
     for customer_id, attribute in lapsed:
-        connection.execute(
-            sa.text(f"DELETE FROM {HUB_SCHEMA}.rectification WHERE customer_id = :c AND attribute = :a"),
-            {"c": customer_id, "a": attribute},
-        )
+        fix = t.rectification.c
+        connection.execute(sa.delete(t.rectification).where(fix.customer_id == customer_id, fix.attribute == attribute))

@@ -8,10 +8,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from hub import golden_store as store
-from hub.storage import HUB_SCHEMA, read_frame
+from hub.schema import customer_xref, match_override, match_pair, source_record
+from hub.storage import read_frame
 from transforms.matching.features import LEVELS
-
-S = HUB_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -61,21 +60,24 @@ SHOWN_FIELDS = [
 def review_queue(engine: sa.Engine, limit: int = 20) -> list[ReviewItem]:
     """Possible matches that sit in different customers and no steward has decided yet."""
     with engine.connect() as connection:
-        pairs = read_frame(
-            connection,
-            f"""
-            SELECT p.*, l.customer_id AS left_customer, r.customer_id AS right_customer
-            FROM {S}.match_pair p
-            LEFT JOIN {S}.customer_xref l ON l.source_system || ':' || l.source_key = p.left_id
-            LEFT JOIN {S}.customer_xref r ON r.source_system || ':' || r.source_key = p.right_id
-            LEFT JOIN {S}.match_override o ON o.left_id = p.left_id AND o.right_id = p.right_id
-            WHERE p.outcome = 'possible' AND o.override_id IS NULL
-              AND coalesce(l.customer_id, '') <> coalesce(r.customer_id, '')
-            ORDER BY p.match_probability DESC, p.left_id, p.right_id
-            LIMIT :limit
-            """,
-            limit=limit,
+        pair, decided = match_pair.c, match_override.c
+        left, right = customer_xref.alias("l"), customer_xref.alias("r")
+        joined = (
+            match_pair.outerjoin(left, left.c.source_system + ":" + left.c.source_key == pair.left_id)
+            .outerjoin(right, right.c.source_system + ":" + right.c.source_key == pair.right_id)
+            .outerjoin(match_override, sa.and_(decided.left_id == pair.left_id, decided.right_id == pair.right_id))
         )
+        apart = sa.func.coalesce(left.c.customer_id, "") != sa.func.coalesce(right.c.customer_id, "")
+        query = (
+            sa.select(
+                match_pair, left.c.customer_id.label("left_customer"), right.c.customer_id.label("right_customer")
+            )
+            .select_from(joined)
+            .where(pair.outcome == "possible", decided.override_id.is_(None), apart)
+            .order_by(pair.match_probability.desc(), pair.left_id, pair.right_id)
+            .limit(limit)
+        )
+        pairs = read_frame(connection, query)
         ids = sorted(set(pairs["left_id"]) | set(pairs["right_id"]))
         records = _records(connection, ids)
     return [
@@ -95,10 +97,9 @@ def review_queue(engine: sa.Engine, limit: int = 20) -> list[ReviewItem]:
 
 
 def _records(connection: sa.Connection, ids: list[str]) -> dict[str, dict]:
-    query = sa.text(
-        f"SELECT unique_id, {', '.join(SHOWN_FIELDS)} FROM {S}.source_record WHERE unique_id IN :ids"
-    ).bindparams(sa.bindparam("ids", expanding=True))
-    result = connection.execute(query, {"ids": ids}) if ids else []
+    record = source_record.c
+    query = sa.select(record.unique_id, *(record[f] for f in SHOWN_FIELDS)).where(record.unique_id.in_(ids))
+    result = connection.execute(query) if ids else []
     return {row["unique_id"]: dict(row) for row in (r._mapping for r in result)}
 
 
@@ -106,12 +107,9 @@ def decide(
     connection: sa.Connection, left_id: str, right_id: str, accept: bool, steward: str, reason: str | None
 ) -> str:
     """Record a steward's decision inside the caller's transaction; the next run obeys it."""
-    known = read_frame(
-        connection,
-        f"SELECT count(*) AS n FROM {S}.source_record WHERE unique_id IN (:a, :b)",
-        a=left_id,
-        b=right_id,
-    )["n"].iloc[0]
+    known = connection.execute(
+        sa.select(sa.func.count()).where(source_record.c.unique_id.in_([left_id, right_id]))
+    ).scalar()
     if known != 2:
         raise LookupError("both records must exist (use the ids shown by `hub review`)")
     return store.add_override(connection, left_id, right_id, "must_link" if accept else "cannot_link", steward, reason)
@@ -119,11 +117,9 @@ def decide(
 
 def unmerge(connection: sa.Connection, customer_id: str, record_id: str, steward: str, reason: str | None) -> int:
     """Split a record off its customer: cannot-links to every other record of that customer."""
-    members = read_frame(
-        connection,
-        f"SELECT source_system || ':' || source_key AS unique_id FROM {S}.customer_xref WHERE customer_id = :c",
-        c=customer_id,
-    )["unique_id"].tolist()
+    xref = customer_xref.c
+    unique_id = (xref.source_system + ":" + xref.source_key).label("unique_id")
+    members = connection.execute(sa.select(unique_id).where(xref.customer_id == customer_id)).scalars().all()
     if record_id not in members:
         raise LookupError(f"{record_id} is not a record of {customer_id}")
     for other in members:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from hub import schema
 from hub.ledger import account, latest_load_id
 from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, table_exists
 from quality.masking import mask_record
@@ -127,18 +128,14 @@ def golden_summary(engine: sa.Engine) -> GoldenSummary | None:
     with engine.connect() as connection:
         if not table_exists(connection, HUB_SCHEMA, "golden_customer"):
             return None
+        golden, count = schema.golden_customer.c, sa.func.count()
         customers, records = connection.execute(
-            sa.text(f"SELECT count(*), coalesce(sum(source_records), 0) FROM {HUB_SCHEMA}.golden_customer")
+            sa.select(count, sa.func.coalesce(sa.func.sum(golden.source_records), 0))
         ).one()
         systems = connection.execute(
-            sa.text(
-                f"SELECT source_systems, count(*) FROM {HUB_SCHEMA}.golden_customer "
-                "GROUP BY source_systems ORDER BY count(*) DESC"
-            )
+            sa.select(golden.source_systems, count).group_by(golden.source_systems).order_by(count.desc())
         ).all()
-        possible = connection.execute(
-            sa.text(f"SELECT count(*) FROM {HUB_SCHEMA}.match_pair WHERE outcome = 'possible'")
-        ).scalar()
+        possible = connection.execute(sa.select(count).where(schema.match_pair.c.outcome == "possible")).scalar()
     return GoldenSummary(int(customers), int(records), {s: int(n) for s, n in systems}, int(possible))
 
 
@@ -147,11 +144,12 @@ def consent_summary(engine: sa.Engine) -> dict[str, tuple[int, dict[str, int]]]:
     with engine.connect() as connection:
         if not table_exists(connection, HUB_SCHEMA, "consent_state"):
             return {}
+        state = schema.consent_state.c
+        granted = sa.func.sum(sa.case((state.granted, 1), else_=0))
         rows = connection.execute(
-            sa.text(
-                f"SELECT purpose, basis, count(*), sum(CASE WHEN granted THEN 1 ELSE 0 END) "
-                f"FROM {HUB_SCHEMA}.consent_state GROUP BY purpose, basis ORDER BY purpose, basis"
-            )
+            sa.select(state.purpose, state.basis, sa.func.count(), granted)
+            .group_by(state.purpose, state.basis)
+            .order_by(state.purpose, state.basis)
         ).all()
     summary: dict[str, tuple[int, dict[str, int]]] = {}
     for purpose, basis, count, granted in rows:

@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from hub import audit
 from hub.access.acting import Actor
 from hub.gdpr.locate import find_customers
-from hub.storage import HUB_SCHEMA, read_frame
+from hub.schema import dsr_event, dsr_request
+from hub.storage import read_frame
 from quality.identifiers import keyed_hash
 
-S = HUB_SCHEMA
 KINDS = {
     "access": "Art. 15",
     "portability": "Art. 20",
@@ -75,17 +75,15 @@ def _now() -> datetime:
 def trail(connection: sa.Connection, request_id: str, actor: Actor, step: str, detail: str | None = None) -> None:
     """One step in the request's trail, and the same step in the audit log."""
     seq = connection.execute(
-        sa.text(f"SELECT coalesce(max(seq), 0) + 1 FROM {S}.dsr_event WHERE request_id = :r"), {"r": request_id}
+        sa.select(sa.func.coalesce(sa.func.max(dsr_event.c.seq), 0) + 1).where(dsr_event.c.request_id == request_id)
     ).scalar()
     connection.execute(
-        sa.text(
-            f"INSERT INTO {S}.dsr_event (request_id, seq, recorded_at, actor, step, detail) "
-            "VALUES (:r, :s, :t, :a, :step, :d)"
-        ),
-        {"r": request_id, "s": seq, "t": _now(), "a": actor.name, "step": step, "d": detail},
+        sa.insert(dsr_event).values(
+            request_id=request_id, seq=seq, recorded_at=_now(), actor=actor.name, step=step, detail=detail
+        )
     )
     subject = connection.execute(
-        sa.text(f"SELECT subject_ref FROM {S}.dsr_request WHERE request_id = :r"), {"r": request_id}
+        sa.select(dsr_request.c.subject_ref).where(dsr_request.c.request_id == request_id)
     ).scalar()
     audit.record(
         connection,
@@ -119,23 +117,19 @@ def open_request(
     received = received_on or _now().date()
     request_id = f"DSR-{received:%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
     connection.execute(
-        sa.text(
-            f"INSERT INTO {S}.dsr_request (request_id, kind, status, identifier_kind, identifier, subject_ref, "
-            "customer_id, details, received_at, due_on, requested_by) VALUES (:r, :k, 'received', :ik, :i, :ref, "
-            ":c, :d, :t, :due, :by)"
-        ),
-        {
-            "r": request_id,
-            "k": kind,
-            "ik": identifier_kind,
-            "i": identifier,
-            "ref": subject_ref,
-            "c": customers[0] if len(customers) == 1 else None,
-            "d": json.dumps(details or {}),
-            "t": _now(),
-            "due": add_months(received, 1),
-            "by": actor.name,
-        },
+        sa.insert(dsr_request).values(
+            request_id=request_id,
+            kind=kind,
+            status="received",
+            identifier_kind=identifier_kind,
+            identifier=identifier,
+            subject_ref=subject_ref,
+            customer_id=customers[0] if len(customers) == 1 else None,
+            details=json.dumps(details or {}),
+            received_at=_now(),
+            due_on=add_months(received, 1),
+            requested_by=actor.name,
+        )
     )
     found = {0: "no customer holds the identifier", 1: "one customer found"}.get(
         len(customers), f"{len(customers)} customers share the identifier: name one by customer ID"
@@ -145,7 +139,7 @@ def open_request(
 
 
 def load(connection: sa.Connection, request_id: str) -> Request:
-    frame = read_frame(connection, f"SELECT * FROM {S}.dsr_request WHERE request_id = :r", r=request_id)
+    frame = read_frame(connection, sa.select(dsr_request).where(dsr_request.c.request_id == request_id))
     if frame.empty:
         raise RequestError(f"no request {request_id}")
     row = frame.iloc[0].to_dict()
@@ -163,12 +157,7 @@ def verify(connection: sa.Connection, request_id: str, actor: Actor, method: str
     request = load(connection, request_id)
     if request.status != "received":
         raise RequestError(f"request {request_id} is {request.status}, not awaiting verification")
-    connection.execute(
-        sa.text(
-            f"UPDATE {S}.dsr_request SET status = 'verified', verified_at = :t, verification = :m WHERE request_id = :r"
-        ),
-        {"t": _now(), "m": method, "r": request_id},
-    )
+    connection.execute(_update(request_id).values(status="verified", verified_at=_now(), verification=method))
     trail(connection, request_id, actor, "verified", method)
 
 
@@ -181,10 +170,7 @@ def extend(connection: sa.Connection, request_id: str, actor: Actor, months: int
     if months < 1 or already + months > MAX_EXTENSION_MONTHS:
         raise RequestError(f"a deadline extends by at most {MAX_EXTENSION_MONTHS} months in all (Art. 12(3))")
     new_deadline = add_months(request.due_on, already + months)
-    connection.execute(
-        sa.text(f"UPDATE {S}.dsr_request SET extended_to = :d, extension_reason = :why WHERE request_id = :r"),
-        {"d": new_deadline, "why": reason, "r": request_id},
-    )
+    connection.execute(_update(request_id).values(extended_to=new_deadline, extension_reason=reason))
     trail(connection, request_id, actor, "extended", f"to {new_deadline.isoformat()}: {reason}")
     return new_deadline
 
@@ -195,30 +181,28 @@ def _months_between(start: date, end: date) -> int:
 
 def set_status(connection: sa.Connection, request_id: str, actor: Actor, status: str, detail: str) -> None:
     completed = _now() if status in ("completed", "refused") else None
-    connection.execute(
-        sa.text(f"UPDATE {S}.dsr_request SET status = :s, completed_at = :t WHERE request_id = :r"),
-        {"s": status, "t": completed, "r": request_id},
-    )
+    connection.execute(_update(request_id).values(status=status, completed_at=completed))
     trail(connection, request_id, actor, status, detail)
 
 
 def listing(connection: sa.Connection, open_only: bool = False) -> pd.DataFrame:
     """Requests with their deadline and whether it has passed; no identifiers."""
-    still_open = ", ".join(f"'{status}'" for status in OPEN)
-    where = f"WHERE status IN ({still_open})" if open_only else ""
-    frame = read_frame(
-        connection,
-        f"SELECT request_id, kind, status, identifier_kind, received_at, verified_at, due_on, extended_to, "
-        f"completed_at FROM {S}.dsr_request {where} ORDER BY received_at",
-    )
+    r = dsr_request.c
+    shown = (r.request_id, r.kind, r.status, r.identifier_kind, r.received_at, r.verified_at, r.due_on)
+    query = sa.select(*shown, r.extended_to, r.completed_at).order_by(r.received_at)
+    frame = read_frame(connection, query.where(r.status.in_(list(OPEN))) if open_only else query)
     deadline = pd.to_datetime(frame["extended_to"].fillna(frame["due_on"]))
     frame["overdue"] = frame["status"].isin(OPEN) & (deadline.dt.date < _now().date())
     return frame
 
 
 def events(connection: sa.Connection, request_id: str) -> pd.DataFrame:
+    e = dsr_event.c
     return read_frame(
         connection,
-        f"SELECT seq, recorded_at, actor, step, detail FROM {S}.dsr_event WHERE request_id = :r ORDER BY seq",
-        r=request_id,
+        sa.select(e.seq, e.recorded_at, e.actor, e.step, e.detail).where(e.request_id == request_id).order_by(e.seq),
     )
+
+
+def _update(request_id: str) -> sa.Update:
+    return sa.update(dsr_request).where(dsr_request.c.request_id == request_id)

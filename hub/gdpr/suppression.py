@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from hub.schema import suppression
 from hub.storage import HUB_SCHEMA, table_exists
 from quality.identifiers import keyed_hash
 from quality.suppression import Suppression
@@ -15,7 +16,7 @@ def load_suppression(connection: sa.Connection, key: bytes) -> Suppression:
     """Every suppressed identifier hash (an empty screen on a hub that has none yet)."""
     if not table_exists(connection, HUB_SCHEMA, "suppression"):
         return Suppression(key, frozenset())
-    rows = connection.execute(sa.text(f"SELECT identifier_hash FROM {HUB_SCHEMA}.suppression"))
+    rows = connection.execute(sa.select(suppression.c.identifier_hash))
     return Suppression(key, frozenset(r[0] for r in rows))
 
 
@@ -28,10 +29,8 @@ def suppress(
     new = [(kind, h) for kind, h in sorted(hashes) if h not in known]
     for kind, h in new:
         connection.execute(
-            sa.text(
-                f"INSERT INTO {HUB_SCHEMA}.suppression (identifier_hash, identifier_kind, request_id, created_at) "
-                "VALUES (:h, :k, :r, :t)"
-            ),
-            {"h": h, "k": kind, "r": request_id, "t": now},
+            sa.insert(suppression).values(
+                identifier_hash=h, identifier_kind=kind, request_id=request_id, created_at=now
+            )
         )
     return len(new)
