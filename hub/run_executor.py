@@ -20,6 +20,9 @@ from dagster import DagsterEvent, Executor, ExecutorDefinition
 from dagster._core.execution.retries import RetryMode  # not exported; an executor must name it
 
 from hub import locking
+from hub.instance import flush_less
+
+flush_less()  # the run worker that executes a run the UI started records its events as `hub run` does
 
 LOCK_WAIT_TAG = "hub/lock_wait_seconds"
 DEFAULT_LOCK_WAIT_SECONDS = 30 * 60.0  # long enough for any request, short of a whole `hub run`

@@ -119,20 +119,19 @@ def run_pipeline(
     stops after ``settings.run_timeout_seconds``. It is recorded in the hub's persistent Dagster instance
     (``hub.instance``), so the Dagster UI shows its logs and check results beside the runs it started.
     """
-    defs = build_definitions(settings)
-    job = defs.resolve_job_def(PIPELINE_JOB)
-    if report is not None:
-        job = job.with_logger_defs({"progress": _progress_logger(report)})
-        run_config = {**(run_config or {}), "loggers": {"progress": {}}}
     with (
-        locking.exclusive(settings.database_url, "hub run", wait=wait, notice=report),
+        locking.exclusive(settings.database_url, "hub run", wait=wait, notice=report),  # first: a holder sees it
         persistent_instance(settings) as instance,
-        _time_limit(settings.run_timeout_seconds) as timed_out,
     ):
+        job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
+        if report is not None:
+            job = job.with_logger_defs({"progress": _progress_logger(report)})
+            run_config = {**(run_config or {}), "loggers": {"progress": {}}}
         started = time.monotonic()
-        result = job.execute_in_process(
-            instance=instance, raise_on_error=False, run_config=run_config, tags={LAUNCHED_BY_TAG: "hub run"}
-        )
+        with _time_limit(settings.run_timeout_seconds) as timed_out:  # the run alone: reading its events is not
+            result = job.execute_in_process(
+                instance=instance, raise_on_error=False, run_config=run_config, tags={LAUNCHED_BY_TAG: "hub run"}
+            )
         total_seconds = time.monotonic() - started
         failures = [e for e in result.all_events if e.is_step_failure]
         failed_steps = [e.step_key for e in failures]

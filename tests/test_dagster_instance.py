@@ -51,10 +51,13 @@ def test_the_instance_lives_under_the_hub_home_and_queues_one_run_at_a_time(tmp_
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         assert instance.run_coordinator.get_run_queue_config().max_concurrent_runs == 1
         assert Path(instance.root_directory) == home
+    moved = load_settings({"HUB_HOME": str(tmp_path / "copy")})
+    shutil.copytree(tmp_path / ".hub", tmp_path / "copy" / ".hub")
+    assert str(home / "events") not in (prepare(moved) / "dagster.yaml").read_text(), "a copied home records apart"
     own = "# a deployment's own instance\ntelemetry:\n  enabled: false\n"
     (home / "dagster.yaml").write_text(own)
     prepare(settings)
-    assert (home / "dagster.yaml").read_text() == own, "the hub never overwrites an instance's configuration"
+    assert (home / "dagster.yaml").read_text() == own, "the hub never overwrites a deployment's configuration"
 
 
 def test_every_job_runs_on_the_executor_that_takes_the_run_lock(tmp_path):

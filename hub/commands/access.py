@@ -1,13 +1,11 @@
-"""`hub access`: Roles, what each may read, and the database roles and views that enforce it."""
+"""`hub access`: Roles, what each may read, and the database roles and views that enforce it.
+
+The policy and the database are imported inside the commands, so that ``hub --help`` starts at once.
+"""
 
 import typer
 from rich.table import Table
 
-from hub import storage
-from hub.access.acting import authorised
-from hub.access.database_roles import apply_database_roles, grant_login, group_role
-from hub.access.policy import load_policy
-from hub.access.views import apply_views, view_schema
 from hub.commands.context import acting, console
 from hub.config import load_settings
 
@@ -20,6 +18,8 @@ app = typer.Typer(
 @app.command("roles")
 def roles() -> None:
     """Every role and table it reads: columns seen and masked, purposes, and who it does not see."""
+    from hub.access.policy import load_policy
+
     policy = load_policy()
     listing = Table(title="Access roles (hub/access/policy.toml)")
     for column in ("role", "table", "seen", "masked", "never", "hides flags", "purposes"):
@@ -44,6 +44,10 @@ def roles() -> None:
 @app.command("show")
 def show(role: str) -> None:
     """Per table the role reads: the columns it sees, sees masked, and never sees."""
+    from hub.access.database_roles import group_role
+    from hub.access.policy import load_policy
+    from hub.access.views import view_schema
+
     rules = load_policy().role(role)
     console.print(f"[bold]{rules.name}[/bold]: {rules.description}")
     console.print(f"purposes: {', '.join(sorted(rules.purposes))}")
@@ -64,6 +68,11 @@ def show(role: str) -> None:
 @app.command("apply")
 def apply(ctx: typer.Context) -> None:
     """Create the views of every role now and, on PostgreSQL, the group roles and their grants."""
+    from hub import storage
+    from hub.access.acting import authorised
+    from hub.access.database_roles import apply_database_roles
+    from hub.access.views import apply_views, view_schema
+
     actor = acting(ctx, "apply_access")
     settings = load_settings()
     storage.migrate(settings.database_url)
@@ -85,6 +94,11 @@ def apply(ctx: typer.Context) -> None:
 @app.command("grant-login")
 def grant_login_command(ctx: typer.Context, user: str, role: str) -> None:
     """Create a PostgreSQL LOGIN role USER (if needed) that reads as ROLE; the DBA sets its password."""
+    from hub import storage
+    from hub.access.acting import authorised
+    from hub.access.database_roles import grant_login, group_role
+    from hub.access.views import view_schema
+
     actor = acting(ctx, "grant_database_login")
     settings = load_settings()
     grant_login(storage.engine(settings.database_url), user, role)

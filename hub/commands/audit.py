@@ -1,9 +1,8 @@
-"""`hub audit`: the tamper-evident audit log."""
+"""`hub audit`: the tamper-evident audit log (its machinery imported inside the commands: a fast ``--help``)."""
 
 import typer
 from rich.table import Table
 
-from hub import audit, storage
 from hub.commands.context import acting, console
 from hub.config import load_settings
 
@@ -14,6 +13,8 @@ app = typer.Typer(help="The tamper-evident audit log (the DPO's by default: `hub
 def verify_chain(ctx: typer.Context) -> None:
     """Recompute the hash chain and check it against the signed head kept outside the database; exit 1 and
     name the first entry that does not fit."""
+    from hub import audit, storage
+
     acting(ctx, "verify_audit", default_role="dpo")
     settings = load_settings()
     storage.migrate(settings.database_url)
@@ -29,6 +30,8 @@ def verify_chain(ctx: typer.Context) -> None:
 @app.command("show")
 def show(ctx: typer.Context, limit: int = typer.Option(20, help="How many of the newest entries.")) -> None:
     """The newest entries: who did what, to whom (by pseudonym), and why."""
+    from hub import audit, storage
+
     acting(ctx, "verify_audit", default_role="dpo")
     settings = load_settings()
     storage.migrate(settings.database_url)

@@ -1,21 +1,23 @@
-"""`hub consent`: Consent per customer and purpose, explained from its evidence."""
+"""`hub consent`: Consent per customer and purpose, explained from its evidence.
 
-import pandas as pd
+pandas and the database are imported inside the command, so that ``hub --help`` starts at once.
+"""
+
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from hub import storage
 from hub.commands.context import require
 from hub.config import load_settings
-from hub.consent_view import explain
 
 app = typer.Typer(help="Consent per customer and purpose, explained from its evidence.", no_args_is_help=True)
 console = Console()
 
 
 def _text(value) -> str:
+    import pandas as pd
+
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if isinstance(value, pd.Timestamp):
@@ -32,6 +34,11 @@ def show(ctx: typer.Context, customer_id: str) -> None:
 
     The acting role sees the evidence only if it may read consent events, and masked as the policy says.
     """
+    import pandas as pd
+
+    from hub import storage
+    from hub.consent_view import explain
+
     reader = require(ctx, "mdm.consent_state")
     with storage.engine(load_settings().database_url).connect() as connection:
         explanation = explain(connection, customer_id)

@@ -4,19 +4,25 @@ The one-step commands (``hub dsr access --email E``) register the request, recor
 check and carry it out at once; ``open``, ``verify``, ``run`` and ``extend`` take a request through
 the same steps one at a time, as a DPO working a queue does. Requests are handled in the role given
 to ``hub --role`` (or ``HUB_ROLE``), which defaults to dpo here: the person answering requests.
+
+The request machinery (``hub.gdpr``, the database) is imported inside the commands, so that
+``hub dsr --help`` starts at once.
 """
+
+from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from hub import storage
 from hub.commands.context import acting, console
 from hub.config import load_settings
-from hub.gdpr import requests as dsr
-from hub.gdpr import service
+
+if TYPE_CHECKING:
+    from hub.gdpr import service
 
 app = typer.Typer(
     help="Data-subject requests: access, portability, rectification, erasure, restriction, objection.",
@@ -75,6 +81,8 @@ def _one_step(
     **options,
 ):
     """Register, verify and carry out a request at once (``options`` reach ``service.carry_out``)."""
+    from hub.gdpr import service
+
     actor = _actor(ctx)
     return service.handle(load_settings(), actor, kind, identifier, verification, details, notice=_waiting, **options)
 
@@ -248,6 +256,8 @@ def open_(
     changes: list[str] = typer.Option([], "--set", help="For rectification: ATTRIBUTE=VALUE."),
 ) -> None:
     """Register a request as received; the one-month deadline starts today."""
+    from hub.gdpr import service
+
     request_id = service.submit(
         load_settings(), _actor(ctx), kind, *_identifier(email, phone, customer_id, record), _changes(changes)
     )
@@ -257,6 +267,8 @@ def open_(
 @app.command("verify")
 def verify(ctx: typer.Context, request_id: str, verification: str = VERIFICATION) -> None:
     """Record how the requester's identity was checked."""
+    from hub.gdpr import service
+
     service.verify(load_settings(), _actor(ctx), request_id, verification)
     console.print(f"{request_id} verified. Carry it out with `hub dsr run {request_id}`.")
 
@@ -270,6 +282,8 @@ def run(
     max_deletes: int = MAX_DELETES,
 ) -> None:
     """Carry out a verified request (again, for an erasure some tool has not confirmed yet)."""
+    from hub.gdpr import service
+
     outcome = service.carry_out(
         load_settings(), _actor(ctx), request_id, dry_run=dry_run, max_deletes=max_deletes, notice=_waiting
     )
@@ -289,6 +303,8 @@ def extend(
     reason: str = typer.Option(..., help="Why, as the person will be told."),
 ) -> None:
     """Extend a request's deadline, with the reason."""
+    from hub.gdpr import service
+
     deadline = service.extend(load_settings(), _actor(ctx), request_id, months, reason)
     console.print(f"{request_id} is now due on {deadline.isoformat()}.")
 
@@ -298,6 +314,9 @@ def list_(
     ctx: typer.Context, open_only: bool = typer.Option(False, "--open", help="Only requests still to be answered.")
 ) -> None:
     """Requests with their status and deadline; overdue ones in red."""
+    from hub import storage
+    from hub.gdpr import requests as dsr
+
     _actor(ctx)
     settings = load_settings()
     storage.migrate(settings.database_url)
@@ -324,6 +343,9 @@ def list_(
 @app.command("show")
 def show(ctx: typer.Context, request_id: str) -> None:
     """A request's trail: every step, who took it and when."""
+    from hub import storage
+    from hub.gdpr import requests as dsr
+
     _actor(ctx)
     settings = load_settings()
     with storage.engine(settings.database_url).connect() as connection:

@@ -3,21 +3,26 @@
 The audiences are those the last pipeline run decided (``mdm.audience_decision``); ``--audiences CSV``
 (columns ``audience,customer_id``) publishes others instead. A real run takes the hub's lock, as a pipeline
 run does; ``--dry-run`` only reads. ``hub run`` publishes as its last step.
+
+pandas, the database and the publishing engine are imported inside the commands, so that ``hub --help``
+starts at once.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from hub import locking, storage
 from hub.commands.context import acting, console, require
 from hub.config import ConfigurationError, load_settings
-from hub.publish import store
-from hub.publish.service import PublishOutcome, publish
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from hub.publish.service import PublishOutcome
 
 app = typer.Typer(
     help="Publish audiences to the tools (email platform tags, webshop field, loyalty snapshot, ad lists).",
@@ -38,6 +43,9 @@ def run(
     """Send each tool what changed since it last confirmed (diff sync); `--dry-run` shows the plan."""
     if ctx.invoked_subcommand is not None:
         return
+    from hub import locking, storage
+    from hub.publish.service import publish
+
     acting(ctx, "publish")
     settings = load_settings()
     storage.migrate(settings.database_url)
@@ -55,6 +63,11 @@ def run(
 @app.command("log")
 def show_log(ctx: typer.Context, limit: int = typer.Option(50, help="How many of the newest lines.")) -> None:
     """What was sent to which tool, about whom (by pseudonym) and when, newest first."""
+    import pandas as pd
+
+    from hub import storage
+    from hub.publish import store
+
     require(ctx, store.sync_log.fullname)
     settings = load_settings()
     storage.migrate(settings.database_url)
@@ -70,6 +83,7 @@ def show_log(ctx: typer.Context, limit: int = typer.Option(50, help="How many of
 
 
 def _decided_audiences(settings) -> pd.DataFrame:
+    from hub import storage
     from hub.segments.store import current_audiences
 
     with storage.engine(settings.database_url).connect() as connection:
@@ -77,6 +91,8 @@ def _decided_audiences(settings) -> pd.DataFrame:
 
 
 def _read_audiences(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     try:
         frame = pd.read_csv(path, dtype=str)
     except (OSError, ValueError):
@@ -87,6 +103,8 @@ def _read_audiences(path: Path) -> pd.DataFrame:
 
 
 def _show(outcome: PublishOutcome) -> None:
+    from hub.publish import store
+
     title = "Plan (dry run: nothing sent)" if outcome.dry_run else f"Publishing run {outcome.run_id}"
     table = Table(title=title, title_justify="left")
     columns = ["destination", "tool", "adds", "changes", "removals", "held", "samples", "files"]

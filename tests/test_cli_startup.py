@@ -1,0 +1,26 @@
+"""`hub --help` starts at once: the command modules import the heavy libraries inside the commands only."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ["dagster", "pandas", "sqlalchemy", "dlt", "fastapi", "duckdb", "recordlinkage", "alembic", "pandera"]
+PROBE = """
+import sys
+from typer.testing import CliRunner
+from hub.cli import app
+for args in ({args!r}):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+print(",".join(sorted(m for m in {heavy!r} if m in sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["dsr", "--help"], ["dsr", "access", "--help"], ["publish", "--help"]])
+def test_help_imports_no_heavy_library(args):
+    probe = PROBE.format(args=[args], heavy=HEAVY)
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "", f"`hub {' '.join(args)}` imported {loaded}"
