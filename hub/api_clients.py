@@ -14,9 +14,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from hub.access.policy import load_policy
-from hub.storage import HUB_SCHEMA
-
-TABLE = f"{HUB_SCHEMA}.api_client"
+from hub.schema import api_client
 
 
 @dataclass(frozen=True)
@@ -34,22 +32,24 @@ def add(connection: sa.Connection, name: str, role: str) -> str:
     load_policy().role(role)
     token = secrets.token_urlsafe(32)
     connection.execute(
-        sa.text(f"INSERT INTO {TABLE} (name, role, token_hash, created_at) VALUES (:n, :r, :h, :t)"),
-        {"n": name, "r": role, "h": _hash(token), "t": datetime.now(UTC)},
+        sa.insert(api_client).values(name=name, role=role, token_hash=_hash(token), created_at=datetime.now(UTC))
     )
     return token
 
 
 def revoke(connection: sa.Connection, name: str) -> bool:
+    client = api_client.c
     result = connection.execute(
-        sa.text(f"UPDATE {TABLE} SET revoked_at = :t WHERE name = :n AND revoked_at IS NULL"),
-        {"t": datetime.now(UTC), "n": name},
+        sa.update(api_client)
+        .where(client.name == name, client.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
     )
     return bool(result.rowcount)
 
 
 def authenticate(connection: sa.Connection, token: str) -> Client | None:
+    client = api_client.c
     row = connection.execute(
-        sa.text(f"SELECT name, role FROM {TABLE} WHERE token_hash = :h AND revoked_at IS NULL"), {"h": _hash(token)}
+        sa.select(client.name, client.role).where(client.token_hash == _hash(token), client.revoked_at.is_(None))
     ).first()
     return Client(row[0], row[1]) if row else None

@@ -36,10 +36,10 @@ import sqlalchemy as sa
 from hub import storage
 from hub.config import Settings
 from hub.pseudonym import pseudonym_key
-from hub.storage import HUB_SCHEMA
+from hub.schema import audit_log
 
 GENESIS = "0" * 64
-TABLE = f"{HUB_SCHEMA}.audit_log"
+TABLE = audit_log.fullname
 ANCHOR_FILE = "audit-anchor.json"
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,8 @@ def append(connection: sa.Connection, entries: Sequence[Entry]) -> list[int]:
     """
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text(f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE"))
-    last = connection.execute(sa.text(f"SELECT seq, entry_hash FROM {TABLE} ORDER BY seq DESC LIMIT 1")).first()
+    log = audit_log.c
+    last = connection.execute(sa.select(log.seq, log.entry_hash).order_by(log.seq.desc()).limit(1)).first()
     seq, previous = (last[0], last[1]) if last else (0, GENESIS)
     rows = []
     for entry in entries:
@@ -105,14 +106,7 @@ def append(connection: sa.Connection, entries: Sequence[Entry]) -> list[int]:
         previous, prev_hash = _hash(previous, _canonical(seq, recorded_at, fields)), previous
         rows.append({"seq": seq, "recorded_at": recorded_at, **fields, "prev_hash": prev_hash, "entry_hash": previous})
     if rows:
-        connection.execute(
-            sa.text(
-                f"INSERT INTO {TABLE} (seq, recorded_at, actor, role, action, subject_ref, purpose, detail, "
-                "prev_hash, entry_hash) VALUES (:seq, :recorded_at, :actor, :role, :action, :subject_ref, :purpose, "
-                ":detail, :prev_hash, :entry_hash)"
-            ),
-            rows,
-        )
+        connection.execute(sa.insert(audit_log), rows)
     return [row["seq"] for row in rows]
 
 
@@ -282,7 +276,7 @@ def verify(connection: sa.Connection, key: bytes | None = None, anchor: Anchor |
 def _against_anchor(connection: sa.Connection, result: Verification, key: bytes | None, anchor: Anchor) -> Verification:
     if key is None or not anchor.genuine(key):
         return Verification(result.entries, result.head, anchor.seq, "the anchor's signature is not the hub's")
-    anchored = connection.execute(sa.text(f"SELECT entry_hash FROM {TABLE} WHERE seq = :s"), {"s": anchor.seq})
+    anchored = connection.execute(sa.select(audit_log.c.entry_hash).where(audit_log.c.seq == anchor.seq))
     found = anchored.scalar()
     if found is None:
         return Verification(result.entries, result.head, anchor.seq, "the log ends before the anchored entry")
@@ -300,7 +294,7 @@ def anchor(connection: sa.Connection, key: bytes, location: str) -> Verification
     if current is None:
         result = _walk(connection, 1, GENESIS)
     elif not current.genuine(key):
-        head = connection.execute(sa.text(f"SELECT count(*) FROM {TABLE}")).scalar() or 0
+        head = connection.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar() or 0
         return Verification(head, "", current.seq, "the anchor's signature is not the hub's")
     else:
         result = _against_anchor(connection, _walk(connection, current.seq + 1, current.head), key, current)
@@ -312,13 +306,7 @@ def anchor(connection: sa.Connection, key: bytes, location: str) -> Verification
 def _walk(connection: sa.Connection, first: int, previous: str) -> Verification:
     """The chain from entry ``first`` on, ``previous`` being the hash of the entry before it; ``entries``
     counts every entry up to the last one checked (so it is the head's sequence number)."""
-    result = connection.execute(
-        sa.text(
-            f"SELECT seq, recorded_at, actor, role, action, subject_ref, purpose, detail, prev_hash, entry_hash "
-            f"FROM {TABLE} WHERE seq >= :first ORDER BY seq"
-        ),
-        {"first": first},
-    )
+    result = connection.execute(sa.select(audit_log).where(audit_log.c.seq >= first).order_by(audit_log.c.seq))
     expected_seq = first
     for row in result.mappings():
         if row["seq"] != expected_seq:

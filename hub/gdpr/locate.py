@@ -15,11 +15,15 @@ import pandas as pd
 import sqlalchemy as sa
 
 from hub.golden_store import resolve
-from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, table_exists
+from hub.schema import customer_id_history, customer_xref, dsr_request, golden_customer, rectification, source_record
+from hub.storage import LANDING_SCHEMA, read_frame, table_exists
 from quality.identifiers import IDENTIFIER_KINDS, canonical, keyed_hash
 from quality.tables import landed_tables
 
-S = HUB_SCHEMA
+
+def _xref_record() -> sa.Label:
+    """A crosswalk row's record as ``system:key``, the form of ``source_record.unique_id``."""
+    return (customer_xref.c.source_system + ":" + customer_xref.c.source_key).label("unique_id")
 
 
 class SubjectNotFound(LookupError):
@@ -86,21 +90,19 @@ def find_customers(connection: sa.Connection, kind: str, value: str) -> list[str
     if kind == "customer":
         current = resolve(connection, text)
         found = connection.execute(
-            sa.text(f"SELECT customer_id FROM {S}.golden_customer WHERE customer_id = :c"), {"c": current}
-        ).all()
-        return [row[0] for row in found]
-    if kind == "record":
-        condition, params = "(x.source_system || ':' || x.source_key) = :v", {"v": text}
-    else:
-        condition, params = f"r.{kind} = :v", {"v": text}
-    rows = connection.execute(
-        sa.text(
-            f"SELECT DISTINCT x.customer_id FROM {S}.customer_xref x JOIN {S}.source_record r "
-            f"ON r.unique_id = (x.source_system || ':' || x.source_key) WHERE {condition} ORDER BY 1"
-        ),
-        params,
-    ).all()
-    return [row[0] for row in rows]
+            sa.select(golden_customer.c.customer_id).where(golden_customer.c.customer_id == current)
+        )
+        return list(found.scalars())
+    condition = (_xref_record() == text) if kind == "record" else (source_record.c[kind] == text)
+    customer = customer_xref.c.customer_id
+    query = (
+        sa.select(customer)
+        .distinct()
+        .join_from(customer_xref, source_record, source_record.c.unique_id == _xref_record())
+        .where(condition)
+        .order_by(customer)
+    )
+    return list(connection.execute(query).scalars())
 
 
 def select(connection: sa.Connection, sql: str, params: dict[str, list[str]]) -> pd.DataFrame:
@@ -114,12 +116,12 @@ def former_ids(connection: sa.Connection, customer_ids: list[str]) -> list[str]:
     found: list[str] = []
     frontier = list(customer_ids)
     while frontier:
-        merged = select(
-            connection,
-            f"SELECT DISTINCT customer_id FROM {S}.customer_id_history "
-            "WHERE event = 'merged_into' AND related_id IN :ids",
-            {"ids": frontier},
-        )["customer_id"]
+        history = customer_id_history.c
+        merged = connection.execute(
+            sa.select(history.customer_id)
+            .distinct()
+            .where(history.event == "merged_into", history.related_id.in_(frontier))
+        ).scalars()
         frontier = [i for i in merged if i not in found and i not in customer_ids]
         found += frontier
     return sorted(found)
@@ -127,18 +129,19 @@ def former_ids(connection: sa.Connection, customer_ids: list[str]) -> list[str]:
 
 def person(connection: sa.Connection, customer_ids: list[str], key: bytes) -> Person:
     """Everything that identifies the customers: records, emails, phones, earlier IDs, pseudonyms, requests."""
-    records = select(
+    record = source_record.c
+    records = read_frame(
         connection,
-        f"SELECT x.source_system || ':' || x.source_key AS unique_id, r.email, r.phone "
-        f"FROM {S}.customer_xref x LEFT JOIN {S}.source_record r "
-        f"ON r.unique_id = (x.source_system || ':' || x.source_key) WHERE x.customer_id IN :customers",
-        {"customers": list(customer_ids)},
+        sa.select(_xref_record(), record.email, record.phone)
+        .select_from(customer_xref.outerjoin(source_record, record.unique_id == _xref_record()))
+        .where(customer_xref.c.customer_id.in_(list(customer_ids))),
     )
-    corrected = select(
+    fix = rectification.c
+    corrected = read_frame(
         connection,
-        f"SELECT attribute, value FROM {S}.rectification WHERE customer_id IN :customers "
-        "AND attribute IN ('email', 'phone')",
-        {"customers": list(customer_ids)},
+        sa.select(fix.attribute, fix.value).where(
+            fix.customer_id.in_(list(customer_ids)), fix.attribute.in_(["email", "phone"])
+        ),
     )
     emails = {*records["email"].dropna(), *corrected.loc[corrected["attribute"] == "email", "value"]}
     phones = {*records["phone"].dropna(), *corrected.loc[corrected["attribute"] == "phone", "value"]}
@@ -161,9 +164,11 @@ def person(connection: sa.Connection, customer_ids: list[str], key: bytes) -> Pe
         former_ids=tuple(earlier),
     )
     refs = sorted({r for kind, value in found.identifiers() if (r := keyed_hash(key, kind, value))})
-    requests = select(
+    request = dsr_request.c
+    requests = read_frame(
         connection,
-        f"SELECT request_id FROM {S}.dsr_request WHERE customer_id IN :customers OR subject_ref IN :refs",
-        {"customers": found.all_ids, "refs": refs},
+        sa.select(request.request_id).where(
+            sa.or_(request.customer_id.in_(list(found.all_ids)), request.subject_ref.in_(refs))
+        ),
     )
     return replace(found, refs=tuple(refs), requests=tuple(sorted(requests["request_id"])))
