@@ -26,8 +26,9 @@ lint: $(INSTALLED)
 	$(BIN)/lint-imports
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
+# Every core, each test module whole on one worker (its module fixtures are built once).
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 bench: $(INSTALLED)
 	$(BIN)/hub bench --persons $(BENCH_PERSONS)

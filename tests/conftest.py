@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+# pytest-xdist starts its workers with COLUMNS=80, and a rich console made at import keeps that width for
+# good; without it the width is read at each use, so a test can widen it for one command.
+os.environ.pop("COLUMNS", None)
+
 from hub import storage
 from hub.config import Settings, load_settings
 from hub.runner import run_pipeline

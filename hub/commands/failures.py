@@ -32,7 +32,8 @@ class FailClearly(TyperGroup):
             if invocation(ctx).debug:
                 raise
             message, code = explain(error)
-            errors.print(f"[red]{message}[/red]", highlight=False)
+            # One line whatever the terminal's width (log readers match it), and never read as markup.
+            errors.print(message, style="red", highlight=False, markup=False, soft_wrap=True)
             raise typer.Exit(code) from None
 
 
