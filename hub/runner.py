@@ -100,7 +100,14 @@ def _time_limit(seconds: float) -> Iterator[list[bool]]:
     signal.setitimer(signal.ITIMER_REAL, seconds, INTERRUPT_AGAIN_SECONDS)
     try:
         yield fired
+    except KeyboardInterrupt:
+        # A repeated alarm can reach Dagster's own clean-up after the first one stopped the run, and escape
+        # it (as our RunTimedOut or as Dagster's own interrupt): the run is over all the same, and must not
+        # leave this block as if Ctrl-C was hit. An interrupt before the limit is the user's: it goes on.
+        if not fired[0]:
+            raise
     finally:
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)  # first: no alarm may interrupt the clean-up below
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
@@ -128,11 +135,14 @@ def run_pipeline(
             job = job.with_logger_defs({"progress": _progress_logger(report)})
             run_config = {**(run_config or {}), "loggers": {"progress": {}}}
         started = time.monotonic()
+        result = None
         with _time_limit(settings.run_timeout_seconds) as timed_out:  # the run alone: reading its events is not
             result = job.execute_in_process(
                 instance=instance, raise_on_error=False, run_config=run_config, tags={LAUNCHED_BY_TAG: "hub run"}
             )
         total_seconds = time.monotonic() - started
+        if result is None:  # stopped by its limit before Dagster could say how it ended
+            return PipelineOutcome(False, errors=[_timed_out(settings)], timed_out=True, total_seconds=total_seconds)
         failures = [e for e in result.all_events if e.is_step_failure]
         failed_steps = [e.step_key for e in failures]
         errors = [_error_summary(e) for e in failures]
@@ -153,8 +163,7 @@ def run_pipeline(
         }
         failed_step_seconds = _failed_step_seconds(instance, result.run_id, failed_steps)
     if timed_out[0]:
-        limit = settings.run_timeout_seconds
-        errors.append(f"the run passed its limit of {limit:g} s (HUB_RUN_TIMEOUT) and was stopped")
+        errors.append(_timed_out(settings))
     return PipelineOutcome(
         result.success and not timed_out[0],
         failed_steps,
@@ -167,6 +176,10 @@ def run_pipeline(
         result.run_id,
         failed_step_seconds,
     )
+
+
+def _timed_out(settings: Settings) -> str:
+    return f"the run passed its limit of {settings.run_timeout_seconds:g} s (HUB_RUN_TIMEOUT) and was stopped"
 
 
 def _failed_step_seconds(instance, run_id: str, failed_steps: list[str]) -> dict[str, float]:
