@@ -287,3 +287,25 @@ def bench(
         api_seconds=api_seconds,
         api_clients=api_clients,
     )
+
+
+def bench_scale(
+    persons: int = typer.Option(400_000, help="How many people to simulate."),
+    store: list[str] = typer.Option(["duckdb", "postgres"], "--store", help="duckdb or postgres; repeat for both."),
+    days: int = typer.Option(
+        5, help="Simulated days between the full and the incremental run (5 change about 1% of the records)."
+    ),
+    seed: int = typer.Option(1),
+    directory: Path = typer.Option(Path("bench/scale"), "--dir", help="Working folder of the benchmark."),
+    postgres_url: str = typer.Option(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        help="Any database on the PostgreSQL server; the benchmark creates its own database there.",
+    ),
+) -> None:
+    """The whole pipeline at scale on each store: a full run, then an incremental one; seconds and MB per step."""
+    from hub.bench.scale import STORES, run_scale
+
+    unknown = sorted(set(store) - set(STORES))
+    if unknown:
+        raise typer.BadParameter(f"unknown store {unknown[0]!r}; choose from {', '.join(STORES)}")
+    run_scale(persons, directory, tuple(store), days, seed, postgres_url, console)
