@@ -7,6 +7,7 @@ INSTALLED := $(VENV)/.installed
 PERSONS ?= 5000
 
 BENCH_PERSONS ?= 100000
+SCALE_PERSONS ?= 400000
 
 .PHONY: install demo test lint bench dagster clean
 
@@ -30,8 +31,11 @@ lint: $(INSTALLED)
 test: lint
 	$(BIN)/pytest -n auto --dist loadfile
 
+# Matching scored on both simulator profiles (with Splink beside it), then the whole pipeline at scale on both
+# stores, a full and an incremental run (BENCHMARKS.md); about an hour and a half on two cores.
 bench: $(INSTALLED)
 	$(BIN)/hub bench --persons $(BENCH_PERSONS)
+	$(BIN)/hub bench-scale --persons $(SCALE_PERSONS) --dir bench/scale
 
 # The UI on the hub's own Dagster instance ($HUB_HOME/.hub/dagster, made if missing): the history, logs and
 # check results of every `hub run` are there, and runs started here queue one at a time and take the hub's lock.

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from hub.landed import purchases_sql
 from hub.schema import consent_event, consent_state, customer_id_history, customer_xref, golden_customer, subject_flag
-from hub.storage import HUB_SCHEMA, insert_frame, read_frame
+from hub.storage import HUB_SCHEMA, insert_frame, read_frame, write_differences
 from transforms.consent.events import EVENT_COLUMNS
 from transforms.consent.state import EVENT_INPUT, STATE_COLUMNS, follow_merges
 
@@ -118,5 +118,4 @@ def load_state(connection: sa.Connection) -> pd.DataFrame:
 
 
 def save_state(connection: sa.Connection, state: pd.DataFrame) -> None:
-    connection.execute(sa.delete(consent_state))
-    insert_frame(connection, "consent_state", state[STATE_COLUMNS])
+    write_differences(connection, consent_state, state[STATE_COLUMNS])

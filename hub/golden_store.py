@@ -15,7 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from hub import schema as t
-from hub.storage import insert_frame, read_frame
+from hub.storage import insert_frame, read_frame, write_differences
 from transforms.matching.features import LEVELS
 from transforms.matching.model import MatchModel
 from transforms.matching.settings import MatchSettings
@@ -45,8 +45,7 @@ def save_records(connection: sa.Connection, records: pd.DataFrame) -> pd.DataFra
     frame["birth_date"] = frame["birth_date"].dt.date
     frame["fingerprint"] = fingerprints(records).to_numpy()
     frame = frame.merge(previous, on="unique_id", how="left")
-    connection.execute(sa.delete(t.source_record))
-    insert_frame(connection, "source_record", frame)
+    write_differences(connection, t.source_record, frame)
     return frame
 
 
@@ -70,7 +69,12 @@ def load_records(connection: sa.Connection, columns: list[str] | None = None) ->
 
 
 def mark_matched(connection: sa.Connection) -> None:
-    connection.execute(sa.update(t.source_record).values(matched_fingerprint=t.source_record.c.fingerprint))
+    record = t.source_record.c
+    connection.execute(
+        sa.update(t.source_record)
+        .where(record.matched_fingerprint.is_distinct_from(record.fingerprint))
+        .values(matched_fingerprint=record.fingerprint)
+    )
 
 
 def load_model(connection: sa.Connection) -> tuple[MatchModel, MatchSettings | None] | None:
@@ -112,8 +116,9 @@ def replace_pairs(connection: sa.Connection, pairs: pd.DataFrame, touching: list
     """Store pairs; with ``touching``, only pairs involving those records are replaced."""
     pair = t.match_pair.c
     if touching is None:
-        connection.execute(sa.delete(t.match_pair))
-    elif touching:
+        write_differences(connection, t.match_pair, pairs, unchanged_by=("scored_at",))
+        return
+    if touching:
         staged = sa.select(_stage_ids(connection, touching).c.unique_id)
         connection.execute(sa.delete(t.match_pair).where(sa.or_(pair.left_id.in_(staged), pair.right_id.in_(staged))))
     insert_frame(connection, "match_pair", pairs)
@@ -201,8 +206,7 @@ def save_clusters(
             "customer_id": customer_ids.reindex(records["unique_id"]).to_numpy(),
         }
     )
-    connection.execute(sa.delete(t.customer_xref))
-    insert_frame(connection, "customer_xref", xref)
+    write_differences(connection, t.customer_xref, xref)
     history = pd.DataFrame(
         [{"customer_id": e.customer_id, "event": e.event, "related_id": e.related_id} for e in events],
         columns=["customer_id", "event", "related_id"],
@@ -211,10 +215,9 @@ def save_clusters(
 
 
 def save_golden(connection: sa.Connection, golden: pd.DataFrame, lineage: pd.DataFrame) -> None:
-    connection.execute(sa.delete(t.golden_customer))
-    connection.execute(sa.delete(t.golden_lineage))
-    insert_frame(connection, "golden_customer", golden)
-    insert_frame(connection, "golden_lineage", lineage)
+    """Golden rows and their lineage; a customer's ``updated_at`` moves only when one of its values changed."""
+    write_differences(connection, t.golden_customer, golden, unchanged_by=("updated_at",))
+    write_differences(connection, t.golden_lineage, lineage)
 
 
 def resolve(connection: sa.Connection, customer_id: str) -> str:

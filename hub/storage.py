@@ -185,3 +185,40 @@ def insert_frame(connection: sa.Connection, table: str, frame: pd.DataFrame, sch
     with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
         for row in clean.itertuples(index=False, name=None):
             copy.write_row(row)
+
+
+def write_differences(
+    connection: sa.Connection, table: sa.Table, frame: pd.DataFrame, unchanged_by: tuple[str, ...] = ()
+) -> tuple[int, int]:
+    """Make ``table`` hold the rows of ``frame`` by writing only what differs; (rows deleted, rows inserted).
+
+    Rows whose key is gone or whose values changed are deleted, new and changed rows inserted; a row that is
+    the same is not touched, so a column in ``unchanged_by`` (e.g. ``updated_at``) keeps its old value. A run
+    after a day's changes rewrites about one row in a hundred, and deleting every row of a keyed table is
+    what costs: on DuckDB it takes twenty times the insert (each key leaves its index one by one), on
+    PostgreSQL it leaves a dead row per row. The comparison runs in the database against ``frame`` staged in
+    a temporary table of the target's column types, so values are compared as stored.
+    """
+    if connection.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None:
+        insert_frame(connection, table.name, frame, schema=table.schema)  # a first run: nothing to compare
+        return 0, len(frame)
+    keys = [c.name for c in table.primary_key.columns]
+    compared = [c for c in frame.columns if c not in unchanged_by]
+    target = f"{table.schema}.{table.name}"
+    stage = "_hub_differences"
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
+    connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} AS SELECT {columns} FROM {target} LIMIT 0")
+    insert_frame(connection, stage, frame, schema=None)
+    same_key = " AND ".join(f't."{k}" = d."{k}"' for k in keys)
+    listed = ", ".join(f'"{c}"' for c in compared)
+    deleted = connection.exec_driver_sql(
+        f"DELETE FROM {target} t USING (SELECT {listed} FROM {target} EXCEPT SELECT {listed} FROM {stage}) d "
+        f"WHERE {same_key}"
+    ).rowcount
+    inserted = connection.exec_driver_sql(
+        f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage} d "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {same_key})"
+    ).rowcount
+    connection.exec_driver_sql(f"DROP TABLE {stage}")
+    return deleted, inserted

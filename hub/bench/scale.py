@@ -103,33 +103,46 @@ def run_scale(
     seed: int = 1,
     postgres_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
     console: Console | None = None,
+    resume: bool = False,
 ) -> dict:
-    """Full and incremental runs per store; prints the tables, writes ``scale.json`` and ``scale.png``."""
+    """Full and incremental runs per store; prints the tables, writes ``scale.json`` and ``scale.png``.
+
+    ``scale.json`` is written after every run; with ``resume`` the runs it holds are not done again (the
+    world, the hubs and their databases are the folder's), so a long benchmark that stopped goes on.
+    """
     console = console or Console()
     workdir = workdir.resolve()
-    world = workdir / "world"
-    console.rule(f"Simulating {persons:,} persons")
-    started = time.perf_counter()
-    generate(world, persons=persons, seed=seed, today=date(2026, 11, 1), profile="standard")
-    summary: dict = {"persons": persons, "seed": seed, "days": days, "simulate_seconds": 0.0, "stores": {}}
-    summary["simulate_seconds"] = round(time.perf_counter() - started, 1)
+    kept = workdir / "scale.json"
+    summary = json.loads(kept.read_text()) if resume and kept.exists() else None
+    if summary is None:
+        console.rule(f"Simulating {persons:,} persons")
+        started = time.perf_counter()
+        generate(workdir / "world", persons=persons, seed=seed, today=date(2026, 11, 1), profile="standard")
+        summary = {"persons": persons, "seed": seed, "days": days, "simulate_seconds": 0.0, "stores": {}}
+        summary["simulate_seconds"] = round(time.perf_counter() - started, 1)
     for store in stores:
-        folder = workdir / store
-        shutil.rmtree(folder, ignore_errors=True)
-        systems = folder / "systems"
-        shutil.copytree(world, systems)
-        url = _database_url(store, folder, postgres_url)
-        console.rule(f"{store}: full run")
-        full = _run(systems, folder, url, console)
-        console.rule(f"{store}: {days} simulated day(s) pass, then the incremental run")
-        advance(systems, days=days)
-        incremental = _run(systems, folder, url, console)
-        summary["stores"][store] = {"full": asdict(full), "incremental": asdict(incremental)}
-        print_store(store, full, incremental, console)
-        (workdir / "scale.json").write_text(json.dumps(summary, indent=2))
+        runs = summary["stores"].setdefault(store, {})
+        folder, systems = workdir / store, workdir / store / "systems"
+        if "full" not in runs:
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.copytree(workdir / "world", systems)
+            runs["database_url"] = _database_url(store, folder, postgres_url)
+            console.rule(f"{store}: full run")
+            runs["full"] = asdict(_run(systems, folder, runs["database_url"], console))
+            kept.write_text(json.dumps(summary, indent=2))
+        if "incremental" not in runs:
+            console.rule(f"{store}: {summary['days']} simulated day(s) pass, then the incremental run")
+            advance(systems, days=summary["days"])
+            runs["incremental"] = asdict(_run(systems, folder, runs["database_url"], console))
+            kept.write_text(json.dumps(summary, indent=2))
+        print_store(store, figures(runs["full"]), figures(runs["incremental"]), console)
     chart(summary, workdir / "scale.png")
-    console.print(f"Figures in {workdir / 'scale.json'}, chart in {workdir / 'scale.png'}")
+    console.print(f"Figures in {kept}, chart in {workdir / 'scale.png'}")
     return summary
+
+
+def figures(kept: dict) -> RunFigures:
+    return RunFigures(**{**kept, "steps": [Step(**step) for step in kept["steps"]]})
 
 
 def _mb(value: float | None) -> str:

@@ -301,6 +301,7 @@ def bench_scale(
         "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
         help="Any database on the PostgreSQL server; the benchmark creates its own database there.",
     ),
+    resume: bool = typer.Option(False, help="Go on from the folder's scale.json: runs it holds are not done again."),
 ) -> None:
     """The whole pipeline at scale on each store: a full run, then an incremental one; seconds and MB per step."""
     from hub.bench.scale import STORES, run_scale
@@ -308,4 +309,4 @@ def bench_scale(
     unknown = sorted(set(store) - set(STORES))
     if unknown:
         raise typer.BadParameter(f"unknown store {unknown[0]!r}; choose from {', '.join(STORES)}")
-    run_scale(persons, directory, tuple(store), days, seed, postgres_url, console)
+    run_scale(persons, directory, tuple(store), days, seed, postgres_url, console, resume)

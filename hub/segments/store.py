@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from hub import schema as t
 from hub.landed import order_lines_sql, purchases_sql
 from hub.publish.store import target_ref
-from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, insert_frame, read_frame, table_exists
+from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, insert_frame, read_frame, table_exists, write_differences
 from transforms.consent import PURPOSES
 from transforms.segments.greetings import birthdays_on
 from transforms.segments.metrics import METRIC_COLUMNS
@@ -257,8 +257,7 @@ def current_audiences(connection: sa.Connection) -> pd.DataFrame:
 
 def save_decisions(connection: sa.Connection, decisions: pd.DataFrame, now: datetime) -> None:
     """This run's decisions, and the history of who was included in each audience."""
-    connection.execute(sa.delete(t.audience_decision))
-    insert_frame(connection, "audience_decision", decisions.assign(computed_at=now))
+    write_differences(connection, t.audience_decision, decisions.assign(computed_at=now), unchanged_by=("computed_at",))
     included = decisions.loc[decisions["included"].astype(bool), ["audience", "customer_id"]]
     keep_history(connection, t.audience_membership, "audience", included, now)
 
