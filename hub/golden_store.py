@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from hub import schema as t
 from hub.storage import insert_frame, read_frame
-from transforms.matching.features import LEVELS
+from transforms.matching.levels import LEVELS
 from transforms.matching.model import MatchModel
 from transforms.matching.settings import MatchSettings
 from transforms.matching.stable_ids import IdEvent, id_number
