@@ -108,6 +108,16 @@ def table_exists(connection: sa.Connection, schema: str, table: str) -> bool:
     return bool(table_columns(connection, schema, table))
 
 
+def existing_tables(connection: sa.Connection) -> frozenset[str]:
+    """Every ``schema.table`` of the hub's own and the landing schema, in one question: a request that walks
+    thirty holdings asks once rather than thirty times (each costs milliseconds on DuckDB)."""
+    rows = connection.execute(
+        sa.text("SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN (:h, :l)"),
+        {"h": HUB_SCHEMA, "l": LANDING_SCHEMA},
+    )
+    return frozenset(f"{schema}.{table}" for schema, table in rows)
+
+
 def describe(url: str) -> str:
     """The URL without its password, fit for a log line."""
     return database_url(url).render_as_string(hide_password=True)
