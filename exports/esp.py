@@ -9,16 +9,19 @@ unknown audience, the audience is probed first with the contract's member listin
 list id fails every notice instead of making them all look absent.
 """
 
+from __future__ import annotations
+
 import hashlib
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-from dlt.sources.helpers.requests import Client
 
 from exports.attributes import as_date, known
 from exports.http import ATTEMPTS, json_or_none, retrying_client, send
 from exports.receipts import ABSENT, FAILED, SENT, Receipt
+
+if TYPE_CHECKING:
+    from dlt.sources.helpers.requests import Client
 
 SYSTEM = "esp"
 MERGE_FIELDS = {"first_name": "FNAME", "last_name": "LNAME", "phone": "PHONE"}

@@ -8,11 +8,16 @@ answer instead of raising, so that the answer becomes a receipt. Response bodies
 data, so a summary keeps only the status, the tool's error code and its answer id.
 """
 
+from __future__ import annotations
+
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
-from dlt.sources.helpers.requests import Client
+
+if TYPE_CHECKING:
+    from dlt.sources.helpers.requests import Client
+
 
 ATTEMPTS = 6
 BACKOFF_SECONDS = 0.5
@@ -26,7 +31,12 @@ class ToolError(RuntimeError):
 
 
 def retrying_client(attempts: int = ATTEMPTS) -> Client:
-    """At most ``attempts`` tries per request; waits grow 0.5, 1, 2... s up to 10 s (or as Retry-After says)."""
+    """At most ``attempts`` tries per request; waits grow 0.5, 1, 2... s up to 10 s (or as Retry-After says).
+
+    dlt is imported here, not with the module: it takes half a second, which a request that sends nothing
+    (an access report) should not pay."""
+    from dlt.sources.helpers.requests import Client
+
     return Client(
         request_timeout=TIMEOUT_SECONDS,
         raise_for_status=False,

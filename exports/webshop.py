@@ -11,14 +11,17 @@ A correction goes to the account's top-level and billing fields (the hub reads b
 block is left as the customer typed it: it may name someone else, who receives the parcels.
 """
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from __future__ import annotations
 
-from dlt.sources.helpers.requests import Client
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from exports.attributes import known
 from exports.http import ATTEMPTS, ToolError, json_or_none, retrying_client, send, token
 from exports.receipts import ABSENT, FAILED, SENT, Receipt
+
+if TYPE_CHECKING:
+    from dlt.sources.helpers.requests import Client
 
 SYSTEM = "webshop"
 API_PATH = "/wp-json/wc/v3"

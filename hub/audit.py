@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -239,12 +240,13 @@ def read_anchor(location: str) -> Anchor | None:
 
 
 def _write_anchor(location: str, anchor: Anchor) -> None:
-    """Replace the anchor whole: a reader sees the old one or the new one, never half of either."""
+    """Replace the anchor whole: a reader sees the old one or the new one, never half of either. The staged copy
+    is named per process, as the API's worker processes (PostgreSQL) each move the anchor."""
     fs, path = fsspec.core.url_to_fs(location)
     parent = path.rsplit("/", 1)[0]
     if parent and parent != path:
         fs.makedirs(parent, exist_ok=True)
-    staged = f"{path}.writing"
+    staged = f"{path}.{os.getpid()}.writing"
     fs.pipe_file(staged, json.dumps({"seq": anchor.seq, "head": anchor.head, "signature": anchor.signature}).encode())
     fs.mv(staged, path)
 

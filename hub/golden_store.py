@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from hub import schema as t
 from hub.storage import insert_frame, read_frame, write_differences
-from transforms.matching.features import LEVELS
+from transforms.matching.levels import LEVELS
 from transforms.matching.model import MatchModel
 from transforms.matching.settings import MatchSettings
 from transforms.matching.stable_ids import IdEvent, id_number
@@ -224,18 +224,17 @@ def resolve(connection: sa.Connection, customer_id: str) -> str:
     """Follow 'merged_into' events to the ID that holds the customer now."""
     seen = {customer_id}
     current = customer_id
+    history = t.customer_id_history.c
     while True:
-        history = t.customer_id_history.c
-        merged = read_frame(
-            connection,
+        merged = connection.execute(
             sa.select(history.related_id)
             .where(history.customer_id == current, history.event == "merged_into")
             .order_by(history.recorded_at.desc())
-            .limit(1),
-        )
-        if merged.empty or merged["related_id"].iloc[0] in seen:
+            .limit(1)
+        ).scalar()
+        if merged is None or merged in seen:
             return current
-        current = merged["related_id"].iloc[0]
+        current = merged
         seen.add(current)
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from hub import golden_store as store
 from hub.schema import customer_xref, match_override, match_pair, source_record
 from hub.storage import read_frame
-from transforms.matching.features import LEVELS
+from transforms.matching.levels import LEVELS
 
 
 @dataclass(frozen=True)

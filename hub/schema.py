@@ -59,6 +59,9 @@ source_record = _table(
     # An ERP customer the ERP soft-deleted: still the person's record (its invoices stay with them), but it
     # gives no value to the golden record.
     sa.Column("soft_deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Finding a person by what they give (requests, the API's lookup).
+    sa.Index("source_record_email", "email"),
+    sa.Index("source_record_phone", "phone"),
 )
 
 match_model = _table(
@@ -119,6 +122,7 @@ customer_id_history = _table(
     sa.Column("run_id", sa.String, nullable=False),
     sa.Column("recorded_at", TS, nullable=False),
     sa.Index("customer_id_history_customer", "customer_id"),
+    sa.Index("customer_id_history_related", "related_id"),  # the IDs merged into a customer's
 )
 
 # The highest customer ID ever issued, kept apart from the ID history an erasure deletes: IDs are never reused.
@@ -281,6 +285,7 @@ audit_log = _table(
     sa.Column("detail", sa.String, nullable=False),
     sa.Column("prev_hash", sa.String, nullable=False),
     sa.Column("entry_hash", sa.String, nullable=False),
+    sa.Index("audit_log_subject", "subject_ref"),  # an access report's reads of the person
 )
 
 api_client = _table(
@@ -415,6 +420,7 @@ segment_membership = _table(
     sa.Column("customer_id", sa.String, primary_key=True),
     sa.Column("entered_at", TS, primary_key=True),
     sa.Column("left_at", TS),  # null while a member
+    sa.Index("segment_membership_customer", "customer_id"),
 )
 
 segment_size = _table(
@@ -431,6 +437,7 @@ audience_membership = _table(
     sa.Column("customer_id", sa.String, primary_key=True),
     sa.Column("entered_at", TS, primary_key=True),
     sa.Column("left_at", TS),
+    sa.Index("audience_membership_customer", "customer_id"),
 )
 
 audience_decision = _table(
@@ -440,4 +447,5 @@ audience_decision = _table(
     sa.Column("included", sa.Boolean, nullable=False),  # in the audience the tools receive
     sa.Column("reason", sa.String, nullable=False),  # 'eligible', or the first rule that keeps them out
     sa.Column("computed_at", TS, nullable=False),
+    sa.Index("audience_decision_customer", "customer_id"),
 )

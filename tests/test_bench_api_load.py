@@ -9,9 +9,11 @@ import io
 import math
 
 from rich.console import Console
+from typer.testing import CliRunner
 
 from hub import audit, storage
-from hub.bench.api_load import measure_api
+from hub.bench.api_load import _environment, measure_api
+from hub.cli import app
 
 
 def test_the_api_load_stage_answers_every_request_and_reports_the_figures(piped_settings):
@@ -40,3 +42,18 @@ def test_the_api_load_stage_answers_every_request_and_reports_the_figures(piped_
     assert len(bench) == 2 and bench["revoked_at"].notna().all(), "the stage's clients are revoked afterwards"
     answered = sum(p["requests"] for p in figures["phases"])
     assert int(reads["n"].iloc[0]) >= answered, "every answered read is in the audit log"
+
+
+def test_several_server_processes_serve_postgresql_and_duckdb_stays_one(piped_settings):
+    """``hub api serve --workers N``: on PostgreSQL every answer of every process is in one unbroken audit chain;
+    an embedded DuckDB file opens in one process only, so more workers are refused (exit 2)."""
+    if storage.is_duckdb(piped_settings.database_url):
+        result = CliRunner().invoke(app, ["api", "serve", "--workers", "2"], env=_environment(piped_settings))
+        assert result.exit_code == 2 and "one process" in result.output
+        return
+    figures = measure_api(piped_settings, clients=4, seconds=1.0, console=Console(file=io.StringIO()), workers=2)
+    assert figures["workers"] == 2
+    for phase in figures["phases"]:
+        assert phase["requests"] > 0 and phase["failed"] == 0, (phase["endpoint"], phase["failures"])
+    with storage.engine(piped_settings.database_url).connect() as connection:
+        assert audit.verify(connection).ok

@@ -2,7 +2,8 @@
 
 On PostgreSQL Alembic's autogenerate compares the migrated database with the description. The DuckDB
 dialect cannot reflect columns under SQLAlchemy 2.1, so there the migrated database is compared with
-one that ``create_all`` built from the description, column by column in the information schema.
+one that ``create_all`` built from the description, column by column in the information schema and
+index by index in DuckDB's catalogue.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from hub import schema, storage
 
@@ -25,12 +28,24 @@ def _columns(url: str) -> set[tuple]:
             ),
             {"s": schema.SCHEMA},
         )
-        return set(map(tuple, rows))
+        columns = set(map(tuple, rows))
+        indexes = connection.execute(
+            sa.text("SELECT table_name, index_name, expressions FROM duckdb_indexes() WHERE schema_name = :s"),
+            {"s": schema.SCHEMA},
+        )
+        return columns | {("index", *map(str, row)) for row in indexes}
+
+
+def _alembic_head() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(storage.MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def differences(url: str, metadata: sa.MetaData, scratch: Path) -> list:
     """What would have to change in the migrated database for it to be ``metadata``; empty if nothing."""
     storage.migrate(url)
+    assert storage.newest_revision() == _alembic_head()
     if storage.is_duckdb(url):
         described = f"duckdb:///{scratch / 'described.duckdb'}"
         with storage.engine(described).begin() as connection:
@@ -57,3 +72,25 @@ def test_a_column_the_migrations_do_not_make_is_found(database_url: str, tmp_pat
     changed.tables[f"{schema.SCHEMA}.golden_customer"].append_column(sa.Column("nickname", sa.String))
     found = differences(database_url, changed, tmp_path)
     assert len(found) == 1 and "nickname" in str(found[0])
+
+
+def test_an_index_the_migrations_do_not_make_is_found(database_url: str, tmp_path: Path):
+    """The request paths' indexes (finding a person by email) are part of what must agree."""
+    changed = sa.MetaData(schema=schema.SCHEMA)
+    for table in schema.metadata.tables.values():
+        table.to_metadata(changed)
+    records = changed.tables[f"{schema.SCHEMA}.source_record"]
+    sa.Index("source_record_city", records.c.city)
+    found = differences(database_url, changed, tmp_path)
+    assert len(found) == 1 and "source_record_city" in str(found[0])
+
+
+def test_finding_a_person_by_email_or_phone_has_its_indexes(database_url: str):
+    storage.migrate(database_url)
+    with storage.engine(database_url).connect() as connection:
+        if storage.is_duckdb(database_url):
+            sql = "SELECT index_name FROM duckdb_indexes() WHERE schema_name = :s AND table_name = 'source_record'"
+        else:
+            sql = "SELECT indexname FROM pg_indexes WHERE schemaname = :s AND tablename = 'source_record'"
+        names = set(connection.execute(sa.text(sql), {"s": schema.SCHEMA}).scalars())
+    assert {"source_record_email", "source_record_phone"} <= names

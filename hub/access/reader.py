@@ -15,6 +15,9 @@ every request.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import duckdb
 import pandas as pd
 import sqlalchemy as sa
@@ -22,6 +25,8 @@ import sqlalchemy as sa
 from hub import storage
 from hub.access.policy import AccessDenied, Role, load_policy
 from hub.access.views import purpose_view, quote, view_schema
+
+T = TypeVar("T")
 
 
 class ViewMissing(LookupError):
@@ -35,6 +40,41 @@ def _no_such_relation(error: Exception) -> bool:
     """Whether the database refused a query because a table or view it names does not exist."""
     cause = getattr(error, "orig", error)
     return isinstance(cause, duckdb.CatalogException) or getattr(cause, "sqlstate", None) == UNDEFINED_TABLE
+
+
+def _statement(
+    role: str | Role, table: str, purpose: str, where: str, order_by: str, limit: int | None
+) -> tuple[str, str]:
+    """The SQL that reads ``table`` as the role for the purpose, and the view's name (for a ViewMissing)."""
+    policy = load_policy()
+    role = policy.role(role) if isinstance(role, str) else role
+    if purpose not in policy.purposes:
+        raise AccessDenied(f"unknown purpose {purpose}")
+    rule = role.check(table, purpose)
+    schema = view_schema(role)
+    view = rule.name
+    if purpose in policy.consent_purposes:
+        link = rule.subject
+        if link is None or any(role.column_access(rule.qualified, c) != "see" for c in link.columns):
+            raise AccessDenied(f"{rule.qualified} cannot be limited to consenting customers for role {role.name}")
+        view = purpose_view(rule.name, purpose)
+    sql = f"SELECT * FROM {quote(schema)}.{quote(view)} v"
+    if where.strip():
+        sql += f" WHERE ({where})"
+    if order_by.strip():
+        sql += f" ORDER BY {order_by}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return sql, f"{schema}.{view}"
+
+
+def _refusing_missing_views(read: Callable[[str], T], sql: str, view: str) -> T:
+    try:
+        return read(sql)
+    except (sa.exc.DBAPIError, duckdb.CatalogException) as error:
+        if _no_such_relation(error):
+            raise ViewMissing(f"no view {view}: run the pipeline or `hub access apply`") from None
+        raise
 
 
 def read_table(
@@ -56,28 +96,15 @@ def read_table(
     a large view with a keyset condition in ``where`` never reads the whole of it. Raises AccessDenied if
     the role may not read the table for that purpose, ViewMissing if the views have not been created.
     """
-    policy = load_policy()
-    role = policy.role(role) if isinstance(role, str) else role
-    if purpose not in policy.purposes:
-        raise AccessDenied(f"unknown purpose {purpose}")
-    rule = role.check(table, purpose)
-    schema = view_schema(role)
-    view = rule.name
-    if purpose in policy.consent_purposes:
-        link = rule.subject
-        if link is None or any(role.column_access(rule.qualified, c) != "see" for c in link.columns):
-            raise AccessDenied(f"{rule.qualified} cannot be limited to consenting customers for role {role.name}")
-        view = purpose_view(rule.name, purpose)
-    sql = f"SELECT * FROM {quote(schema)}.{quote(view)} v"
-    if where.strip():
-        sql += f" WHERE ({where})"
-    if order_by.strip():
-        sql += f" ORDER BY {order_by}"
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    try:
-        return storage.read_frame(connection, sql, **params)
-    except (sa.exc.DBAPIError, duckdb.CatalogException) as error:
-        if _no_such_relation(error):
-            raise ViewMissing(f"no view {schema}.{view}: run the pipeline or `hub access apply`") from None
-        raise
+    sql, view = _statement(role, table, purpose, where, order_by, limit)
+    return _refusing_missing_views(lambda q: storage.read_frame(connection, q, **params), sql, view)
+
+
+def read_rows(
+    connection: sa.Connection, role: str | Role, table: str, purpose: str, where: str = "", **params
+) -> list[dict[str, Any]]:
+    """As ``read_table``, as plain rows: for a few rows (one person's) a frame costs more than the query."""
+    sql, view = _statement(role, table, purpose, where, "", None)
+    return _refusing_missing_views(
+        lambda q: [dict(row) for row in connection.execute(sa.text(q), params).mappings()], sql, view
+    )

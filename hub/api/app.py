@@ -19,7 +19,7 @@ from hub.access.reader import ViewMissing
 from hub.api import audiences, audit, customers, dsr, tables
 from hub.api.context import ApiContext
 from hub.audit import AuditUnavailable
-from hub.config import Settings
+from hub.config import Settings, load_settings
 from hub.gdpr.locate import SubjectNotFound
 from hub.gdpr.rectification import InvalidCorrection
 from hub.gdpr.requests import RequestError
@@ -81,3 +81,9 @@ def create_app(settings: Settings) -> FastAPI:
     for area in ROUTERS:
         app.include_router(area.router(api))
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app as configured by the ``HUB_*`` variables: what each of ``hub api serve --workers N``'s processes
+    serves."""
+    return create_app(load_settings())

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException
 
 from hub.access.acting import Actor
 from hub.access.policy import AccessDenied, load_policy
-from hub.api.context import ApiContext, records
+from hub.api.context import ApiContext
 from hub.gdpr.locate import find_customers
 from hub.golden_store import resolve
 
@@ -22,12 +21,12 @@ LOOKUP_COLUMNS = {
 def router(api: ApiContext) -> APIRouter:
     routes = APIRouter(tags=["customers"])
 
-    def about(actor: Actor, why: str, table: str, customer_id: str) -> tuple[str, pd.DataFrame]:
+    def about(actor: Actor, why: str, table: str, customer_id: str) -> tuple[str, list[dict]]:
         """The current ID of a customer and their rows of ``table``; 404 when the role may not see them."""
         with api.engine.connect() as connection:
             current = resolve(connection, customer_id)
-            rows = api.read(connection, actor, why, table, current, "customer_id = :c", c=current)
-        if rows.empty:
+            rows = api.rows(connection, actor, why, table, current, "customer_id = :c", c=current)
+        if not rows:
             raise HTTPException(404, "no such customer visible to this role for this purpose")
         return current, rows
 
@@ -38,7 +37,7 @@ def router(api: ApiContext) -> APIRouter:
         return {
             "customer_id": current,
             "merged_from": customer_id if current != customer_id else None,
-            "record": records(rows)[0],
+            "record": rows[0],
         }
 
     @routes.get("/customers")
@@ -61,16 +60,14 @@ def router(api: ApiContext) -> APIRouter:
         found = []
         with api.engine.connect() as connection:
             for customer_id in find_customers(connection, *given[0]):
-                found += records(
-                    api.read(
-                        connection, actor, why, "mdm.golden_customer", customer_id, "customer_id = :c", c=customer_id
-                    )
+                found += api.rows(
+                    connection, actor, why, "mdm.golden_customer", customer_id, "customer_id = :c", c=customer_id
                 )
         return {"customers": found}
 
     @routes.get("/customers/{customer_id}/consent")
     def consent(customer_id: str, actor: Actor = Depends(api.client), why: str = Depends(api.purpose)) -> dict:
         current, rows = about(actor, why, "mdm.consent_state", customer_id)
-        return {"customer_id": current, "consent": records(rows)}
+        return {"customer_id": current, "consent": rows}
 
     return routes

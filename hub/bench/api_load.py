@@ -102,21 +102,28 @@ class Server:
     pid: int
 
     def cpu_seconds(self) -> float | None:
-        """User and system time of the server's process so far, from Linux's /proc (None elsewhere). Per request
-        it is what an answer costs the server, however busy the machine: the latencies are not, as the clients
-        and any other load share its processors."""
+        """User and system time of the server's process and its worker processes so far, from Linux's /proc
+        (None elsewhere). Per request it is what an answer costs the server, however busy the machine: the
+        latencies are not, as the clients and any other load share its processors."""
         try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+            return sum(_cpu_seconds(pid) for pid in [self.pid, *map(int, children)])
         except OSError:
             return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
-def _served(settings: Settings) -> Iterator[Server]:
-    """``hub api serve`` on a free loopback port in its own process, until the block ends."""
+def _served(settings: Settings, workers: int = 1) -> Iterator[Server]:
+    """``hub api serve`` (with ``workers`` processes) on a free loopback port in its own process, until the block
+    ends."""
     port = _free_port()
     command = [str(Path(sys.executable).with_name("hub")), "api", "serve", "--port", str(port)]
+    command += ["--workers", str(workers)]
     server = subprocess.Popen(command, env=_environment(settings), stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -273,25 +280,28 @@ def _paging(audience: str, headers: dict[str, str]) -> Callable[[int], Request]:
     return make
 
 
-def measure_api(settings: Settings, clients: int = 50, seconds: float = 20.0, console: Console | None = None) -> dict:
-    """Serve the hub's API and load it, one phase per endpoint; print and return each phase's figures."""
+def measure_api(
+    settings: Settings, clients: int = 50, seconds: float = 20.0, console: Console | None = None, workers: int = 1
+) -> dict:
+    """Serve the hub's API (``workers`` processes: PostgreSQL only) and load it, one phase per endpoint; print and
+    return each phase's figures."""
     console = console or Console()
     backend = storage.database_url(settings.database_url).get_backend_name()
-    console.rule(f"API under load: {clients} clients, {seconds:g} s per endpoint, {backend}")
-    with _clients(settings) as headers, _served(settings) as server:
+    console.rule(f"API under load: {clients} clients, {seconds:g} s per endpoint, {backend}, {workers} server procs")
+    with _clients(settings) as headers, _served(settings, workers) as server:
         emails, audience = _targets(server, headers)
         phases = [
             _run_phase(server, "lookup by email", clients, seconds, _lookups(emails, headers[LOOKUP[0]])),
             _run_phase(server, "member paging", clients, seconds, _paging(audience, headers[PAGING[0]])),
         ]
-    figures = {"backend": backend, "phases": [phase.summary() for phase in phases]}
+    figures = {"backend": backend, "workers": workers, "phases": [phase.summary() for phase in phases]}
     _print(figures, console)
     return figures
 
 
 def _print(figures: dict, console: Console) -> None:
     table = Table(
-        title=f"API latency on loopback ({figures['backend']}), closed-loop clients",
+        title=f"API latency on loopback ({figures['backend']}, {figures['workers']} server procs), closed-loop clients",
         caption="server CPU ms/req: the server process's processor time per answer, whatever else runs",
     )
     columns = ("endpoint", "clients", "requests", "failed", "req/s", "p50 ms", "p99 ms", "max ms", "server CPU ms/req")
@@ -317,9 +327,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL only)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     given = parser.parse_args(argv)
-    figures = measure_api(load_settings(), given.clients, given.seconds)
+    figures = measure_api(load_settings(), given.clients, given.seconds, workers=given.workers)
     if given.json:
         given.json.write_text(json.dumps(figures, indent=2))
 

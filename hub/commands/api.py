@@ -9,8 +9,19 @@ app = typer.Typer(help="The HTTP API: serve it, add and revoke its clients.", no
 
 
 @app.command("serve")
-def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000)) -> None:
-    """Serve the API (OpenAPI docs at /docs)."""
+def serve(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+    workers: int = typer.Option(
+        1, min=1, help="Server processes on PostgreSQL (e.g. the number of cores); DuckDB is served by one."
+    ),
+) -> None:
+    """Serve the API (OpenAPI docs at /docs).
+
+    One process answers requests on threads, but Python runs one of them at a time: on PostgreSQL,
+    ``--workers`` processes share the port and the machine's cores. An embedded DuckDB file opens in one
+    process only, so there the server stays one process (requests still run concurrently in it).
+    """
     import uvicorn
 
     from hub import storage
@@ -18,7 +29,22 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000))
 
     settings = load_settings()
     storage.migrate(settings.database_url)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    if workers > 1 and storage.is_duckdb(settings.database_url):
+        console.print("[red]--workers: a DuckDB hub is served by one process (one process opens its file).[/red]")
+        raise typer.Exit(2)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
+        return
+    # Each worker builds the app itself from the same environment (and hub.toml) as this process.
+    uvicorn.run(
+        "hub.api.app:from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @app.command("add-client")

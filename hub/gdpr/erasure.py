@@ -28,7 +28,7 @@ from hub.gdpr.report import quarantined_rows
 from hub.gdpr.suppression import suppress
 from hub.golden_store import keep_high_water
 from hub.landed import contact_columns
-from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, table_columns, table_exists
+from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, existing_tables, table_columns
 from quality import contract
 from quality.canonical import normalise_phone
 from quality.suppression import retained_pseudonym
@@ -67,8 +67,9 @@ def erase(connection: sa.Connection, person: Person, key: bytes, request_id: str
     removed: dict[str, int] = {}
     per_load: Counter[tuple[str, str]] = Counter()
     pseudonymised = 0
+    present = existing_tables(connection)
     for holding in holdings():
-        if not table_exists(connection, holding.schema, holding.table):
+        if holding.name not in present:
             continue
         if holding.erasure == "delete":
             removed[holding.name] = _delete(connection, holding, person, key, per_load)

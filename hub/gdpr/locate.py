@@ -21,11 +21,6 @@ from quality.identifiers import IDENTIFIER_KINDS, canonical, keyed_hash
 from quality.tables import landed_tables
 
 
-def _xref_record() -> sa.Label:
-    """A crosswalk row's record as ``system:key``, the form of ``source_record.unique_id``."""
-    return (customer_xref.c.source_system + ":" + customer_xref.c.source_key).label("unique_id")
-
-
 class SubjectNotFound(LookupError):
     """No customer carries the identifier (the message never repeats the identifier)."""
 
@@ -93,15 +88,23 @@ def find_customers(connection: sa.Connection, kind: str, value: str) -> list[str
             sa.select(golden_customer.c.customer_id).where(golden_customer.c.customer_id == current)
         )
         return list(found.scalars())
-    condition = (_xref_record() == text) if kind == "record" else (source_record.c[kind] == text)
-    customer = customer_xref.c.customer_id
-    query = (
-        sa.select(customer)
-        .distinct()
-        .join_from(customer_xref, source_record, source_record.c.unique_id == _xref_record())
-        .where(condition)
-        .order_by(customer)
-    )
+    xref = customer_xref.c
+    if kind == "record":
+        system, _, key = text.partition(":")
+        query = sa.select(xref.customer_id).where(xref.source_system == system, xref.source_key == key)
+    else:  # by the records' own columns (indexed), then the crosswalk's key: no key is put together to join on
+        record = source_record.c
+        query = (
+            sa.select(xref.customer_id)
+            .distinct()
+            .join_from(
+                source_record,
+                customer_xref,
+                sa.and_(xref.source_system == record.source_system, xref.source_key == record.source_key),
+            )
+            .where(record[kind] == text)
+            .order_by(xref.customer_id)
+        )
     return list(connection.execute(query).scalars())
 
 
@@ -109,6 +112,11 @@ def select(connection: sa.Connection, sql: str, params: dict[str, list[str]]) ->
     """A query whose list parameters expand, as a frame."""
     result = connection.execute(expanding(sql, params), params)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def select_rows(connection: sa.Connection, sql: str, params: dict[str, list[str]]) -> list[dict]:
+    """A query whose list parameters expand, as plain rows (one person's few rows need no frame)."""
+    return [dict(row) for row in connection.execute(expanding(sql, params), params).mappings()]
 
 
 def former_ids(connection: sa.Connection, customer_ids: list[str]) -> list[str]:
@@ -129,23 +137,22 @@ def former_ids(connection: sa.Connection, customer_ids: list[str]) -> list[str]:
 
 def person(connection: sa.Connection, customer_ids: list[str], key: bytes) -> Person:
     """Everything that identifies the customers: records, emails, phones, earlier IDs, pseudonyms, requests."""
+    xref = customer_xref.c
+    held = connection.execute(
+        sa.select(xref.source_system, xref.source_key).where(xref.customer_id.in_(list(customer_ids)))
+    ).all()
+    unique_ids = sorted(f"{system}:{source_key}" for system, source_key in held)
     record = source_record.c
-    records = read_frame(
-        connection,
-        sa.select(_xref_record(), record.email, record.phone)
-        .select_from(customer_xref.outerjoin(source_record, record.unique_id == _xref_record()))
-        .where(customer_xref.c.customer_id.in_(list(customer_ids))),
-    )
+    contacts = connection.execute(sa.select(record.email, record.phone).where(record.unique_id.in_(unique_ids))).all()
     fix = rectification.c
-    corrected = read_frame(
-        connection,
+    corrected = connection.execute(
         sa.select(fix.attribute, fix.value).where(
             fix.customer_id.in_(list(customer_ids)), fix.attribute.in_(["email", "phone"])
-        ),
-    )
-    emails = {*records["email"].dropna(), *corrected.loc[corrected["attribute"] == "email", "value"]}
-    phones = {*records["phone"].dropna(), *corrected.loc[corrected["attribute"] == "phone", "value"]}
-    esp_keys = [u.split(":", 1)[1] for u in records["unique_id"] if u.startswith("esp:")]
+        )
+    ).all()
+    emails = {e for e, _ in contacts if e is not None} | {v for a, v in corrected if a == "email"}
+    phones = {p for _, p in contacts if p is not None} | {v for a, v in corrected if a == "phone"}
+    esp_keys = [source_key for system, source_key in held if system == "esp"]
     esp_emails: set[str] = set(emails)
     if esp_keys and table_exists(connection, LANDING_SCHEMA, "esp_member"):
         found = select(
@@ -157,7 +164,7 @@ def person(connection: sa.Connection, customer_ids: list[str], key: bytes) -> Pe
     earlier = former_ids(connection, list(customer_ids))
     found = Person(
         customer_ids=tuple(customer_ids),
-        records=tuple(sorted(records["unique_id"])),
+        records=tuple(unique_ids),
         emails=tuple(sorted(emails)),
         phones=tuple(sorted(phones)),
         esp_emails=tuple(sorted(esp_emails)),

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 from hub.gdpr import inventory
 from hub.gdpr.inventory import Holding
-from hub.gdpr.locate import Person, select
-from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, read_frame, table_exists
+from hub.gdpr.locate import Person, select_rows
+from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, existing_tables, read_frame, table_exists
 from quality.identifiers import keyed_hash
 from quality.suppression import Suppression
 from quality.tables import landed_tables
@@ -51,20 +51,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    frame = frame[[c for c in frame.columns if not str(c).startswith("_dlt_")]]
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+def _rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: _plain(v) for k, v in row.items() if not str(k).startswith("_dlt_")} for row in rows]
 
 
 def holding_rows(
-    connection: sa.Connection, holding: Holding, person: Person, key: bytes, own_only: bool = True
-) -> pd.DataFrame:
-    """The person's rows in one holding (an empty frame when the table does not exist yet)."""
-    if not table_exists(connection, holding.schema, holding.table):
-        return pd.DataFrame()
+    connection: sa.Connection, holding: Holding, person: Person, key: bytes, present: frozenset[str]
+) -> list[dict[str, Any]]:
+    """The person's rows in one holding (none when the table does not exist yet: ``present`` are those that do,
+    ``storage.existing_tables``)."""
+    if holding.name not in present:
+        return []
     if holding.name == f"{LANDING_SCHEMA}.quarantine":
-        return quarantined_rows(connection, person, key, own_only=own_only)
-    return select(connection, f"SELECT * FROM {holding.name} WHERE {holding.find}", person.params)
+        return quarantined_rows(connection, person, key).to_dict("records")
+    return select_rows(connection, f"SELECT * FROM {holding.name} WHERE {holding.find}", person.params)
 
 
 def quarantined_rows(connection: sa.Connection, person: Person, key: bytes, own_only: bool = True) -> pd.DataFrame:
@@ -90,9 +90,10 @@ def quarantined_rows(connection: sa.Connection, person: Person, key: bytes, own_
 
 def access_report(connection: sa.Connection, person: Person, key: bytes, request_id: str) -> dict[str, Any]:
     held = []
+    present = existing_tables(connection)
     for holding in inventory.holdings():
-        rows = holding_rows(connection, holding, person, key)
-        if rows.empty:
+        rows = holding_rows(connection, holding, person, key, present)
+        if not rows:
             continue
         held.append(
             {
@@ -125,22 +126,23 @@ def _sent(connection: sa.Connection, person: Person) -> list[dict[str, Any]]:
     """What the hub told each tool about the person, and when (the tools' receipts)."""
     if not person.requests or not table_exists(connection, HUB_SCHEMA, "dsr_notification"):
         return []
-    frame = select(
+    sent = select_rows(
         connection,
         f"SELECT request_id, system, action, status, receipt, sent_at FROM {HUB_SCHEMA}.dsr_notification "
         "WHERE request_id IN :requests ORDER BY sent_at",
         person.params,
     )
-    return _rows(frame)
+    return _rows(sent)
 
 
 def portability_export(connection: sa.Connection, person: Person, key: bytes, request_id: str) -> dict[str, Any]:
     """What the person provided to each system (and the purchases they made), as the systems hold it."""
     systems: dict[str, dict[str, list]] = {}
+    present = existing_tables(connection)
     for table in landed_tables():
         if table.portable and table.processing is not None:
-            rows = holding_rows(connection, inventory.holding(f"{LANDING_SCHEMA}.{table.name}"), person, key)
-            if not rows.empty:
+            rows = holding_rows(connection, inventory.holding(f"{LANDING_SCHEMA}.{table.name}"), person, key, present)
+            if rows:
                 systems.setdefault(table.system, {})[table.name] = _rows(rows)
     return {
         "format": "customer-hub-portability/1",

@@ -15,21 +15,10 @@ from rapidfuzz.process import cpdist
 from recordlinkage.base import BaseCompareFeature
 
 from transforms.matching.emails import EMAIL_PARTS, with_email_parts
+from transforms.matching.levels import LEVELS, MISSING
 from transforms.matching.nicknames import equivalent
 from transforms.matching.owners import shared_by_several
 from transforms.matching.settings import Comparisons
-
-MISSING = -1
-
-# Level names, lowest agreement first: they label explanations and the review screen.
-LEVELS: dict[str, tuple[str, ...]] = {
-    "first_name": ("different", "nickname or close", "typo", "exact"),
-    "last_name": ("different", "one part shared", "typo", "exact"),
-    "email": ("different", "one letter off", "user part reordered", "exact"),
-    "phone": ("different", "one digit off", "exact"),
-    "birth": ("different", "day and month swapped", "same day and month", "exact"),
-    "address": ("different", "same postal code", "same street", "exact"),
-}
 
 
 def _text(series: pd.Series) -> list[str]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from transforms.matching.features import LEVELS, MISSING
+from transforms.matching.levels import LEVELS, MISSING
 
 FLOOR = 1e-9
 M_FLOOR = 1e-3  # no agreement level is impossible for one person: keeps EM from ruling a level out
