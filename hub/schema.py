@@ -382,10 +382,14 @@ publish_file = _table(
 # --- segments and audiences ------------------------------------------------------------------------
 
 
-def _metrics_columns() -> list[sa.Column]:
+def _metrics_table(name: str) -> sa.Table:
+    """Replaced whole by every run (recency moves every day for everyone), so keyless on purpose: on DuckDB,
+    deleting every row of a keyed table costs twenty times writing it; one row per customer is the
+    computation's (a group by customer). PostgreSQL gets an index for reading one customer's row."""
     money = sa.Numeric(14, 2)
-    return [
-        sa.Column("customer_id", sa.String, primary_key=True),
+    return _table(
+        name,
+        sa.Column("customer_id", sa.String, nullable=False),
         sa.Column("first_purchase_at", TS),
         sa.Column("last_purchase_at", TS),
         sa.Column("orders_total", sa.Integer, nullable=False),
@@ -408,11 +412,12 @@ def _metrics_columns() -> list[sa.Column]:
         sa.Column("expected_revenue_12m_eur", money, nullable=False),
         sa.Column("as_of", sa.Date, nullable=False),
         sa.Column("computed_at", TS, nullable=False),
-    ]
+        sa.Index(f"{name}_customer", "customer_id").ddl_if(dialect="postgresql"),
+    )
 
 
-customer_metrics = _table("customer_metrics", *_metrics_columns())
-customer_metrics_previous = _table("customer_metrics_previous", *_metrics_columns())  # the lifecycle flow
+customer_metrics = _metrics_table("customer_metrics")
+customer_metrics_previous = _metrics_table("customer_metrics_previous")  # the lifecycle flow
 
 segment_membership = _table(
     "segment_membership",
@@ -446,6 +451,6 @@ audience_decision = _table(
     sa.Column("customer_id", sa.String, primary_key=True),
     sa.Column("included", sa.Boolean, nullable=False),  # in the audience the tools receive
     sa.Column("reason", sa.String, nullable=False),  # 'eligible', or the first rule that keeps them out
-    sa.Column("computed_at", TS, nullable=False),
+    sa.Column("computed_at", TS, nullable=False),  # when this decision and reason were first reached
     sa.Index("audience_decision_customer", "customer_id"),
 )
