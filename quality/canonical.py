@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-import ftfy
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
@@ -18,9 +17,13 @@ _SPACES = re.compile(r"\s+")
 
 
 def repair(text: str) -> str:
-    """Undo mojibake ('HÃ¤meenkatu' -> 'Hämeenkatu') and collapse whitespace."""
-    fixed = ftfy.fix_text(text, normalization="NFC") if not text.isascii() else text
-    return _SPACES.sub(" ", fixed).strip()
+    """Undo mojibake ('HÃ¤meenkatu' -> 'Hämeenkatu') and collapse whitespace. ftfy is imported on the first text
+    that needs it (a tenth of a second or more): a request naming someone by an ASCII email never does."""
+    if text.isascii():
+        return _SPACES.sub(" ", text).strip()
+    import ftfy
+
+    return _SPACES.sub(" ", ftfy.fix_text(text, normalization="NFC")).strip()
 
 
 def normalise_email(value: str) -> str | None:

@@ -5,6 +5,8 @@ import typer
 from hub.commands.context import acting, console
 from hub.config import load_settings
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
 app = typer.Typer(help="The HTTP API: serve it, add and revoke its clients.", no_args_is_help=True)
 
 
@@ -35,11 +37,14 @@ def serve(
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
         return
-    # Each worker builds the app itself from the same environment (and hub.toml) as this process.
+    # Each worker builds the app itself from the same environment (and hub.toml) as this process. Uvicorn
+    # restarts a worker that does not answer its health ping in time (5 s by default), dropping the connections
+    # it holds: a worker starting on a busy machine, or busy answering, may take longer than that.
     uvicorn.run(
         "hub.api.app:from_environment",
         factory=True,
         workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         host=host,
         port=port,
         log_level="warning",
