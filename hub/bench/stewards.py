@@ -67,7 +67,7 @@ def steward_rounds(
         decided, yes = answer_from_truth(engine, truth, total - done)
         done, accepted = done + decided, accepted + yes
         report(f"{done} decisions recorded ({accepted} accepted); running the pipeline again")
-        outcome = run_pipeline(settings)
+        outcome = run_pipeline(settings, report=report)
         if not outcome.ok:
             raise RuntimeError(f"pipeline failed after {done} decisions: {outcome.errors or outcome.failed_checks}")
         rounds.append(_measure(settings, truth, done, accepted))
