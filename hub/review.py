@@ -94,10 +94,11 @@ def _levels(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _decided_patterns(connection: sa.Connection) -> np.ndarray:
-    """The level patterns of the pairs stewards have decided (those blocking proposed)."""
+    """The level patterns of the pairs stewards have decided (those blocking proposed), once per pair."""
     pair, decided = match_pair.c, match_override.c
     on = sa.and_(decided.left_id == pair.left_id, decided.right_id == pair.right_id)
-    query = sa.select(*(pair[f"level_{f}"] for f in LEVELS)).select_from(match_pair.join(match_override, on))
+    columns = (pair.left_id, pair.right_id, *(pair[f"level_{f}"] for f in LEVELS))
+    query = sa.select(*columns).distinct().select_from(match_pair.join(match_override, on))
     return patterns(_levels(read_frame(connection, query)))
 
 
