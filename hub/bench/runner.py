@@ -208,6 +208,8 @@ def _run_profile(
     if api[0] > 0:
         report["api"] = measure_api(settings, api[1], api[0], console)
     _print_details(report, console)
+    (workdir / "bench.json").write_text(json.dumps(report, indent=2, default=str))
+    console.print(f"Hub scores, profile {profile.name!r}: {report['scores']['hub']}", highlight=False)
     if steward_decisions:
         console.rule(f"Stewards answering the review queue from the truth, profile {profile.name!r}")
         with running_simulator(systems) as sim:
@@ -216,7 +218,7 @@ def _run_profile(
             )
         report["steward_rounds"] = [asdict(r) for r in rounds]
         _print_rounds(profile.name, report["steward_rounds"], console)
-    (workdir / "bench.json").write_text(json.dumps(report, indent=2, default=str))
+        (workdir / "bench.json").write_text(json.dumps(report, indent=2, default=str))
     return report
 
 

@@ -112,7 +112,8 @@ def score_pairs(
     Fits the model when none is given. Records without names are compared by the names their email
     gives, if any. With ``labels`` (stewards' decisions), the fit holds decided pairs at their
     decision, each pattern of levels a steward labelled has its weight corrected by those labels
-    (``labels.pattern_corrections``), and a decided pair's outcome is its decision.
+    (``labels.pattern_corrections``) where the model put the pair up for review (the band the labels
+    come from), and a decided pair's outcome is its decision.
     """
     records = with_names_from_email(records)
     labels = labels if labels is not None else Labels.none()
@@ -129,7 +130,8 @@ def score_pairs(
         corrections = pattern_corrections(
             patterns(label_levels), label_scores["match_weight"].to_numpy(), labels.accepted
         )
-        weight = corrected_weights(patterns(levels), scores["match_weight"].to_numpy(), corrections)
+        band = (scores["match_probability"] >= thresholds.possible) & (scores["match_probability"] < thresholds.match)
+        weight = corrected_weights(patterns(levels), scores["match_weight"].to_numpy(), corrections, band.to_numpy())
         scores = pd.DataFrame({"match_weight": weight, "match_probability": 1.0 / (1.0 + np.exp2(-weight))})
     conflict = hard_conflicts(levels) | (contributions.sum(axis=1).to_numpy() <= thresholds.conflict_evidence)
     scored = pd.concat(

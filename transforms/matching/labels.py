@@ -12,7 +12,8 @@ A decided pair is a labelled pair. Labels reach the model in two ways:
   pattern: the maximum a posteriori intercept of a logistic model whose offset is the model's own
   log-odds (allowing for a steward's slip), under a normal prior centred on 0 (trust the model until
   labels say otherwise). One label moves its pattern a little; consistent labels move it towards
-  their rate. Patterns no steward has labelled keep the model's scores.
+  their rate. Patterns no steward has labelled keep the model's scores, and so do pairs outside the
+  review band (the labels say nothing about them).
 
 The review order follows from the same view: a decision teaches most where the model is unsure (the
 probability's entropy), where the label's pattern covers many pending pairs (the correction moves
@@ -100,12 +101,17 @@ def pattern_corrections(
     return dict(zip(kinds.tolist(), best.tolist(), strict=True))
 
 
-def corrected_weights(pair_patterns: np.ndarray, weights: np.ndarray, corrections: dict[int, float]) -> np.ndarray:
-    """Match weights with their pattern's correction added (0 for patterns nobody labelled)."""
+def corrected_weights(
+    pair_patterns: np.ndarray, weights: np.ndarray, corrections: dict[int, float], reviewable: np.ndarray
+) -> np.ndarray:
+    """Match weights with their pattern's correction added (0 for patterns nobody labelled), only where
+    ``reviewable``: the labels come from the review band, and within one pattern the name frequencies
+    spread weights far beyond it. Applied to the pattern's sure matches, rejections of its common-name
+    pairs split rare-name ones (measured: recall 0.9515 to 0.9418 after 100 decisions at 100,000 persons)."""
     if not corrections:
         return np.asarray(weights, float)
     shift = pd.Series(pair_patterns).map(corrections).fillna(0.0).to_numpy(float)
-    return np.asarray(weights, float) + shift
+    return np.asarray(weights, float) + np.where(reviewable, shift, 0.0)
 
 
 def _entropy(probability: np.ndarray) -> np.ndarray:
