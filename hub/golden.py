@@ -19,6 +19,7 @@ from hub.landed import read_identities
 from hub.metrics import measure
 from hub.pseudonym import fingerprint_with
 from hub.resources import HubDatabase
+from hub.review import labels_changed, read_labels
 from hub.settings import read_settings
 from quality.tables import landed_tables
 from transforms.matching.blocking import blocking_keys, candidate_pairs
@@ -84,9 +85,11 @@ def match_pairs(context: AssetExecutionContext, config: MatchingConfig, database
         with database.engine().connect() as connection:
             records = store.load_records(connection, store.MATCHING_COLUMNS)
             model, stored = store.load_model(connection) or (None, None)
+            labels = read_labels(connection, pd.Index(records["unique_id"]))
+            relearn = model is not None and labels_changed(connection, model, labels)
         settings = matching_settings(config, stored)
-        if config.refit or config.settings_file or stored is None or not model.current:
-            model = None  # fit again: asked to, other settings, settings not kept, or levels changed since
+        if config.refit or config.settings_file or stored is None or not model.current or relearn:
+            model = None  # fit again: asked to, other settings, settings not kept, levels or decisions changed since
         full = config.full_rebuild or model is None
         keys = blocking_keys(records)
         if full:
@@ -95,7 +98,7 @@ def match_pairs(context: AssetExecutionContext, config: MatchingConfig, database
             changed = records.index[(records["fingerprint"] != records["matched_fingerprint"]).to_numpy()]
             pairs = candidate_pairs(keys, settings.blocking, changed) if len(changed) else np.empty((0, 2), np.int64)
             touching = records.loc[changed, "unique_id"].tolist()
-        scored, fitted = score_pairs(records, pairs, model, settings)
+        scored, fitted = score_pairs(records, pairs, model, settings, labels)
         ids = records["unique_id"].to_numpy()
         with database.engine().begin() as connection:
             if model is None:
@@ -114,6 +117,7 @@ def match_pairs(context: AssetExecutionContext, config: MatchingConfig, database
     return meter.result(
         mode="full" if full else "incremental",
         model_refitted=model is None,
+        decisions_learned=len(labels),
         records_compared=len(records) if full else len(touching or []),
         candidate_pairs=len(scored),
         matches=int(outcomes.get("match", 0)),

@@ -1,16 +1,20 @@
-"""The stewards' side of matching: the review queue, overrides, and the story of one customer."""
+"""The stewards' side of matching: the review queue in the order a decision teaches most, the decisions
+(overrides), and the decisions read back as labels for the model."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from hub import golden_store as store
-from hub.schema import customer_xref, match_override, match_pair, source_record
+from hub.schema import customer_xref, match_model, match_override, match_pair, source_record
 from hub.storage import read_frame
+from transforms.matching.labels import Labels, patterns, teaching_order
 from transforms.matching.levels import LEVELS
+from transforms.matching.model import MatchModel
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class ReviewItem:
     evidence: list[Evidence]
     left: dict
     right: dict
+    pattern_pending: int  # undecided pairs in the queue with this pair's levels: a decision corrects them all
+    pattern_decided: int  # decided pairs with these levels already
 
 
 def explain(row: pd.Series) -> list[Evidence]:
@@ -57,29 +63,65 @@ SHOWN_FIELDS = [
 ]
 
 
-def review_queue(engine: sa.Engine, limit: int = 20) -> list[ReviewItem]:
-    """Possible matches that sit in different customers and no steward has decided yet."""
+def _pending(connection: sa.Connection) -> pd.DataFrame:
+    """Possible matches that sit in different customers and no steward has decided yet, with the
+    number of records of each side's customer."""
+    pair, decided = match_pair.c, match_override.c
+    left, right = customer_xref.alias("l"), customer_xref.alias("r")
+    joined = (
+        match_pair.outerjoin(left, left.c.source_system + ":" + left.c.source_key == pair.left_id)
+        .outerjoin(right, right.c.source_system + ":" + right.c.source_key == pair.right_id)
+        .outerjoin(match_override, sa.and_(decided.left_id == pair.left_id, decided.right_id == pair.right_id))
+    )
+    apart = sa.func.coalesce(left.c.customer_id, "") != sa.func.coalesce(right.c.customer_id, "")
+    query = (
+        sa.select(match_pair, left.c.customer_id.label("left_customer"), right.c.customer_id.label("right_customer"))
+        .select_from(joined)
+        .where(pair.outcome == "possible", decided.override_id.is_(None), apart)
+        .order_by(pair.left_id, pair.right_id)
+    )
+    pending = read_frame(connection, query)
+    xref = customer_xref.c
+    sizes = read_frame(
+        connection, sa.select(xref.customer_id, sa.func.count().label("records")).group_by(xref.customer_id)
+    ).set_index("customer_id")["records"]
+    pending["records"] = sum(pending[f"{side}_customer"].map(sizes).fillna(1).astype(int) for side in ("left", "right"))
+    return pending
+
+
+def _levels(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[[f"level_{f}" for f in LEVELS]].set_axis(list(LEVELS), axis=1)
+
+
+def _decided_patterns(connection: sa.Connection) -> np.ndarray:
+    """The level patterns of the pairs stewards have decided (those blocking proposed), once per pair."""
+    pair, decided = match_pair.c, match_override.c
+    on = sa.and_(decided.left_id == pair.left_id, decided.right_id == pair.right_id)
+    columns = (pair.left_id, pair.right_id, *(pair[f"level_{f}"] for f in LEVELS))
+    query = sa.select(*columns).distinct().select_from(match_pair.join(match_override, on))
+    return patterns(_levels(read_frame(connection, query)))
+
+
+def queue_size(engine: sa.Engine) -> int:
+    """How many pairs wait for a steward."""
     with engine.connect() as connection:
-        pair, decided = match_pair.c, match_override.c
-        left, right = customer_xref.alias("l"), customer_xref.alias("r")
-        joined = (
-            match_pair.outerjoin(left, left.c.source_system + ":" + left.c.source_key == pair.left_id)
-            .outerjoin(right, right.c.source_system + ":" + right.c.source_key == pair.right_id)
-            .outerjoin(match_override, sa.and_(decided.left_id == pair.left_id, decided.right_id == pair.right_id))
-        )
-        apart = sa.func.coalesce(left.c.customer_id, "") != sa.func.coalesce(right.c.customer_id, "")
-        query = (
-            sa.select(
-                match_pair, left.c.customer_id.label("left_customer"), right.c.customer_id.label("right_customer")
-            )
-            .select_from(joined)
-            .where(pair.outcome == "possible", decided.override_id.is_(None), apart)
-            .order_by(pair.match_probability.desc(), pair.left_id, pair.right_id)
-            .limit(limit)
-        )
-        pairs = read_frame(connection, query)
-        ids = sorted(set(pairs["left_id"]) | set(pairs["right_id"]))
-        records = _records(connection, ids)
+        return len(_pending(connection))
+
+
+def review_queue(engine: sa.Engine, limit: int = 20) -> list[ReviewItem]:
+    """Pairs for a steward, the one whose decision would teach the model most first
+    (``transforms.matching.labels.teaching_order``)."""
+    with engine.connect() as connection:
+        pending = _pending(connection)
+        pending_patterns = patterns(_levels(pending))
+        decided = _decided_patterns(connection)
+        order = teaching_order(
+            pending_patterns, pending["match_probability"].to_numpy(), pending["records"].to_numpy(), decided
+        )[:limit]
+        pairs = pending.iloc[order]
+        records = _records(connection, sorted(set(pairs["left_id"]) | set(pairs["right_id"])))
+    waiting = pd.Series(pending_patterns).value_counts()
+    done = pd.Series(decided).value_counts()
     return [
         ReviewItem(
             r.left_id,
@@ -91,8 +133,10 @@ def review_queue(engine: sa.Engine, limit: int = 20) -> list[ReviewItem]:
             explain(r),
             records.get(r.left_id, {}),
             records.get(r.right_id, {}),
+            int(waiting[pattern]),
+            int(done.get(pattern, 0)),
         )
-        for _, r in pairs.iterrows()
+        for (_, r), pattern in zip(pairs.iterrows(), pending_patterns[order], strict=True)
     ]
 
 
@@ -126,3 +170,22 @@ def unmerge(connection: sa.Connection, customer_id: str, record_id: str, steward
         if other != record_id:
             store.add_override(connection, record_id, other, "cannot_link", steward, reason)
     return len(members) - 1
+
+
+def read_labels(connection: sa.Connection, ids: pd.Index) -> Labels:
+    """Every pair's latest decision as a label, by positions in ``ids`` (pairs of vanished records left out)."""
+    decided = store.load_overrides(connection)
+    left, right = ids.get_indexer(decided["left_id"]), ids.get_indexer(decided["right_id"])
+    known = (left >= 0) & (right >= 0)
+    pairs = np.sort(np.column_stack([left[known], right[known]]), axis=1).astype(np.int64)
+    return Labels(pairs, decided["decision"].to_numpy()[known] == "must_link")
+
+
+def labels_changed(connection: sa.Connection, model: MatchModel, labels: Labels) -> bool:
+    """Whether stewards decided anything the stored model has not learned: other counts, or a decision
+    taken after it was fitted (a changed mind keeps the counts)."""
+    if model.labels != labels.counts():
+        return True
+    fitted = sa.select(sa.func.max(match_model.c.fitted_at)).scalar_subquery()
+    newer = sa.select(sa.func.count()).where(match_override.c.decided_at > fitted)
+    return bool(connection.execute(newer).scalar())

@@ -23,6 +23,7 @@ from hub import golden_store as store
 from hub import storage
 from hub.bench.api_load import measure_api
 from hub.bench.scoring import blocking_recall, cluster_scores, golden_name_scores, pairwise_scores, read_truth
+from hub.bench.stewards import steward_rounds
 from hub.config import load_settings
 from hub.runner import run_pipeline
 from hub.simulator import generate, running_simulator
@@ -108,13 +109,15 @@ def run_benchmark(
     profiles: Sequence[str | Profile] = ("standard", "hard"),
     api_seconds: float = 0.0,
     api_clients: int = 50,
+    steward_decisions: Sequence[int] = (),
 ) -> dict:
     """Benchmark matching on one world per simulator profile, each in `workdir`/<profile name>.
 
     Prints each run's stages, blocking recall and example mistakes, then one table of the scores of
     every profile; writes each run's report and the summary as bench.json; returns the summary. With
     ``api_seconds``, each built hub's API is also loaded by ``api_clients`` clients for that long per
-    endpoint (``hub.bench.api_load``).
+    endpoint (``hub.bench.api_load``). With ``steward_decisions`` (e.g. 0, 100, 500), the review queue is
+    then answered from the truth up to each total and the pipeline run again (``hub.bench.stewards``).
     """
     console = console or Console()
     workdir = workdir.resolve()
@@ -123,7 +126,7 @@ def run_benchmark(
     for profile in profiles:
         habits = resolve(profile)
         runs[habits.name] = _run_profile(
-            persons, seed, workdir / habits.name, habits, splink, console, (api_seconds, api_clients)
+            persons, seed, workdir / habits.name, habits, splink, console, (api_seconds, api_clients), steward_decisions
         )
     summary = {"persons": persons, "seed": seed, "profiles": runs}
     (workdir / "bench.json").write_text(json.dumps(summary, indent=2, default=str))
@@ -132,10 +135,18 @@ def run_benchmark(
 
 
 def _run_profile(
-    persons: int, seed: int, workdir: Path, profile: Profile, splink: bool, console: Console, api: tuple[float, int]
+    persons: int,
+    seed: int,
+    workdir: Path,
+    profile: Profile,
+    splink: bool,
+    console: Console,
+    api: tuple[float, int],
+    steward_decisions: Sequence[int],
 ) -> dict:
     """Simulate a world of `profile`, run the pipeline and Splink on it, score both, and load its API for
-    ``api`` = (seconds per endpoint, clients) when the seconds are not 0; the run's report."""
+    ``api`` = (seconds per endpoint, clients) when the seconds are not 0; then the steward rounds, if
+    asked for; the run's report."""
     systems = workdir / "systems"
     started = time.perf_counter()
     console.rule(f"Simulating {persons:,} persons, profile {profile.name!r}")
@@ -196,9 +207,36 @@ def _run_profile(
     }
     if api[0] > 0:
         report["api"] = measure_api(settings, api[1], api[0], console)
-    (workdir / "bench.json").write_text(json.dumps(report, indent=2, default=str))
     _print_details(report, console)
+    (workdir / "bench.json").write_text(json.dumps(report, indent=2, default=str))
+    console.print(f"Hub scores, profile {profile.name!r}: {report['scores']['hub']}", highlight=False)
+    if steward_decisions:
+        console.rule(f"Stewards answering the review queue from the truth, profile {profile.name!r}")
+        with running_simulator(systems) as sim:
+            rounds = steward_rounds(
+                _settings(sim, workdir), truth, steward_decisions, lambda line: console.print(f"  {line}")
+            )
+        report["steward_rounds"] = [asdict(r) for r in rounds]
+        _print_rounds(profile.name, report["steward_rounds"], console)
+        (workdir / "bench.json").write_text(json.dumps(report, indent=2, default=str))
     return report
+
+
+def _print_rounds(profile: str, rounds: list[dict], console: Console) -> None:
+    """Decisions answered so far against the hub's scores after the run that learned from them."""
+    table = Table(title=f"Learning from stewards, profile {profile!r}")
+    for column in ("decisions", "accepted", "precision", "recall", "F1", "review queue"):
+        table.add_column(column, justify="right")
+    for r in rounds:
+        table.add_row(
+            f"{r['decisions']:,}",
+            f"{r['accepted']:,}",
+            f"{r['precision']:.4f}",
+            f"{r['recall']:.4f}",
+            f"{r['f1']:.4f}",
+            f"{r['queue']:,}",
+        )
+    console.print(table)
 
 
 def _cells(report: dict, scores: dict) -> dict[str, str]:

@@ -273,9 +273,19 @@ def bench(
     ),
     api_seconds: float = typer.Option(0, help="Load each built hub's HTTP API for this long per endpoint (0: not)."),
     api_clients: int = typer.Option(50, help="Concurrent clients of the API load."),
+    steward_decisions: str = typer.Option(
+        "",
+        help="Comma-separated totals, e.g. 0,100,500: answer the review queue's top pairs from the truth up to "
+        "each total, run again and score (a table per profile).",
+    ),
 ) -> None:
     """Score matching against the simulator's truth, side by side with Splink; time and memory per stage."""
     from hub.bench.runner import run_benchmark
+
+    try:
+        totals = [int(t) for t in steward_decisions.split(",") if t.strip()]
+    except ValueError:
+        raise typer.BadParameter("whole numbers separated by commas", param_hint="--steward-decisions") from None
 
     run_benchmark(
         persons,
@@ -286,6 +296,7 @@ def bench(
         profiles=profile,
         api_seconds=api_seconds,
         api_clients=api_clients,
+        steward_decisions=totals,
     )
 
 

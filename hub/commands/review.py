@@ -13,7 +13,15 @@ app = typer.Typer(help="Possible matches for a steward to decide.", no_args_is_h
 
 @app.callback(invoke_without_command=True)
 def review_list(ctx: typer.Context, limit: int = typer.Option(20)) -> None:
-    """List possible matches with the evidence for and against each."""
+    """List possible matches with the evidence for and against each, the most instructive first.
+
+    Every decision is a label the next run learns from: it corrects the score of every pair with the
+    same levels (its pattern). So a pair comes first when the model is unsure of it (the entropy of its
+    probability), when its pattern covers many waiting pairs, when it would join or split many records,
+    and when its pattern has few decisions yet; a screen is spread over patterns (each pick from a
+    pattern counts as a decision on it). The rule: entropy x log2(1 + records of both customers) x
+    log2(1 + waiting pairs of the pattern) / (1 + decisions on the pattern + its pairs ranked before).
+    """
     if ctx.invoked_subcommand is not None:
         return
     import pandas as pd
@@ -28,7 +36,8 @@ def review_list(ctx: typer.Context, limit: int = typer.Option(20)) -> None:
     for item in items:
         table = Table(
             title=f"{item.left_id}  ~  {item.right_id}   p={item.probability:.3f}  "
-            f"(customers {item.left_customer} / {item.right_customer})",
+            f"(customers {item.left_customer} / {item.right_customer}; its pattern: "
+            f"{item.pattern_pending} waiting, {item.pattern_decided} decided)",
             title_justify="left",
         )
         table.add_column("field")

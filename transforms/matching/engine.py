@@ -3,7 +3,8 @@
 Three outcomes per scored pair: ``match`` (probability at or above the match threshold),
 ``possible`` (for a steward to review) and ``non_match``. Pairs whose features together speak
 strongly against them, and pairs whose full birth dates or whole names plainly differ, become
-conflicts that clustering never crosses.
+conflicts that clustering never crosses. Stewards' decisions, when given, are labels (``labels``): the
+model learns from them, and a decided pair takes its decision.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pandas as pd
 
 from transforms.matching.email_names import with_names_from_email
 from transforms.matching.features import LEVELS, compare
+from transforms.matching.labels import Labels, corrected_weights, pattern_corrections, patterns, positions_in
 from transforms.matching.model import TERM_FREQUENCY_FEATURES, MatchModel, fit
 from transforms.matching.settings import Estimation, MatchSettings, Thresholds
 
@@ -61,23 +63,76 @@ def exact_frequencies(records: pd.DataFrame, pairs: np.ndarray) -> dict[str, np.
     return out
 
 
+def _labelled_levels(
+    records: pd.DataFrame, pairs: np.ndarray, levels: pd.DataFrame, labels: Labels, settings: MatchSettings
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The levels of every labelled pair, and where each sits among the candidates (-1: not one).
+
+    Only pairs blocking never proposed are compared afresh (comparing costs a pass over all records).
+    """
+    where = positions_in(pairs, labels)
+    known = (
+        levels.iloc[np.clip(where, 0, None)].reset_index(drop=True)
+        if len(levels)
+        else compare(records, labels.pairs, settings.comparisons)
+    )
+    outside = where < 0
+    if outside.any() and len(levels):
+        known.loc[outside] = compare(records, labels.pairs[outside], settings.comparisons).to_numpy()
+    return known, where
+
+
+def _fit(
+    records: pd.DataFrame,
+    levels: pd.DataFrame,
+    settings: MatchSettings,
+    labels: Labels,
+    label_levels: pd.DataFrame,
+    where: np.ndarray,
+) -> MatchModel:
+    """Fit on the candidates and the labelled pairs blocking missed, decided pairs held at their decision."""
+    strangers = random_pairs(len(records), settings.estimation)
+    random_levels = compare(records, strangers, settings.comparisons, gate_contacts=False)
+    fixed = np.full(len(levels), np.nan)
+    fixed[where[where >= 0]] = labels.accepted[where >= 0]
+    missed = where < 0
+    both = pd.concat([levels, label_levels[missed]], ignore_index=True)
+    return fit(both, random_levels, len(records), fixed=np.concatenate([fixed, labels.accepted[missed].astype(float)]))
+
+
 def score_pairs(
-    records: pd.DataFrame, pairs: np.ndarray, model: MatchModel | None, settings: MatchSettings
+    records: pd.DataFrame,
+    pairs: np.ndarray,
+    model: MatchModel | None,
+    settings: MatchSettings,
+    labels: Labels | None = None,
 ) -> tuple[pd.DataFrame, MatchModel]:
     """Feature levels and weights, total weight, probability and outcome of each pair.
 
     Fits the model when none is given. Records without names are compared by the names their email
-    gives, if any.
+    gives, if any. With ``labels`` (stewards' decisions), the fit holds decided pairs at their
+    decision, each pattern of levels a steward labelled has its weight corrected by those labels
+    (``labels.pattern_corrections``) where the model put the pair up for review (the band the labels
+    come from), and a decided pair's outcome is its decision.
     """
     records = with_names_from_email(records)
+    labels = labels if labels is not None else Labels.none()
     thresholds = settings.thresholds
     levels = compare(records, pairs, settings.comparisons)
+    label_levels, where = _labelled_levels(records, pairs, levels, labels, settings)
     if model is None:
-        strangers = random_pairs(len(records), settings.estimation)
-        random_levels = compare(records, strangers, settings.comparisons, gate_contacts=False)
-        model = fit(levels, random_levels, len(records))
-    contributions = model.contributions(levels, exact_frequencies(records, pairs)).astype(np.float32)
+        model = _fit(records, levels, settings, labels, label_levels, where)
+    frequencies = exact_frequencies(records, pairs)
+    contributions = model.contributions(levels, frequencies).astype(np.float32)
     scores = model.score(contributions)
+    if len(labels):
+        label_scores = model.score(model.contributions(label_levels, exact_frequencies(records, labels.pairs)))
+        corrections = pattern_corrections(
+            patterns(label_levels), label_scores["match_weight"].to_numpy(), labels.accepted
+        )
+        band = (scores["match_probability"] >= thresholds.possible) & (scores["match_probability"] < thresholds.match)
+        weight = corrected_weights(patterns(levels), scores["match_weight"].to_numpy(), corrections, band.to_numpy())
+        scores = pd.DataFrame({"match_weight": weight, "match_probability": 1.0 / (1.0 + np.exp2(-weight))})
     conflict = hard_conflicts(levels) | (contributions.sum(axis=1).to_numpy() <= thresholds.conflict_evidence)
     scored = pd.concat(
         [
@@ -90,4 +145,15 @@ def score_pairs(
     )
     scored["outcome"] = classify(scores["match_probability"].to_numpy(), conflict, thresholds)
     scored["conflict"] = conflict
+    if len(labels):
+        _take_decisions(scored, labels, where)
     return scored, model
+
+
+def _take_decisions(scored: pd.DataFrame, labels: Labels, where: np.ndarray) -> None:
+    """A decided candidate pair is certain: probability 1 and a match, or 0 and a conflict."""
+    rows = where[where >= 0]
+    accepted = labels.accepted[where >= 0]
+    scored.loc[rows, "match_probability"] = accepted.astype(float)
+    scored.loc[rows, "conflict"] = ~accepted
+    scored.loc[rows, "outcome"] = np.where(accepted, "match", "non_match")

@@ -37,6 +37,7 @@ class MatchModel:
     iterations: int = 0
     history: list[float] = field(default_factory=list)
     current: bool = True  # False when read from rows of other levels than the code compares: fit again
+    labels: tuple[int, int] = (0, 0)  # stewards' decisions it learned from: (accepted, rejected)
 
     def level_weights(self) -> dict[str, np.ndarray]:
         """log2(m/u) per feature and level: the evidence each level carries."""
@@ -70,7 +71,11 @@ class MatchModel:
         return pd.DataFrame({"match_weight": weight, "match_probability": 1.0 / (1.0 + np.exp2(-weight))})
 
     def to_rows(self) -> list[dict]:
-        rows = [{"feature": "_prior", "level": 0, "level_name": "prior", "m": self.prior, "u": 1 - self.prior}]
+        rows = [
+            {"feature": "_prior", "level": 0, "level_name": "prior", "m": self.prior, "u": 1 - self.prior},
+            # Not a probability: how many labelled matches (m) and non-matches (u) the model learned from.
+            {"feature": "_labels", "level": 0, "level_name": "labels", "m": self.labels[0], "u": self.labels[1]},
+        ]
         for feature, names in LEVELS.items():
             for level, name in enumerate(names):
                 rows.append(
@@ -89,16 +94,17 @@ class MatchModel:
         """The stored model; not ``current`` (and empty) when it was fitted with other levels than the code
         compares today (a level added or renamed): its m and u would land in the wrong levels."""
         prior = next(r["m"] for r in rows if r["feature"] == "_prior")
+        labels = next(((int(r["m"]), int(r["u"])) for r in rows if r["feature"] == "_labels"), (0, 0))
         stored = {(r["feature"], r["level"], r["level_name"]) for r in rows if r["feature"] in LEVELS}
         if stored != {(f, level, name) for f, names in LEVELS.items() for level, name in enumerate(names)}:
-            return cls(prior=prior, m={}, u={}, current=False)
+            return cls(prior=prior, m={}, u={}, current=False, labels=labels)
         m = {f: np.zeros(len(n)) for f, n in LEVELS.items()}
         u = {f: np.zeros(len(n)) for f, n in LEVELS.items()}
         for r in rows:
             if r["feature"] in LEVELS:
                 m[r["feature"]][r["level"]] = r["m"]
                 u[r["feature"]][r["level"]] = r["u"]
-        return cls(prior=prior, m=m, u=u)
+        return cls(prior=prior, m=m, u=u, labels=labels)
 
 
 def _distribution(
@@ -135,12 +141,15 @@ def fit(
     record_count: int,
     max_iterations: int = 200,
     tolerance: float = 1e-4,
+    fixed: np.ndarray | None = None,
 ) -> MatchModel:
     """u from random pairs; then EM for m and the prior with u fixed.
 
     The prior is the probability that two records drawn at random are the same person. EM runs over
     the candidate pairs only: a pair blocking never proposed has a vanishing posterior, so it adds
-    nothing to m and only its count to the denominator of the prior.
+    nothing to m and only its count to the denominator of the prior. ``fixed`` (one value per candidate,
+    NaN where unknown) holds the membership stewards decided: those pairs keep it in every iteration
+    (semi-supervised EM), and the model remembers how many it learned from.
     """
     features = list(LEVELS)
     u = estimate_u(random_levels)
@@ -152,6 +161,9 @@ def fit(
         known = arrays[f] != MISSING
         log_u[known] += np.log(u[f][arrays[f][known]])
     prior = 1.0 / max(record_count, 2)
+    fixed = np.full(len(candidate_levels), np.nan) if fixed is None else fixed
+    decided = ~np.isnan(fixed)
+    labels = (int((fixed[decided] >= 0.5).sum()), int((fixed[decided] < 0.5).sum()))
     history: list[float] = []
     for _ in range(max_iterations):
         log_m = np.zeros(len(candidate_levels))
@@ -160,6 +172,7 @@ def fit(
             log_m[known] += np.log(m[f][arrays[f][known]])
         odds = np.log(prior) + log_m - np.log(1 - prior) - log_u
         posterior = 1.0 / (1.0 + np.exp(-np.clip(odds, -700, 700)))
+        posterior[decided] = fixed[decided]
         new_prior = float(np.clip(posterior.sum() / all_pairs, 1e-12, 0.5))
         m = {f: _distribution(arrays[f], len(LEVELS[f]), posterior, M_FLOOR) for f in features}
         history.append(new_prior)
@@ -167,4 +180,4 @@ def fit(
         prior = new_prior
         if converged:
             break
-    return MatchModel(prior=prior, m=m, u=u, iterations=len(history), history=history)
+    return MatchModel(prior=prior, m=m, u=u, iterations=len(history), history=history, labels=labels)
