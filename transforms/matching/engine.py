@@ -61,17 +61,29 @@ def exact_frequencies(records: pd.DataFrame, pairs: np.ndarray) -> dict[str, np.
     return out
 
 
+def compare_pairs(records: pd.DataFrame, pairs: np.ndarray, settings: MatchSettings) -> pd.DataFrame:
+    """The feature levels of ``pairs``, as ``score_pairs`` compares them: the costly part, which depends on
+    each pair's two records alone (given all records), so slices of the pairs can be compared apart."""
+    return compare(with_names_from_email(records), pairs, settings.comparisons)
+
+
 def score_pairs(
-    records: pd.DataFrame, pairs: np.ndarray, model: MatchModel | None, settings: MatchSettings
+    records: pd.DataFrame,
+    pairs: np.ndarray,
+    model: MatchModel | None,
+    settings: MatchSettings,
+    levels: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, MatchModel]:
     """Feature levels and weights, total weight, probability and outcome of each pair.
 
     Fits the model when none is given. Records without names are compared by the names their email
-    gives, if any.
+    gives, if any. ``levels`` are the pairs' feature levels when they were compared already (by the
+    shards of a partitioned run: ``compare_pairs`` on slices of ``pairs``, in order).
     """
     records = with_names_from_email(records)
     thresholds = settings.thresholds
-    levels = compare(records, pairs, settings.comparisons)
+    if levels is None:
+        levels = compare(records, pairs, settings.comparisons)
     if model is None:
         strangers = random_pairs(len(records), settings.estimation)
         random_levels = compare(records, strangers, settings.comparisons, gate_contacts=False)
