@@ -13,7 +13,7 @@ BENCH_PERSONS ?= 100000
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -e '.[test,bench,dask]'
 	touch $(INSTALLED)
 
 install: $(INSTALLED)

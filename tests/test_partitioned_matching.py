@@ -20,7 +20,9 @@ import sqlalchemy as sa
 
 from hub import golden_store as store
 from hub import storage
-from hub.bench.partitioned import run_matching
+from hub.bench.partitioned import FULL_REBUILD, run_matching
+from hub.definitions import MATCHING_JOB, build_definitions
+from hub.instance import persistent_instance
 from transforms.matching.blocking import split_pairs
 
 REFIT = {"ops": {"golden__match_pairs": {"config": {"full_rebuild": True, "refit": True}}}}
@@ -72,3 +74,22 @@ def test_every_candidate_pair_is_in_exactly_one_shard_in_order():
         assert len(parts) == shards
         assert np.array_equal(np.concatenate(parts), pairs)
         assert max(map(len, parts)) - min(map(len, parts)) <= 1
+
+
+@pytest.mark.parametrize("_piped_template", ["postgresql"], indirect=True)
+def test_matching_in_shards_in_one_process_with_the_stored_model_equals_it_too(piped_settings):
+    """`hub run` executes in its own process whatever the executor: the shards then run one after another."""
+    one_pairs, one_model, one_xref = stored(piped_settings.database_url)
+    settings = replace(piped_settings, match_shards="2")
+    with persistent_instance(settings) as instance:
+        result = (
+            build_definitions(settings)
+            .resolve_job_def(MATCHING_JOB)
+            .execute_in_process(instance=instance, run_config=FULL_REBUILD)
+        )
+    assert result.success
+    stage = result.asset_materializations_for_node("golden__match_pairs")[0].metadata
+    assert stage["shards"].value == 2 and not stage["model_refitted"].value
+    pairs, model, xref = stored(piped_settings.database_url)
+    assert pairs.equals(one_pairs)
+    assert model.equals(one_model) and xref.equals(one_xref)
