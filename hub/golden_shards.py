@@ -136,6 +136,8 @@ def _collect_op(shards: int):
             full = config.full_rebuild or model is None
             touching = None if full else records.loc[changed_records(records), "unique_id"].tolist()
             compared = pd.concat([p.levels for p in parts], ignore_index=True)
+            if len(compared) != len(plan.pairs):
+                raise RuntimeError(f"the shards compared {len(compared):,} pairs of the {len(plan.pairs):,} planned")
             scored, fitted = score_pairs(records, plan.pairs, model, settings, levels=compared)
             save_matching(database, records, scored, None if model else (fitted, settings), touching)
         context.log.info(f"scored {len(scored):,} candidate pairs from {shards} shards")

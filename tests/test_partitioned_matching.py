@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from hub import golden_store as store
 from hub import storage
 from hub.bench.partitioned import FULL_REBUILD, run_matching
-from hub.definitions import MATCHING_JOB, build_definitions
+from hub.config import ConfigurationError, load_settings
+from hub.definitions import MATCHING_JOB, PIPELINE_JOB, build_definitions
 from hub.instance import persistent_instance
 from transforms.matching.blocking import split_pairs
 
@@ -93,3 +94,21 @@ def test_matching_in_shards_in_one_process_with_the_stored_model_equals_it_too(p
     pairs, model, xref = stored(piped_settings.database_url)
     assert pairs.equals(one_pairs)
     assert model.equals(one_model) and xref.equals(one_xref)
+
+
+@pytest.mark.unit
+def test_the_dask_executor_takes_the_run_lock_and_needs_postgresql(tmp_path):
+    postgres = {
+        "HUB_HOME": str(tmp_path),
+        "HUB_DATABASE_URL": "postgresql+psycopg://hub@db/hub",
+        "HUB_EXECUTOR": "dask",
+    }
+    defs = build_definitions(load_settings({**postgres, "HUB_MATCH_SHARDS": "4"}))
+    for job_def in (defs.resolve_job_def(PIPELINE_JOB), defs.resolve_job_def(MATCHING_JOB)):
+        assert job_def.executor_def.name == "dask" and "run lock" in job_def.executor_def.description
+    steps = defs.resolve_job_def(MATCHING_JOB).graph.node_dict["golden__match_pairs"].definition.node_dict
+    assert sorted(steps) == ["collect_matching", *(f"compare_shard_{i}" for i in range(4)), "plan_matching"]
+    with pytest.raises(ConfigurationError, match="HUB_EXECUTOR"):
+        build_definitions(load_settings({"HUB_HOME": str(tmp_path), "HUB_EXECUTOR": "dask"}))  # DuckDB
+    with pytest.raises(ConfigurationError, match="HUB_MATCH_SHARDS"):
+        build_definitions(load_settings({**postgres, "HUB_MATCH_SHARDS": "2.5"}))
