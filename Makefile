@@ -14,7 +14,7 @@ SCALE_PERSONS ?= 400000
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -e '.[test,bench,dask]'
 	touch $(INSTALLED)
 
 install: $(INSTALLED)

@@ -37,6 +37,9 @@ class Settings:
     audit_anchor: str | None = None
     run_timeout: str | None = None
     erasure_max_deletes: str | None = None
+    match_shards: str | None = None
+    executor: str | None = None
+    dask_scheduler: str | None = None
 
     @property
     def state_dir(self) -> Path:
@@ -64,6 +67,19 @@ class Settings:
     def erasure_ceiling(self) -> int:
         """How many records one erasure may ask the tools to delete before it stops and asks for confirmation."""
         return int(_positive(self.erasure_max_deletes, "HUB_ERASURE_MAX_DELETES", DEFAULT_ERASURE_MAX_DELETES))
+
+    @property
+    def shards(self) -> int:
+        """How many independent steps compare the candidate pairs (``HUB_MATCH_SHARDS``, 1 by default)."""
+        shards = _positive(self.match_shards, "HUB_MATCH_SHARDS", 1)
+        if shards != int(shards):
+            raise ConfigurationError("HUB_MATCH_SHARDS must be a whole number")
+        return int(shards)
+
+    def environment(self) -> dict[str, str]:
+        """These settings as the ``HUB_*`` variables that load them again, for processes that run steps."""
+        values = {f"HUB_{f.name.upper()}": getattr(self, f.name) for f in fields(self) if f.name != "home"}
+        return {"HUB_HOME": str(self.home), **{k: str(v) for k, v in values.items() if v is not None}}
 
     def require(self, *names: str) -> None:
         """Fail with the names of the missing variables, never their values."""

@@ -10,7 +10,7 @@ deterministic given the stored pairs.
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from dagster import AssetExecutionContext, Config, Definitions, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetsDefinition, Config, Definitions, MaterializeResult, asset
 
 from hub import golden_store as store
 from hub import storage
@@ -26,6 +26,8 @@ from transforms.matching.blocking import blocking_keys, candidate_pairs
 from transforms.matching.clustering import ClusterInput, cluster
 from transforms.matching.coherence import COHERENCE_COLUMNS
 from transforms.matching.engine import score_pairs
+from transforms.matching.labels import Labels
+from transforms.matching.model import MatchModel
 from transforms.matching.settings import Comparisons, MatchSettings
 from transforms.matching.stable_ids import assign_ids
 from transforms.rectification import apply_rectifications
@@ -82,48 +84,83 @@ def source_records(database: HubDatabase) -> MaterializeResult:
 )
 def match_pairs(context: AssetExecutionContext, config: MatchingConfig, database: HubDatabase) -> MaterializeResult:
     with measure() as meter:
-        with database.engine().connect() as connection:
-            records = store.load_records(connection, store.MATCHING_COLUMNS)
-            model, stored = store.load_model(connection) or (None, None)
-            labels = read_labels(connection, pd.Index(records["unique_id"]))
-            relearn = model is not None and labels_changed(connection, model, labels)
-        settings = matching_settings(config, stored)
-        if config.refit or config.settings_file or stored is None or not model.current or relearn:
-            model = None  # fit again: asked to, other settings, settings not kept, levels or decisions changed since
+        records, model, settings, labels = load_matching(config, database)
         full = config.full_rebuild or model is None
-        keys = blocking_keys(records)
-        if full:
-            pairs, touching = candidate_pairs(keys, settings.blocking), None
-        else:
-            changed = records.index[(records["fingerprint"] != records["matched_fingerprint"]).to_numpy()]
-            pairs = candidate_pairs(keys, settings.blocking, changed) if len(changed) else np.empty((0, 2), np.int64)
-            touching = records.loc[changed, "unique_id"].tolist()
+        pairs, touching = candidates(records, settings, full)
         scored, fitted = score_pairs(records, pairs, model, settings, labels)
-        ids = records["unique_id"].to_numpy()
-        with database.engine().begin() as connection:
-            if model is None:
-                store.save_model(connection, fitted, settings)
-            store.replace_pairs(connection, store.pairs_to_store(scored, ids), touching)
-            connection.execute(
-                sa.text(
-                    f"DELETE FROM {storage.HUB_SCHEMA}.match_pair WHERE left_id NOT IN "
-                    f"(SELECT unique_id FROM {storage.HUB_SCHEMA}.source_record) OR right_id NOT IN "
-                    f"(SELECT unique_id FROM {storage.HUB_SCHEMA}.source_record)"
-                )
-            )
-            store.mark_matched(connection)
-    outcomes = scored["outcome"].value_counts().to_dict()
+        save_matching(database, records, scored, None if model else (fitted, settings), touching)
     context.log.info(f"scored {len(scored):,} candidate pairs ({'full' if full else 'incremental'})")
     return meter.result(
-        mode="full" if full else "incremental",
-        model_refitted=model is None,
-        decisions_learned=len(labels),
-        records_compared=len(records) if full else len(touching or []),
-        candidate_pairs=len(scored),
-        matches=int(outcomes.get("match", 0)),
-        possible_matches=int(outcomes.get("possible", 0)),
-        conflicts=int(scored["conflict"].sum()),
+        **matching_summary(records, scored, full, touching, model is None), decisions_learned=len(labels)
     )
+
+
+def load_matching(
+    config: MatchingConfig, database: HubDatabase
+) -> tuple[pd.DataFrame, MatchModel | None, MatchSettings, Labels]:
+    """The records to match, the stored model (None when it must be fitted again), this run's settings and
+    the stewards' decisions as labels."""
+    with database.engine().connect() as connection:
+        records = store.load_records(connection, store.MATCHING_COLUMNS)
+        model, stored = store.load_model(connection) or (None, None)
+        labels = read_labels(connection, pd.Index(records["unique_id"]))
+        relearn = model is not None and labels_changed(connection, model, labels)
+    settings = matching_settings(config, stored)
+    if config.refit or config.settings_file or stored is None or not model.current or relearn:
+        model = None  # fit again: asked to, other settings, settings not kept, levels or decisions changed since
+    return records, model, settings, labels
+
+
+def candidates(records: pd.DataFrame, settings: MatchSettings, full: bool) -> tuple[np.ndarray, list[str] | None]:
+    """The candidate pairs (positions, sorted) and, in an incremental run, the records whose pairs they replace."""
+    keys = blocking_keys(records)
+    if full:
+        return candidate_pairs(keys, settings.blocking), None
+    changed = changed_records(records)
+    pairs = candidate_pairs(keys, settings.blocking, changed) if len(changed) else np.empty((0, 2), np.int64)
+    return pairs, records.loc[changed, "unique_id"].tolist()
+
+
+def changed_records(records: pd.DataFrame) -> pd.Index:
+    """Records whose fingerprint changed since they were last matched: an incremental run compares these."""
+    return records.index[(records["fingerprint"] != records["matched_fingerprint"]).to_numpy()]
+
+
+def save_matching(
+    database: HubDatabase,
+    records: pd.DataFrame,
+    scored: pd.DataFrame,
+    fitted: tuple[MatchModel, MatchSettings] | None,
+    touching: list[str] | None,
+) -> None:
+    """Store the scored pairs (and a newly fitted model) in one transaction; forget pairs of records gone."""
+    with database.engine().begin() as connection:
+        if fitted is not None:
+            store.save_model(connection, *fitted)
+        store.replace_pairs(connection, store.pairs_to_store(scored, records["unique_id"].to_numpy()), touching)
+        connection.execute(
+            sa.text(
+                f"DELETE FROM {storage.HUB_SCHEMA}.match_pair WHERE left_id NOT IN "
+                f"(SELECT unique_id FROM {storage.HUB_SCHEMA}.source_record) OR right_id NOT IN "
+                f"(SELECT unique_id FROM {storage.HUB_SCHEMA}.source_record)"
+            )
+        )
+        store.mark_matched(connection)
+
+
+def matching_summary(
+    records: pd.DataFrame, scored: pd.DataFrame, full: bool, touching: list[str] | None, refitted: bool
+) -> dict:
+    outcomes = scored["outcome"].value_counts().to_dict()
+    return {
+        "mode": "full" if full else "incremental",
+        "model_refitted": refitted,
+        "records_compared": len(records) if full else len(touching or []),
+        "candidate_pairs": len(scored),
+        "matches": int(outcomes.get("match", 0)),
+        "possible_matches": int(outcomes.get("possible", 0)),
+        "conflicts": int(scored["conflict"].sum()),
+    }
 
 
 def _positions(ids: pd.Index, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -217,5 +254,6 @@ def golden_customer(database: HubDatabase) -> MaterializeResult:
     )
 
 
-def golden_definitions() -> Definitions:
-    return Definitions(assets=[source_records, match_pairs, customer_xref, golden_customer])
+def golden_definitions(matching: AssetsDefinition = match_pairs) -> Definitions:
+    """``matching``: the matching stage, in one step (``match_pairs``) or in shards (``hub.golden_shards``)."""
+    return Definitions(assets=[source_records, matching, customer_xref, golden_customer])

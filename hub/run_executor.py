@@ -15,6 +15,7 @@ The instance's run queue (``hub.instance``) already keeps Dagster's own runs to 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from dagster import DagsterEvent, Executor, ExecutorDefinition
 from dagster._core.execution.retries import RetryMode  # not exported; an executor must name it
@@ -44,12 +45,19 @@ class RunLockedExecutor(Executor):
         return self.inner.step_dependency_config
 
     def execute(self, plan_context, execution_plan) -> Iterator[DagsterEvent]:
-        run = plan_context.dagster_run
-        wait = lock_wait_seconds(run.tags.get(LOCK_WAIT_TAG))
-        holder = f"dagster run {run.run_id}"
-        with locking.exclusive(self.database_url, holder, wait=wait, notice=plan_context.log.info):
-            plan_context.log.info(f"holding the hub's run lock for {holder}")
+        with holding_run_lock(plan_context, self.database_url):
             yield from self.inner.execute(plan_context, execution_plan)
+
+
+@contextmanager
+def holding_run_lock(plan_context, database_url: str) -> Iterator[None]:
+    """The hub's run lock for the block, as the run's holder, waiting as long as the run's tag says."""
+    run = plan_context.dagster_run
+    wait = lock_wait_seconds(run.tags.get(LOCK_WAIT_TAG))
+    holder = f"dagster run {run.run_id}"
+    with locking.exclusive(database_url, holder, wait=wait, notice=plan_context.log.info):
+        plan_context.log.info(f"holding the hub's run lock for {holder}")
+        yield
 
 
 def lock_wait_seconds(tag: str | None) -> float:

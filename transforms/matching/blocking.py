@@ -112,3 +112,13 @@ def pairs_per_pass(keys: pd.DataFrame, passes: tuple[BlockingPass, ...]) -> dict
         pairs = CappedBlock(p.name, p.max_block).index(keys)
         result[p.name] = np.column_stack([pairs.get_level_values(0), pairs.get_level_values(1)]).astype(np.int64)
     return result
+
+
+def split_pairs(pairs: np.ndarray, shards: int) -> list[np.ndarray]:
+    """``pairs`` (the deduplicated union of all passes) as ``shards`` contiguous slices of near-equal size.
+
+    Splitting the union, not the blocks, puts every pair in exactly one slice: a pair that several
+    passes (or blocks) propose is compared once, and none is lost between shards. Slices of the sorted
+    union are balanced whatever the block sizes, and concatenated in order they are the union again.
+    """
+    return np.array_split(pairs, shards)

@@ -100,12 +100,19 @@ def _fit(
     return fit(both, random_levels, len(records), fixed=np.concatenate([fixed, labels.accepted[missed].astype(float)]))
 
 
+def compare_pairs(records: pd.DataFrame, pairs: np.ndarray, settings: MatchSettings) -> pd.DataFrame:
+    """The feature levels of ``pairs``, as ``score_pairs`` compares them: the costly part, which depends on
+    each pair's two records alone (given all records), so slices of the pairs can be compared apart."""
+    return compare(with_names_from_email(records), pairs, settings.comparisons)
+
+
 def score_pairs(
     records: pd.DataFrame,
     pairs: np.ndarray,
     model: MatchModel | None,
     settings: MatchSettings,
     labels: Labels | None = None,
+    levels: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, MatchModel]:
     """Feature levels and weights, total weight, probability and outcome of each pair.
 
@@ -113,12 +120,15 @@ def score_pairs(
     gives, if any. With ``labels`` (stewards' decisions), the fit holds decided pairs at their
     decision, each pattern of levels a steward labelled has its weight corrected by those labels
     (``labels.pattern_corrections``) where the model put the pair up for review (the band the labels
-    come from), and a decided pair's outcome is its decision.
+    come from), and a decided pair's outcome is its decision. ``levels`` are the pairs' feature levels
+    when they were compared already (by the shards of a partitioned run: ``compare_pairs`` on slices of
+    ``pairs``, in order).
     """
     records = with_names_from_email(records)
     labels = labels if labels is not None else Labels.none()
     thresholds = settings.thresholds
-    levels = compare(records, pairs, settings.comparisons)
+    if levels is None:
+        levels = compare(records, pairs, settings.comparisons)
     label_levels, where = _labelled_levels(records, pairs, levels, labels, settings)
     if model is None:
         model = _fit(records, levels, settings, labels, label_levels, where)
