@@ -56,9 +56,7 @@ def test_ids_survive_a_second_run_and_a_full_rebuild(piped_settings):
     assert xref(settings.database_url).equals(first)
 
 
-def test_incremental_matching_compares_only_changed_records_and_agrees_with_a_full_rebuild(
-    piped_settings, systems_dir
-):
+def test_incremental_matching_compares_only_changed_records_and_agrees_with_a_full_rebuild(piped_settings, systems_dir):
     settings = piped_settings
     advance(systems_dir, days=7)
     incremental = run_pipeline(settings)

@@ -199,7 +199,7 @@ def chart(summary: dict, path: Path) -> None:
         axis.set_xlabel("seconds")
         full, again = runs["full"]["total_seconds"], runs["incremental"]["total_seconds"]
         axis.set_title(f"{store}: full {full:,.0f} s, incremental {again:,.0f} s", fontsize=10)
-        axis.legend(loc="lower right")
+        axis.legend(loc="best")
     fig.suptitle(f"hub run at {summary['persons']:,} simulated persons: seconds per step")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
