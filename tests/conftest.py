@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from filelock import FileLock
 
 # pytest-xdist starts its workers with COLUMNS=80, and a rich console made at import keeps that width for
 # good; without it the width is read at each use, so a test can widen it for one command.
@@ -22,6 +23,7 @@ from hub.runner import run_pipeline
 from hub.simulator import generate, running_simulator
 
 POSTGRES_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+RUN_VARIABLE = "CUSTOMER_HUB_TEST_RUN"  # names the shared template databases of one test run
 TEST_PERSONS = 300
 TEST_SEED = 7
 TEST_TODAY = date(2026, 11, 1)
@@ -54,11 +56,64 @@ def _no_ambient_hub_settings(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+def _shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every xdist worker of this run sees (the parent of the workers' own temporary folders)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _built_once(root: Path, name: str, build: Callable[[Path], str]) -> str:
+    """``build(folder)`` run by the first worker to ask, under a file lock; the others wait and reuse it.
+
+    Returns what ``build`` returned (kept in the folder's ``built`` file), so that a pipeline run shared by
+    all workers costs one run per test session, not one per worker and backend switch."""
+    folder = root / name
+    with FileLock(str(root / f"{name}.lock")):
+        done = folder / "built"
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            done.write_text(build(folder))
+        return done.read_text()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Name this test run (the controller's name reaches the xdist workers through the environment)."""
+    os.environ.setdefault(RUN_VARIABLE, uuid.uuid4().hex[:10])
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller drops the run's shared template databases once every worker is done with them."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            names = connection.execute(
+                sa.text("SELECT datname FROM pg_database WHERE starts_with(datname, :prefix)"),
+                {"prefix": _template_prefix()},
+            ).scalars()
+            for name in list(names):
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except sa.exc.OperationalError:
+        pass  # no server: the run used none
+    finally:
+        admin.dispose()
+
+
+def _template_prefix() -> str:
+    return f"hub_tpl_{os.environ[RUN_VARIABLE]}_"
+
+
 @pytest.fixture(scope="session")
 def pristine_systems(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("pristine") / "systems"
-    generate(out, persons=TEST_PERSONS, seed=TEST_SEED, today=TEST_TODAY)
-    return out
+    """The simulated systems every test starts from, generated once for all workers (read-only: copy them)."""
+
+    def build(folder: Path) -> str:
+        generate(folder / "systems", persons=TEST_PERSONS, seed=TEST_SEED, today=TEST_TODAY)
+        return str(folder / "systems")
+
+    return Path(_built_once(_shared_root(tmp_path_factory), "pristine", build))
 
 
 @pytest.fixture
@@ -77,16 +132,24 @@ def simulator(systems_dir: Path):
         yield sim
 
 
-def _postgres_database(template: str | None = None) -> Iterator[str]:
+def _create_database(name: str, template: str | None = None) -> str:
+    """A new database on the server (a copy of ``template`` if given); its URL."""
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"hub_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
-    url = sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    admin.dispose()
+    return sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _postgres_database(template: str | None = None) -> Iterator[str]:
+    """A database of the test's own, dropped after it."""
+    name = f"hub_test_{uuid.uuid4().hex[:12]}"
+    url = _create_database(name, template)
     try:
         yield url
     finally:
         storage.engine(url).dispose()
+        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
@@ -125,34 +188,48 @@ def settings(simulator, database_url: str, tmp_path: Path) -> Settings:
     return hub_settings(simulator, database_url, tmp_path / "hub")
 
 
-@pytest.fixture(scope="session", params=["duckdb", "postgresql"])
-def _piped_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pristine_systems: Path):
-    """The whole pipeline run once per backend over the pristine systems: (backend, hub home, URL)."""
-    root = tmp_path_factory.mktemp(f"piped-{request.param}")
-    home = root / "hub"
-    systems = root / "systems"
-    shutil.copytree(pristine_systems, systems)
-    databases = iter([f"duckdb:///{home / 'hub.duckdb'}"]) if request.param == "duckdb" else _postgres_database()
-    url = next(databases)
-    with running_simulator(systems, strict=True) as sim:
-        outcome = run_pipeline(hub_settings(sim, url, home), run_config=PUBLISH_NOTHING)
-    assert outcome.ok, outcome.errors
-    storage.engine(url).dispose()
-    yield request.param, home, url
-    next(databases, None)
+@pytest.fixture(scope="session")
+def _piped_templates(tmp_path_factory: pytest.TempPathFactory, pristine_systems: Path) -> Callable[[str], tuple]:
+    """The whole pipeline run once per backend over the pristine systems, shared by every worker:
+    ``template(backend)`` gives (hub home, URL), built on first use."""
+
+    def template(backend: str) -> tuple[Path, str]:
+        def build(root: Path) -> str:
+            home, systems = root / "hub", root / "systems"
+            shutil.copytree(pristine_systems, systems)
+            if backend == "duckdb":
+                url = f"duckdb:///{home / 'hub.duckdb'}"
+            else:
+                url = _create_database(f"{_template_prefix()}{backend}")
+            with running_simulator(systems, strict=True) as sim:
+                outcome = run_pipeline(hub_settings(sim, url, home), run_config=PUBLISH_NOTHING)
+            assert outcome.ok, outcome.errors
+            storage.engine(url).dispose()
+            return url
+
+        url = _built_once(_shared_root(tmp_path_factory), f"piped-{backend}", build)
+        return _shared_root(tmp_path_factory) / f"piped-{backend}" / "hub", url
+
+    return template
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def piped_backend(request: pytest.FixtureRequest) -> str:
+    """The store of ``piped_settings``; a test narrows it: ``parametrize("piped_backend", [...], indirect=True)``."""
+    return request.param
 
 
 @pytest.fixture
-def piped_settings(_piped_template, simulator, tmp_path: Path) -> Iterator[Settings]:
+def piped_settings(_piped_templates, piped_backend: str, simulator, tmp_path: Path) -> Iterator[Settings]:
     """A private copy of a hub after one full pipeline run, on DuckDB and on PostgreSQL.
 
     The copy's simulator serves the same pristine systems, so a further run is a reload of the same
     data. Copying a file or cloning a template database takes a fraction of a pipeline run.
     """
-    backend, template_home, template_url = _piped_template
+    template_home, template_url = _piped_templates(piped_backend)
     home = tmp_path / "hub"
     shutil.copytree(template_home, home)
-    if backend == "duckdb":
+    if piped_backend == "duckdb":
         url = f"duckdb:///{home / 'hub.duckdb'}"
         yield hub_settings(simulator, url, home)
         storage.engine(url).dispose()

@@ -40,7 +40,7 @@ def stored(url: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     return pairs, model.sort_values(["feature", "level"], ignore_index=True), xref
 
 
-@pytest.mark.parametrize("_piped_template", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("piped_backend", ["postgresql"], indirect=True)
 def test_matching_in_shards_on_dask_equals_matching_in_one_process(piped_settings, monkeypatch):
     one_pairs, one_model, one_xref = stored(piped_settings.database_url)
     assert len(one_pairs) > 100 and (one_pairs["outcome"] == "match").any()
@@ -77,7 +77,7 @@ def test_every_candidate_pair_is_in_exactly_one_shard_in_order():
         assert max(map(len, parts)) - min(map(len, parts)) <= 1
 
 
-@pytest.mark.parametrize("_piped_template", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("piped_backend", ["postgresql"], indirect=True)
 def test_matching_in_shards_in_one_process_with_the_stored_model_equals_it_too(piped_settings):
     """`hub run` executes in its own process whatever the executor: the shards then run one after another."""
     one_pairs, one_model, one_xref = stored(piped_settings.database_url)
