@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 import requests
 import sqlalchemy as sa
 from conftest import PUBLISH_NOTHING
@@ -82,11 +83,9 @@ def last_accounts(url: str) -> dict[str, object]:
         }
 
 
-def test_first_run_lands_every_record_of_every_system_or_quarantines_it(settings, systems_dir, simulator):
-    outcome = run_pipeline(settings, run_config=PUBLISH_NOTHING)
-    assert outcome.ok, outcome
-
-    url = settings.database_url
+def test_first_run_lands_every_record_of_every_system_or_quarantines_it(piped_settings, systems_dir, simulator):
+    """The prepared hub is one first run over the systems the simulator serves."""
+    url = piped_settings.database_url
     counts = table_counts(url)
     assert all(count > 0 for count in counts.values()), counts
     expected = {
@@ -104,8 +103,8 @@ def test_first_run_lands_every_record_of_every_system_or_quarantines_it(settings
     assert all(a.balanced for a in last_accounts(url).values())
 
 
-def test_a_second_run_reads_nothing_new_and_adds_no_duplicates(settings):
-    assert run_pipeline(settings, run_config=PUBLISH_NOTHING).ok
+def test_a_second_run_reads_nothing_new_and_adds_no_duplicates(piped_settings):
+    settings = piped_settings
     before = table_counts(settings.database_url)
     first_loads = {t: a.load_id for t, a in last_accounts(settings.database_url).items()}
     assert run_pipeline(settings, run_config=PUBLISH_NOTHING).ok
@@ -117,8 +116,8 @@ def test_a_second_run_reads_nothing_new_and_adds_no_duplicates(settings):
             assert result.load_id == first_loads[table] or result.read == 0, table
 
 
-def test_after_a_week_only_what_changed_is_read(settings, systems_dir, simulator):
-    assert run_pipeline(settings, run_config=PUBLISH_NOTHING).ok
+def test_after_a_week_only_what_changed_is_read(piped_settings, systems_dir, simulator):
+    settings = piped_settings
     clock = simulator_clock(systems_dir)
     advance(systems_dir, days=7)
 
@@ -144,13 +143,14 @@ def simulator_clock(systems: Path) -> str:
     return load_meta(systems).clock.isoformat()
 
 
-def test_429_and_5xx_lose_nothing(systems_dir, simulator, tmp_path, make_settings):
-    """The same systems served with a third of all calls failing land exactly the same rows.
+@pytest.mark.parametrize("piped_backend", ["duckdb"], indirect=True)
+def test_429_and_5xx_lose_nothing(piped_settings, systems_dir, tmp_path, make_settings):
+    """The same systems served with a third of all calls failing land exactly the same rows as the prepared
+    hub's clean run over them.
 
     DuckDB only: the HTTP behaviour does not depend on the hub's database.
     """
-    clean = make_settings(simulator, f"duckdb:///{tmp_path / 'clean.duckdb'}", tmp_path / "clean")
-    assert run_pipeline(clean, run_config=PUBLISH_NOTHING).ok
+    clean = piped_settings
     with running_simulator(systems_dir, fault_rate=0.3, strict=True) as flaky:
         faulty = make_settings(flaky, f"duckdb:///{tmp_path / 'faulty.duckdb'}", tmp_path / "faulty")
         assert run_pipeline(faulty, run_config=PUBLISH_NOTHING).ok
