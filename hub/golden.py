@@ -32,7 +32,7 @@ from transforms.matching.model import MatchModel
 from transforms.matching.settings import Comparisons, MatchSettings
 from transforms.matching.stable_ids import assign_ids
 from transforms.rectification import apply_rectifications
-from transforms.source_records import standardise
+from transforms.source_records import raw_fingerprints, standardise
 from transforms.survivorship import name_order_from, rules_from, survive
 
 DEFAULT_MATCHING = "matching.toml"
@@ -62,17 +62,29 @@ def matching_settings(config: MatchingConfig, stored: MatchSettings | None) -> M
     description="Every identity in the landing area as one standardised source record.",
 )
 def source_records(database: HubDatabase) -> MaterializeResult:
+    """Only records whose raw fields (or the standardisation's code) changed since the last run are
+    standardised again, and records gone from the landing area are forgotten: a day's run touches a day's
+    changes."""
     with measure() as meter:
         storage.migrate(database.url)
         with database.engine().connect() as connection:
-            records = standardise(read_identities(connection))
+            identities = read_identities(connection)
+            stored = store.load_stored_fingerprints(connection)
+        ids = identities["source_system"] + ":" + identities["source_key"]
+        raw = raw_fingerprints(identities)
+        changed = stored["raw_fingerprint"].reindex(ids).to_numpy() != raw.to_numpy()
+        records = standardise(identities[changed])
+        records["raw_fingerprint"] = pd.Series(raw.to_numpy(), index=ids).reindex(records["unique_id"]).to_numpy()
+        gone = stored.index.difference(pd.Index(ids)).tolist()
         with database.engine().begin() as connection:
-            saved = store.save_records(connection, records)
-    changed = int((saved["fingerprint"] != saved["matched_fingerprint"]).sum())
-    per_system = records["source_system"].value_counts().to_dict()
+            store.save_records(connection, records, stored, gone)
+            unmatched = store.count_unmatched(connection)
+    per_system = identities["source_system"].value_counts().to_dict()
     return meter.result(
-        records=len(records),
-        changed_since_matching=changed,
+        records=len(identities),
+        standardised=len(records),
+        forgotten=len(gone),
+        changed_since_matching=unmatched,
         **{f"records_{k}": int(v) for k, v in per_system.items()},
     )
 

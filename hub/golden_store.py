@@ -15,14 +15,14 @@ import pandas as pd
 import sqlalchemy as sa
 
 from hub import schema as t
-from hub.storage import insert_frame, read_frame, write_differences
+from hub.storage import insert_frame, read_frame, write_changes, write_differences
 from transforms.matching.levels import LEVELS
 from transforms.matching.model import MatchModel
 from transforms.matching.settings import MatchSettings
 from transforms.matching.stable_ids import IdEvent, id_number
 
 FINGERPRINTS = ("fingerprint", "matched_fingerprint")
-RECORD_COLUMNS = [c.name for c in t.source_record.columns if c.name not in FINGERPRINTS]
+RECORD_COLUMNS = [c.name for c in t.source_record.columns if c.name not in (*FINGERPRINTS, "raw_fingerprint")]
 COMPARED = ["first_name", "last_name", "email", "phone", "birth_date", "birth_month_day", "street", "postal_code"]
 LEVEL_COLUMNS = {f: f"level_{f}" for f in LEVELS}
 WEIGHT_COLUMNS = [f"weight_{f}" for f in LEVELS]
@@ -37,16 +37,30 @@ def fingerprints(records: pd.DataFrame) -> pd.Series:
     return pd.util.hash_pandas_object(records[COMPARED].astype(str), index=False).astype(str)
 
 
-def save_records(connection: sa.Connection, records: pd.DataFrame) -> pd.DataFrame:
-    """Replace the standardised records, keeping each one's fingerprint as of its last matching."""
+def load_stored_fingerprints(connection: sa.Connection) -> pd.DataFrame:
+    """Each stored record's raw fingerprint (``transforms.source_records.raw_fingerprints``) and the
+    fingerprint it was last matched with, indexed by ``unique_id``."""
     record = t.source_record.c
-    previous = read_frame(connection, sa.select(record.unique_id, record.matched_fingerprint))
-    frame = records[RECORD_COLUMNS].copy()
+    frame = read_frame(connection, sa.select(record.unique_id, record.raw_fingerprint, record.matched_fingerprint))
+    return frame.set_index("unique_id")
+
+
+def save_records(connection: sa.Connection, records: pd.DataFrame, stored: pd.DataFrame, gone: list[str]) -> None:
+    """Write the records standardised this run (their ``raw_fingerprint`` set) and forget those ``gone`` from
+    the landing area; a record written keeps the fingerprint it was last matched with (from ``stored``), and
+    every other record stays as it was."""
+    frame = records[[*RECORD_COLUMNS, "raw_fingerprint"]].copy()
     frame["birth_date"] = frame["birth_date"].dt.date
     frame["fingerprint"] = fingerprints(records).to_numpy()
-    frame = frame.merge(previous, on="unique_id", how="left")
-    write_differences(connection, t.source_record, frame)
-    return frame
+    frame["matched_fingerprint"] = stored["matched_fingerprint"].reindex(records["unique_id"]).to_numpy()
+    write_changes(connection, t.source_record, frame, gone)
+
+
+def count_unmatched(connection: sa.Connection) -> int:
+    """Records whose fingerprint changed since they were last matched (or were never matched)."""
+    record = t.source_record.c
+    unmatched = record.matched_fingerprint.is_distinct_from(record.fingerprint)
+    return connection.execute(sa.select(sa.func.count()).where(unmatched)).scalar()
 
 
 MATCHING_COLUMNS = [c for c in RECORD_COLUMNS if not c.endswith("_display") and c not in ("city", "updated_at")]

@@ -56,6 +56,8 @@ source_record = _table(
     sa.Column("updated_at", TS),
     sa.Column("fingerprint", sa.String, nullable=False),
     sa.Column("matched_fingerprint", sa.String),
+    # The raw identity fields and the standardisation's code as of the record's last standardising.
+    sa.Column("raw_fingerprint", sa.String),
     # An ERP customer the ERP soft-deleted: still the person's record (its invoices stay with them), but it
     # gives no value to the golden record.
     sa.Column("soft_deleted", sa.Boolean, nullable=False, server_default=sa.false()),

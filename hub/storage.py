@@ -241,3 +241,21 @@ def write_differences(
     ).rowcount
     connection.exec_driver_sql(f"DROP TABLE {stage}")
     return deleted, inserted
+
+
+def write_changes(connection: sa.Connection, table: sa.Table, changed: pd.DataFrame, gone: list[str]) -> None:
+    """Replace the rows of ``changed`` (by ``table``'s one-column key) and delete those keyed ``gone``; every
+    other row stays untouched. For a step that knows what changed, so that it need not compare every row."""
+    (key,) = (c.name for c in table.primary_key.columns)
+    target = f"{table.schema}.{table.name}"
+    for stage, frame in (("_hub_gone", pd.DataFrame({key: gone})), ("_hub_changed", changed)):
+        if frame.empty:
+            continue
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
+        listed = ", ".join(f'"{c}"' for c in frame.columns)
+        connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} AS SELECT {listed} FROM {target} LIMIT 0")
+        insert_frame(connection, stage, frame, schema=None)
+        connection.exec_driver_sql(f'DELETE FROM {target} t USING {stage} d WHERE t."{key}" = d."{key}"')
+        if stage == "_hub_changed":
+            connection.exec_driver_sql(f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {stage}")
+        connection.exec_driver_sql(f"DROP TABLE {stage}")

@@ -15,9 +15,11 @@ from hub import golden_store as store
 from hub import storage
 from hub.bench.scoring import pairwise_scores, read_truth
 from hub.cli import app
+from hub.landed import read_identities
 from hub.review import decide, review_queue, unmerge
 from hub.runner import run_pipeline
 from hub.simulator import advance
+from transforms.source_records import standardise
 
 FULL_REBUILD = {"ops": {"golden__match_pairs": {"config": {"full_rebuild": True}}}}
 
@@ -30,6 +32,20 @@ def xref(url: str) -> pd.Series:
 def scalar(url: str, sql: str, **params):
     with storage.engine(url).connect() as connection:
         return connection.execute(sa.text(sql), params).scalar()
+
+
+def stored_records(url: str) -> pd.DataFrame:
+    with storage.engine(url).connect() as connection:
+        return store.load_records(connection).drop(columns=["matched_fingerprint"])
+
+
+def standardised_from_scratch(url: str) -> pd.DataFrame:
+    """Every landed identity standardised again, as the stored records would be after a first run."""
+    with storage.engine(url).connect() as connection:
+        records = standardise(read_identities(connection))
+    records["fingerprint"] = store.fingerprints(records).to_numpy()
+    fresh = records[[*store.RECORD_COLUMNS, "fingerprint"]]
+    return fresh.astype({c: object for c in fresh.columns if c not in ("birth_date", "updated_at")})
 
 
 def test_every_source_record_belongs_to_one_golden_customer_and_matches_the_truth(piped_settings, systems_dir):
@@ -49,7 +65,8 @@ def test_every_source_record_belongs_to_one_golden_customer_and_matches_the_trut
 def test_ids_survive_a_second_run_and_a_full_rebuild(piped_settings):
     settings = piped_settings
     first = xref(settings.database_url)
-    assert run_pipeline(settings).ok
+    second = run_pipeline(settings)
+    assert second.ok and second.materializations["golden/source_records"]["standardised"] == 0
     assert xref(settings.database_url).equals(first)
     rebuilt = run_pipeline(settings, run_config=FULL_REBUILD)
     assert rebuilt.ok and rebuilt.materializations["golden/match_pairs"]["mode"] == "full"
@@ -65,6 +82,10 @@ def test_incremental_matching_compares_only_changed_records_and_agrees_with_a_fu
     assert stage["mode"] == "incremental"
     total = scalar(settings.database_url, "SELECT count(*) FROM mdm.source_record")
     assert 0 < stage["records_compared"] < total / 4
+    standardised = incremental.materializations["golden/source_records"]["standardised"]
+    assert 0 < standardised < total / 4
+    stored, fresh = stored_records(settings.database_url), standardised_from_scratch(settings.database_url)
+    pd.testing.assert_frame_equal(stored, fresh.astype({"updated_at": stored["updated_at"].dtype}))
     after_incremental = xref(settings.database_url)
     assert run_pipeline(settings, run_config=FULL_REBUILD).ok
     assert xref(settings.database_url).equals(after_incremental)

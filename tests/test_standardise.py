@@ -82,3 +82,25 @@ def test_birth_dates_from_every_system_and_the_email_platforms_month_day():
     assert records.loc["loyalty:L1", "first_name_display"] == "Matti"
     assert records.loc["erp:C1", "city_display"] == "Tampere"
     assert records.loc["erp:C1", "street"] == "hameenkatu 1"
+
+
+def test_a_raw_fingerprint_moves_with_any_raw_field_and_with_the_standardisation(monkeypatch):
+    from transforms import source_records
+
+    identities = pd.DataFrame(
+        {
+            "source_system": ["erp", "erp"],
+            "source_key": ["1", "2"],
+            "first_name": ["Anna", "Anna"],
+            "email": ["anna@example.fi", "anna@example.fi"],
+            "soft_deleted": [False, False],
+        }
+    )
+    before = source_records.raw_fingerprints(identities)
+    assert before[0] != before[1]  # the key is part of it
+    edited = identities.assign(first_name=["Anna", "Ana"])
+    after = source_records.raw_fingerprints(edited)
+    assert after[0] == before[0] and after[1] != before[1]
+    assert source_records.raw_fingerprints(identities.assign(soft_deleted=[True, False]))[0] != before[0]
+    monkeypatch.setattr(source_records, "standardisation_digest", lambda: "another version of the code")
+    assert (source_records.raw_fingerprints(identities) != before).all()

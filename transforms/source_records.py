@@ -8,12 +8,39 @@ with the key as the public crosswalk spells it, with display and comparison form
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import sys
+from functools import cache
+from importlib.metadata import version
+
 import pandas as pd
 
+from quality import canonical
 from quality.canonical import email_local_part, normalise_email, normalise_phone, repair
+from transforms.standardise import addresses, names, text
 from transforms.standardise.addresses import normalise_postcode, normalise_street, street_name
 from transforms.standardise.names import clean_name, fold_name
 from transforms.standardise.text import fold, per_unique
+
+LIBRARIES = ("phonenumbers", "email-validator", "ftfy")  # their data and rules shape the standard forms too
+
+
+@cache
+def standardisation_digest() -> str:
+    """A digest of what turns raw fields into standard forms: this module's and its helpers' code and the
+    versions of the libraries they call. A record is standardised again when its raw fields change or when
+    this does, so an upgrade of either never leaves records in an older standard form."""
+    modules = (sys.modules[__name__], canonical, addresses, names, text)
+    parts = [inspect.getsource(m) for m in modules] + [f"{lib}=={version(lib)}" for lib in LIBRARIES]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def raw_fingerprints(identities: pd.DataFrame) -> pd.Series:
+    """Per raw identity row (as ``hub.landed.read_identities`` gives them), a hash of its fields and of the
+    standardisation: equal to the stored one, the record's standard forms are still right."""
+    raw = identities.astype(str).assign(standardisation=standardisation_digest())
+    return pd.util.hash_pandas_object(raw, index=False).astype(str)
 
 
 def _birth(text: str) -> tuple[str | None, str | None]:
