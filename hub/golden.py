@@ -33,7 +33,14 @@ from transforms.matching.settings import Comparisons, MatchSettings
 from transforms.matching.stable_ids import assign_ids
 from transforms.rectification import apply_rectifications
 from transforms.source_records import raw_fingerprints, standardise
-from transforms.survivorship import name_order_from, rules_from, survive
+from transforms.survivorship import (
+    name_order_from,
+    name_statistics,
+    rules_from,
+    sources_digests,
+    survive,
+    survivorship_digest,
+)
 
 DEFAULT_MATCHING = "matching.toml"
 
@@ -234,34 +241,54 @@ def customer_xref(context: AssetExecutionContext, database: HubDatabase) -> Mate
     description="One row per customer: surviving attribute values (or standing corrections), with lineage.",
 )
 def golden_customer(database: HubDatabase) -> MaterializeResult:
+    """Only customers whose records changed (raw fields, or which records they hold), who have standing
+    corrections, or who are new are survived again; customers gone are deleted. A change of the
+    survivorship rules or code changes every customer's digest, so that run survives everyone."""
     with measure() as meter:
-        with database.engine().connect() as connection:
-            records = store.load_records(connection)
-            xref = store.load_xref(connection)
-            corrections = store.load_rectifications(connection)
-        records["customer_id"] = xref.reindex(records["unique_id"]).to_numpy()
         rules = read_settings("survivorship.toml")
-        golden, lineage = survive(records, rules_from(rules), name_order_from(rules))
-        golden, lineage, lapsed = apply_rectifications(
-            golden, lineage, records, corrections, fingerprint_with(database.key())
-        )
-        summary = records.groupby("customer_id").agg(
-            source_records=("unique_id", "size"),
-            source_systems=("source_system", lambda s: ",".join(sorted(set(s)))),
-        )
-        golden = golden.join(summary, on="customer_id")
-        golden["birth_date"] = pd.to_datetime(golden["birth_date"]).dt.date
-        golden["updated_at"] = store.now()
+        with database.engine().connect() as connection:
+            digests = sources_digests(store.load_members(connection), survivorship_digest(rules))
+            stored = store.load_sources_digests(connection)
+            corrections = store.load_rectifications(connection)
+            changed = digests.index[stored.reindex(digests.index).to_numpy() != digests.to_numpy()]
+            redo = changed.union(pd.Index(corrections["customer_id"]).intersection(digests.index))
+            everyone = len(redo) == len(digests)
+            records = store.load_records_of(connection, redo.tolist())
+            statistics = name_statistics(store.load_names(connection))
+        golden, lineage, lapsed = survived(records, corrections, rules, statistics, fingerprint_with(database.key()))
+        golden["sources_digest"] = digests.reindex(golden["customer_id"]).to_numpy()
+        gone = None if everyone else stored.index.difference(digests.index).tolist()
         with database.engine().begin() as connection:
-            store.save_golden(connection, golden, lineage)
+            store.save_golden(connection, golden, lineage, gone)
             store.forget_rectifications(connection, lapsed)
     return meter.result(
-        customers=len(golden),
-        lineage_rows=len(lineage),
+        customers=len(digests),
+        customers_survived=len(golden),
+        customers_gone=len(stored.index.difference(digests.index)),
+        lineage_rows_written=len(lineage),
         names_from_reordered_records=int(lineage["rule"].str.contains("name order").sum()) if len(lineage) else 0,
         corrections_standing=len(corrections) - len(lapsed),
         corrections_overtaken_by_systems=len(lapsed),
     )
+
+
+def survived(
+    records: pd.DataFrame, corrections: pd.DataFrame, rules: dict, statistics: pd.DataFrame, fingerprint
+) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[str, str]]]:
+    """Golden rows of the customers ``records`` hold, their lineage, and the corrections that lapsed."""
+    if records.empty:
+        empty = pd.DataFrame(columns=[c.name for c in t.golden_customer.columns if c.name != "sources_digest"])
+        return empty, pd.DataFrame(columns=[c.name for c in t.golden_lineage.columns]), []
+    golden, lineage = survive(records, rules_from(rules), name_order_from(rules), statistics)
+    golden, lineage, lapsed = apply_rectifications(golden, lineage, records, corrections, fingerprint)
+    summary = records.groupby("customer_id").agg(
+        source_records=("unique_id", "size"),
+        source_systems=("source_system", lambda s: ",".join(sorted(set(s)))),
+    )
+    golden = golden.join(summary, on="customer_id")
+    golden["birth_date"] = pd.to_datetime(golden["birth_date"]).dt.date
+    golden["updated_at"] = store.now()
+    return golden, lineage, lapsed
 
 
 def golden_definitions(matching: AssetsDefinition = match_pairs) -> Definitions:

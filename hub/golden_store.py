@@ -138,13 +138,14 @@ def replace_pairs(connection: sa.Connection, pairs: pd.DataFrame, touching: list
     insert_frame(connection, "match_pair", pairs)
 
 
-def _stage_ids(connection: sa.Connection, ids: list[str]) -> sa.Table:
+def _stage_ids(connection: sa.Connection, ids: list[str], column: str = "unique_id") -> sa.Table:
     """The IDs in a temporary table: an IN list of a million parameters is more than either store takes."""
-    touching = sa.Table("_hub_touching", sa.MetaData(), sa.Column("unique_id", sa.String), prefixes=["TEMPORARY"])
-    touching.create(connection, checkfirst=True)
-    connection.execute(sa.delete(touching))
-    insert_frame(connection, touching.name, pd.DataFrame({"unique_id": ids}), schema=None)
-    return touching
+    name = f"_hub_{column}s"
+    staged = sa.Table(name, sa.MetaData(), sa.Column(column, sa.String), prefixes=["TEMPORARY"])
+    staged.create(connection, checkfirst=True)
+    connection.execute(sa.delete(staged))
+    insert_frame(connection, staged.name, pd.DataFrame({column: ids}), schema=None)
+    return staged
 
 
 def load_links(connection: sa.Connection) -> pd.DataFrame:
@@ -228,10 +229,59 @@ def save_clusters(
     insert_frame(connection, "customer_id_history", history.assign(run_id=run_id, recorded_at=now()))
 
 
-def save_golden(connection: sa.Connection, golden: pd.DataFrame, lineage: pd.DataFrame) -> None:
-    """Golden rows and their lineage; a customer's ``updated_at`` moves only when one of its values changed."""
-    write_differences(connection, t.golden_customer, golden, unchanged_by=("updated_at",))
-    write_differences(connection, t.golden_lineage, lineage)
+def load_members(connection: sa.Connection) -> pd.DataFrame:
+    """Every record's customer and raw fingerprint: ``customer_id``, ``unique_id``, ``raw_fingerprint``."""
+    record, xref = t.source_record.c, t.customer_xref.c
+    joined = t.source_record.join(
+        t.customer_xref, sa.and_(record.source_system == xref.source_system, record.source_key == xref.source_key)
+    )
+    query = sa.select(xref.customer_id, record.unique_id, record.raw_fingerprint).select_from(joined)
+    return read_frame(connection, query)
+
+
+def load_sources_digests(connection: sa.Connection) -> pd.Series:
+    """Each golden customer's ``sources_digest`` as of its last survival, by ``customer_id``."""
+    golden = t.golden_customer.c
+    frame = read_frame(connection, sa.select(golden.customer_id, golden.sources_digest))
+    return pd.Series(frame["sources_digest"].to_numpy(), index=frame["customer_id"].to_numpy(), dtype=object)
+
+
+def load_records_of(connection: sa.Connection, customer_ids: list[str]) -> pd.DataFrame:
+    """The standardised records of these customers (as ``load_records``), with their ``customer_id``."""
+    record, xref = t.source_record.c, t.customer_xref.c
+    wanted = _stage_ids(connection, customer_ids, "customer_id")
+    joined = t.source_record.join(
+        t.customer_xref, sa.and_(record.source_system == xref.source_system, record.source_key == xref.source_key)
+    ).join(wanted, wanted.c.customer_id == xref.customer_id)
+    query = sa.select(*(record[c] for c in RECORD_COLUMNS), xref.customer_id).select_from(joined)
+    frame = read_frame(connection, query.order_by(record.unique_id))
+    frame["birth_date"] = pd.to_datetime(frame["birth_date"], errors="coerce").astype("datetime64[ns]")
+    frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True, errors="coerce")
+    return frame.astype({c: object for c in [*RECORD_COLUMNS, "customer_id"] if c not in ("birth_date", "updated_at")})
+
+
+def load_names(connection: sa.Connection) -> pd.DataFrame:
+    """Every record's folded first and last name: the sample name statistics are taken from."""
+    record = t.source_record.c
+    return read_frame(connection, sa.select(record.first_name, record.last_name)).astype(object)
+
+
+KEPT, REFRESHED = ("updated_at",), ("sources_digest",)  # "last changed" moves with the values alone
+
+
+def save_golden(connection: sa.Connection, golden: pd.DataFrame, lineage: pd.DataFrame, gone: list[str] | None) -> None:
+    """Golden rows and their lineage; a customer's ``updated_at`` moves only when one of its values changed.
+
+    With ``gone`` (a list, maybe empty) the rows are only the customers survived again: theirs are replaced
+    and the customers gone are deleted, every other customer stays as it was. Without, the rows are every
+    customer's, and only what differs is written."""
+    if gone is None:
+        write_differences(connection, t.golden_customer, golden, unchanged_by=KEPT, refreshed=REFRESHED)
+        write_differences(connection, t.golden_lineage, lineage)
+        return
+    write_changes(connection, t.golden_customer, golden, gone, unchanged_by=KEPT, refreshed=REFRESHED)
+    redone = [*gone, *golden["customer_id"]]  # a customer whose lineage shrank to nothing leaves no row to key by
+    write_changes(connection, t.golden_lineage, lineage, redone, key="customer_id")
 
 
 def resolve(connection: sa.Connection, customer_id: str) -> str:

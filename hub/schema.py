@@ -147,6 +147,8 @@ golden_customer = _table(
     sa.Column("source_records", sa.Integer, nullable=False),
     sa.Column("source_systems", sa.String, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
+    # Its records' raw fingerprints and the survivorship rules as of its last survival (golden_store.digests).
+    sa.Column("sources_digest", sa.String),
 )
 
 golden_lineage = _table(

@@ -207,7 +207,11 @@ def insert_frame(connection: sa.Connection, table: str, frame: pd.DataFrame, sch
 
 
 def write_differences(
-    connection: sa.Connection, table: sa.Table, frame: pd.DataFrame, unchanged_by: tuple[str, ...] = ()
+    connection: sa.Connection,
+    table: sa.Table,
+    frame: pd.DataFrame,
+    unchanged_by: tuple[str, ...] = (),
+    refreshed: tuple[str, ...] = (),
 ) -> tuple[int, int]:
     """Make ``table`` hold the rows of ``frame`` by writing only what differs; (rows deleted, rows inserted).
 
@@ -216,13 +220,14 @@ def write_differences(
     after a day's changes rewrites about one row in a hundred, and deleting every row of a keyed table is
     what costs: on DuckDB it takes twenty times the insert (each key leaves its index one by one), on
     PostgreSQL it leaves a dead row per row. The comparison runs in the database against ``frame`` staged in
-    a temporary table of the target's column types, so values are compared as stored.
+    a temporary table of the target's column types, so values are compared as stored. A column in
+    ``refreshed`` (bookkeeping, such as a digest of the row's sources) is not compared but set where it differs.
     """
     if connection.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None:
         insert_frame(connection, table.name, frame, schema=table.schema)  # a first run: nothing to compare
         return 0, len(frame)
     keys = [c.name for c in table.primary_key.columns]
-    compared = [c for c in frame.columns if c not in unchanged_by]
+    compared = [c for c in frame.columns if c not in (*unchanged_by, *refreshed)]
     target = f"{table.schema}.{table.name}"
     stage = "_hub_differences"
     columns = ", ".join(f'"{c}"' for c in frame.columns)
@@ -239,14 +244,29 @@ def write_differences(
         f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage} d "
         f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {same_key})"
     ).rowcount
+    if refreshed:
+        differ = " OR ".join(f't."{c}" IS DISTINCT FROM d."{c}"' for c in refreshed)
+        values = ", ".join(f'"{c}" = d."{c}"' for c in refreshed)
+        connection.exec_driver_sql(f"UPDATE {target} t SET {values} FROM {stage} d WHERE {same_key} AND ({differ})")
     connection.exec_driver_sql(f"DROP TABLE {stage}")
     return deleted, inserted
 
 
-def write_changes(connection: sa.Connection, table: sa.Table, changed: pd.DataFrame, gone: list[str]) -> None:
-    """Replace the rows of ``changed`` (by ``table``'s one-column key) and delete those keyed ``gone``; every
-    other row stays untouched. For a step that knows what changed, so that it need not compare every row."""
-    (key,) = (c.name for c in table.primary_key.columns)
+def write_changes(
+    connection: sa.Connection,
+    table: sa.Table,
+    changed: pd.DataFrame,
+    gone: list[str],
+    key: str | None = None,
+    unchanged_by: tuple[str, ...] = (),
+    refreshed: tuple[str, ...] = (),
+) -> None:
+    """Replace the rows whose ``key`` (by default the table's one-column primary key) is in ``changed`` or
+    ``gone`` by the rows of ``changed``; every other row stays untouched. For a step that knows what changed,
+    so that it need not compare every row. A column in ``unchanged_by`` keeps its stored value in a row
+    whose other values (but those ``refreshed``, as in ``write_differences``) are the same as stored."""
+    if key is None:
+        (key,) = (c.name for c in table.primary_key.columns)
     target = f"{table.schema}.{table.name}"
     for stage, frame in (("_hub_gone", pd.DataFrame({key: gone})), ("_hub_changed", changed)):
         if frame.empty:
@@ -255,6 +275,14 @@ def write_changes(connection: sa.Connection, table: sa.Table, changed: pd.DataFr
         listed = ", ".join(f'"{c}"' for c in frame.columns)
         connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} AS SELECT {listed} FROM {target} LIMIT 0")
         insert_frame(connection, stage, frame, schema=None)
+        if stage == "_hub_changed" and unchanged_by:
+            kept = ", ".join(f'"{c}" = t."{c}"' for c in unchanged_by)
+            same = " AND ".join(
+                f'{stage}."{c}" IS NOT DISTINCT FROM t."{c}"'
+                for c in frame.columns
+                if c not in (*unchanged_by, *refreshed)
+            )
+            connection.exec_driver_sql(f"UPDATE {stage} SET {kept} FROM {target} t WHERE {same}")
         connection.exec_driver_sql(f'DELETE FROM {target} t USING {stage} d WHERE t."{key}" = d."{key}"')
         if stage == "_hub_changed":
             connection.exec_driver_sql(f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {stage}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 import sqlalchemy as sa
+from conftest import PUBLISH_NOTHING
 from typer.testing import CliRunner
 
 from hub import golden_store as store
@@ -32,6 +33,14 @@ def xref(url: str) -> pd.Series:
 def scalar(url: str, sql: str, **params):
     with storage.engine(url).connect() as connection:
         return connection.execute(sa.text(sql), params).scalar()
+
+
+def golden_rows(url: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Golden customers (with when each last changed) and their lineage, in key order."""
+    with storage.engine(url).connect() as connection:
+        golden = pd.read_sql(sa.text("SELECT * FROM mdm.golden_customer ORDER BY customer_id"), connection)
+        lineage = pd.read_sql(sa.text("SELECT * FROM mdm.golden_lineage ORDER BY customer_id, attribute"), connection)
+    return golden.drop(columns="sources_digest"), lineage
 
 
 def stored_records(url: str) -> pd.DataFrame:
@@ -67,6 +76,7 @@ def test_ids_survive_a_second_run_and_a_full_rebuild(piped_settings):
     first = xref(settings.database_url)
     second = run_pipeline(settings)
     assert second.ok and second.materializations["golden/source_records"]["standardised"] == 0
+    assert second.materializations["golden/golden_customer"]["customers_survived"] == 0
     assert xref(settings.database_url).equals(first)
     rebuilt = run_pipeline(settings, run_config=FULL_REBUILD)
     assert rebuilt.ok and rebuilt.materializations["golden/match_pairs"]["mode"] == "full"
@@ -76,7 +86,7 @@ def test_ids_survive_a_second_run_and_a_full_rebuild(piped_settings):
 def test_incremental_matching_compares_only_changed_records_and_agrees_with_a_full_rebuild(piped_settings, systems_dir):
     settings = piped_settings
     advance(systems_dir, days=7)
-    incremental = run_pipeline(settings)
+    incremental = run_pipeline(settings, run_config=PUBLISH_NOTHING)  # no write-back lands in the next run
     assert incremental.ok
     stage = incremental.materializations["golden/match_pairs"]
     assert stage["mode"] == "incremental"
@@ -86,9 +96,17 @@ def test_incremental_matching_compares_only_changed_records_and_agrees_with_a_fu
     assert 0 < standardised < total / 4
     stored, fresh = stored_records(settings.database_url), standardised_from_scratch(settings.database_url)
     pd.testing.assert_frame_equal(stored, fresh.astype({"updated_at": stored["updated_at"].dtype}))
-    after_incremental = xref(settings.database_url)
-    assert run_pipeline(settings, run_config=FULL_REBUILD).ok
+    survived = incremental.materializations["golden/golden_customer"]["customers_survived"]
+    assert 0 < survived < scalar(settings.database_url, "SELECT count(*) FROM mdm.golden_customer") / 4
+    after_incremental, golden = xref(settings.database_url), golden_rows(settings.database_url)
+
+    with storage.engine(settings.database_url).begin() as connection:  # as after an upgrade: survive everyone
+        connection.execute(sa.text("UPDATE mdm.golden_customer SET sources_digest = NULL"))
+    rebuilt = run_pipeline(settings, run_config={"ops": FULL_REBUILD["ops"] | PUBLISH_NOTHING["ops"]})
+    assert rebuilt.ok and rebuilt.materializations["golden/golden_customer"]["customers_survived"] == len(golden[0])
     assert xref(settings.database_url).equals(after_incremental)
+    again = golden_rows(settings.database_url)
+    assert again[0].equals(golden[0]) and again[1].equals(golden[1])
 
 
 def test_a_stewards_accept_merges_two_customers_and_an_unmerge_splits_them_again(piped_settings):

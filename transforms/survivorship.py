@@ -13,6 +13,10 @@ landed records do, and only when they are clear. The lineage of a name taken fro
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +80,26 @@ def name_order_from(config: Mapping[str, Any]) -> NameOrder | None:
     if order.min_observations < 1 or order.min_ratio <= 1:
         raise ValueError("survivorship rules: [name_order] needs min_observations >= 1 and min_ratio > 1")
     return order
+
+
+def survivorship_digest(config: Mapping[str, Any]) -> str:
+    """A digest of what decides golden values: this module's code and the rules (``config``)."""
+    text = inspect.getsource(sys.modules[__name__]) + json.dumps(config, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def sources_digests(members: pd.DataFrame, survivorship: str) -> pd.Series:
+    """Per customer, a digest of its records' raw fingerprints and of ``survivorship_digest``: equal to the
+    one stored with its golden row, its golden values would come out the same, so it need not be survived
+    again. ``members``: ``customer_id``, ``unique_id``, ``raw_fingerprint``, one row per record.
+
+    The digest is a sum of the records' hashes (modulo 2**64), so the records' order does not matter.
+    """
+    hashed = pd.util.hash_pandas_object(
+        members[["unique_id", "raw_fingerprint"]].astype(str).assign(survivorship=survivorship), index=False
+    )
+    sums = pd.Series(hashed.to_numpy(), index=members["customer_id"].to_numpy()).groupby(level=0).sum()
+    return sums.astype(str).rename_axis("customer_id")
 
 
 def survive(
