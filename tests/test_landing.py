@@ -7,6 +7,7 @@ files), never against the simulator's ground truth.
 from __future__ import annotations
 
 import sqlite3
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from hub.runner import run_pipeline
 from hub.simulator import advance, load_meta, running_simulator
 from quality.tables import landed_tables
 from sources.landing import QUARANTINE_TABLE
+from sources.loyalty.helpers import MEMBER_HEADER, Drop, parse_members
 
 # Landing is tested on its own (PUBLISH_NOTHING): publishing changes the shop's accounts, which a run reads back.
 RE_READ_BY_DESIGN = {"esp_campaign", "esp_email_activity"}  # recent campaigns' activity is re-read
@@ -132,11 +134,36 @@ def test_after_a_week_only_what_changed_is_read(piped_settings, systems_dir, sim
         assert accounts[table].read == count, table
     assert changed["webshop_customer"] > 0 and changed["esp_member"] > 0
     assert changed["webshop_customer"] < webshop_total(simulator, "customers") / 2
-    new_snapshots = sorted((systems_dir / "loyalty").glob("jasenet_*.csv"))[1:]
-    assert len(new_snapshots) == 7
-    lines = sum(len(f.read_text("utf-8-sig").splitlines()) - 1 for f in new_snapshots)
-    assert accounts["loyalty_member"].read == lines, "each new nightly snapshot is read once"
+    snapshots = sorted((systems_dir / "loyalty").glob("jasenet_*.csv"))
+    assert len(snapshots) == 8
+    rows = [f.read_bytes().splitlines()[1:] for f in snapshots]
+    changed = 0
+    for before, now in pairwise(rows):
+        seen = set(before)
+        changed += sum(1 for line in now if line.strip() and line not in seen)
+    assert 0 < changed < sum(len(r) for r in rows[1:]) / 10
+    assert accounts["loyalty_member"].read == changed, "a nightly snapshot's lines that changed are read, once"
+    landed, newest = landed_members(settings.database_url), newest_members(snapshots[-1])
+    assert {k: landed.get(k) for k in newest} == newest, "as if the newest snapshot was read whole"
     assert all(a.balanced for a in accounts.values())
+
+
+MEMBER_FIELDS = [c for c in MEMBER_HEADER if c != "jasennumero"]
+
+
+def newest_members(snapshot: Path) -> dict[str, tuple]:
+    """The members of a snapshot file as the loyalty dialect parses them (its broken lines left out)."""
+    drop = Drop(snapshot.name, snapshot.read_bytes(), "-")
+    return {r["jasennumero"]: tuple(r[c] for c in MEMBER_FIELDS) for rows, _ in parse_members(drop) for r in rows}
+
+
+def landed_members(url: str) -> dict[str, tuple]:
+    """The landed loyalty members with those fields."""
+    with storage.engine(url).connect() as connection:
+        rows = connection.execute(
+            sa.text(f"SELECT jasennumero, {', '.join(MEMBER_FIELDS)} FROM landing.loyalty_member")
+        )
+        return {r[0]: tuple(r[1:]) for r in rows}
 
 
 def simulator_clock(systems: Path) -> str:

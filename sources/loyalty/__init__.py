@@ -7,6 +7,13 @@ it, which matters because purchase ids are ``file:line``. A skipped copy under a
 repeats). A file re-delivered under its own name with new content is loaded again and merges on
 its keys. The digests of loaded files live in dlt's source state, which is committed with the load,
 so a crash before the load finishes leaves the file to be read again.
+
+The members file is a full snapshot every night, and from one night to the next about one member in a
+hundred changes. A line of a snapshot byte for byte the same as a line of the previous snapshot loaded
+(the file before it in this run, or the last one loaded, if the folder still holds it) is already landed
+(or quarantined, or held back by the screen) as it is: it is not read again. The state's
+``unchanged_lines`` records for each snapshot how many lines were so and which file they repeat, so
+that every line of a file is accounted for: read (and in the load's ledger) or the same as before.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import dlt
 import fsspec
 
 from sources.landing import Screen, landed
-from sources.loyalty.helpers import FILE_PATTERN, Drop, parse_members, parse_purchases
+from sources.loyalty.helpers import FILE_PATTERN, MEMBERS_PREFIX, Drop, parse_members, parse_purchases
 
 SYSTEM = "loyalty"
 log = logging.getLogger(__name__)
@@ -32,6 +39,34 @@ def list_drops(location: str) -> list[str]:
     return sorted(paths, key=lambda p: p.rsplit("/", 1)[-1])
 
 
+def _last_snapshot(fs, location: str, loaded: dict[str, str], duplicates: dict[str, str]) -> tuple[str, bytes] | None:
+    """The newest members snapshot already loaded, if the folder still holds it unchanged: (name, content)."""
+    names = sorted(n for n in loaded if n.startswith(MEMBERS_PREFIX) and n not in duplicates)
+    if not names:
+        return None
+    path = next((p for p in list_drops(location) if p.rsplit("/", 1)[-1] == names[-1]), None)
+    if path is None:
+        return None
+    content = fs.cat_file(path)
+    return (names[-1], content) if hashlib.sha256(content).hexdigest() == loaded[names[-1]] else None
+
+
+def _changed_lines(name: str, content: bytes, previous: tuple[str, bytes] | None, unchanged: dict) -> bytes:
+    """The snapshot with every line the same as in ``previous`` blanked (the header stays; a blank line is
+    no row, and the others keep their line numbers); the count goes into ``unchanged`` under ``name``."""
+    if previous is None:
+        unchanged.pop(name, None)
+        return content
+    before = set(previous[1].splitlines()[1:])
+    lines = content.splitlines()
+    kept = [lines[0], *(b"" if line in before and line.strip() else line for line in lines[1:])]
+    same = sum(1 for line, k in zip(lines, kept, strict=True) if line and not k)
+    unchanged[name] = {"same_as": previous[0], "lines": same}
+    if same:
+        log.info("loyalty: %s: %d lines as in %s, not read again", name, same, previous[0])
+    return b"\n".join(kept)
+
+
 @dlt.source(name=SYSTEM)
 def loyalty(location: str = dlt.config.value, screen: Screen | None = None):
     @dlt.resource(name="loyalty_drop_raw")
@@ -41,6 +76,8 @@ def loyalty(location: str = dlt.config.value, screen: Screen | None = None):
         loaded: dict[str, str] = state.setdefault("loaded_files", {})
         duplicates: dict[str, str] = state.setdefault("duplicate_files", {})
         originals = {digest: name for name, digest in loaded.items() if name not in duplicates}
+        unchanged: dict[str, dict] = state.setdefault("unchanged_lines", {})
+        previous = _last_snapshot(fs, location, loaded, duplicates)
         for path in list_drops(location):
             name = path.rsplit("/", 1)[-1]
             content = fs.cat_file(path)
@@ -54,6 +91,8 @@ def loyalty(location: str = dlt.config.value, screen: Screen | None = None):
                 continue
             duplicates.pop(name, None)
             originals[digest] = name
+            if name.startswith(MEMBERS_PREFIX):
+                content, previous = _changed_lines(name, content, previous, unchanged), (name, content)
             yield Drop(name, content, digest)
 
     files = drops()
