@@ -229,14 +229,19 @@ def save_clusters(
     insert_frame(connection, "customer_id_history", history.assign(run_id=run_id, recorded_at=now()))
 
 
+def _records_with_customers() -> sa.Join:
+    """Source records joined to the crosswalk that names their customer."""
+    record, xref = t.source_record.c, t.customer_xref.c
+    return t.source_record.join(
+        t.customer_xref, sa.and_(record.source_system == xref.source_system, record.source_key == xref.source_key)
+    )
+
+
 def load_members(connection: sa.Connection) -> pd.DataFrame:
     """Every record's customer and raw fingerprint: ``customer_id``, ``unique_id``, ``raw_fingerprint``."""
     record, xref = t.source_record.c, t.customer_xref.c
-    joined = t.source_record.join(
-        t.customer_xref, sa.and_(record.source_system == xref.source_system, record.source_key == xref.source_key)
-    )
-    query = sa.select(xref.customer_id, record.unique_id, record.raw_fingerprint).select_from(joined)
-    return read_frame(connection, query)
+    query = sa.select(xref.customer_id, record.unique_id, record.raw_fingerprint)
+    return read_frame(connection, query.select_from(_records_with_customers()))
 
 
 def load_sources_digests(connection: sa.Connection) -> pd.Series:
@@ -250,9 +255,7 @@ def load_records_of(connection: sa.Connection, customer_ids: list[str]) -> pd.Da
     """The standardised records of these customers (as ``load_records``), with their ``customer_id``."""
     record, xref = t.source_record.c, t.customer_xref.c
     wanted = _stage_ids(connection, customer_ids, "customer_id")
-    joined = t.source_record.join(
-        t.customer_xref, sa.and_(record.source_system == xref.source_system, record.source_key == xref.source_key)
-    ).join(wanted, wanted.c.customer_id == xref.customer_id)
+    joined = _records_with_customers().join(wanted, wanted.c.customer_id == xref.customer_id)
     query = sa.select(*(record[c] for c in RECORD_COLUMNS), xref.customer_id).select_from(joined)
     frame = read_frame(connection, query.order_by(record.unique_id))
     frame["birth_date"] = pd.to_datetime(frame["birth_date"], errors="coerce").astype("datetime64[ns]")
