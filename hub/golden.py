@@ -32,7 +32,7 @@ from transforms.matching.model import MatchModel
 from transforms.matching.settings import Comparisons, MatchSettings
 from transforms.matching.stable_ids import assign_ids
 from transforms.rectification import apply_rectifications
-from transforms.source_records import raw_fingerprints, standardise
+from transforms.source_records import raw_fingerprints, standardise, unique_ids
 from transforms.survivorship import (
     name_order_from,
     name_statistics,
@@ -77,7 +77,7 @@ def source_records(database: HubDatabase) -> MaterializeResult:
         with database.engine().connect() as connection:
             identities = read_identities(connection)
             stored = store.load_stored_fingerprints(connection)
-        ids = identities["source_system"] + ":" + identities["source_key"]
+        ids = unique_ids(identities)
         raw = raw_fingerprints(identities)
         changed = stored["raw_fingerprint"].reindex(ids).to_numpy() != raw.to_numpy()
         records = standardise(identities[changed])
@@ -257,14 +257,14 @@ def golden_customer(database: HubDatabase) -> MaterializeResult:
             statistics = name_statistics(store.load_names(connection))
         golden, lineage, lapsed = survived(records, corrections, rules, statistics, fingerprint_with(database.key()))
         golden["sources_digest"] = digests.reindex(golden["customer_id"]).to_numpy()
-        gone = None if everyone else stored.index.difference(digests.index).tolist()
+        gone = stored.index.difference(digests.index).tolist()
         with database.engine().begin() as connection:
-            store.save_golden(connection, golden, lineage, gone)
+            store.save_golden(connection, golden, lineage, None if everyone else gone)
             store.forget_rectifications(connection, lapsed)
     return meter.result(
         customers=len(digests),
         customers_survived=len(golden),
-        customers_gone=len(stored.index.difference(digests.index)),
+        customers_gone=len(gone),
         lineage_rows_written=len(lineage),
         names_from_reordered_records=int(lineage["rule"].str.contains("name order").sum()) if len(lineage) else 0,
         corrections_standing=len(corrections) - len(lapsed),

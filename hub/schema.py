@@ -147,7 +147,7 @@ golden_customer = _table(
     sa.Column("source_records", sa.Integer, nullable=False),
     sa.Column("source_systems", sa.String, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
-    # Its records' raw fingerprints and the survivorship rules as of its last survival (golden_store.digests).
+    # Its records' raw fingerprints and the survivorship rules as of its last survival (sources_digests).
     sa.Column("sources_digest", sa.String),
 )
 

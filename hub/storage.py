@@ -229,11 +229,8 @@ def write_differences(
     keys = [c.name for c in table.primary_key.columns]
     compared = [c for c in frame.columns if c not in (*unchanged_by, *refreshed)]
     target = f"{table.schema}.{table.name}"
-    stage = "_hub_differences"
     columns = ", ".join(f'"{c}"' for c in frame.columns)
-    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
-    connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} AS SELECT {columns} FROM {target} LIMIT 0")
-    insert_frame(connection, stage, frame, schema=None)
+    stage = _stage(connection, "_hub_differences", frame, target)
     same_key = " AND ".join(f't."{k}" = d."{k}"' for k in keys)
     listed = ", ".join(f'"{c}"' for c in compared)
     deleted = connection.exec_driver_sql(
@@ -268,22 +265,29 @@ def write_changes(
     if key is None:
         (key,) = (c.name for c in table.primary_key.columns)
     target = f"{table.schema}.{table.name}"
-    for stage, frame in (("_hub_gone", pd.DataFrame({key: gone})), ("_hub_changed", changed)):
-        if frame.empty:
-            continue
-        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
-        listed = ", ".join(f'"{c}"' for c in frame.columns)
-        connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} AS SELECT {listed} FROM {target} LIMIT 0")
-        insert_frame(connection, stage, frame, schema=None)
-        if stage == "_hub_changed" and unchanged_by:
+    replaced = [*gone, *changed[key].unique()]
+    if not changed.empty:
+        staged = _stage(connection, "_hub_changed", changed, target)
+        if unchanged_by:  # before the stored rows go
             kept = ", ".join(f'"{c}" = t."{c}"' for c in unchanged_by)
-            same = " AND ".join(
-                f'{stage}."{c}" IS NOT DISTINCT FROM t."{c}"'
-                for c in frame.columns
-                if c not in (*unchanged_by, *refreshed)
-            )
-            connection.exec_driver_sql(f"UPDATE {stage} SET {kept} FROM {target} t WHERE {same}")
-        connection.exec_driver_sql(f'DELETE FROM {target} t USING {stage} d WHERE t."{key}" = d."{key}"')
-        if stage == "_hub_changed":
-            connection.exec_driver_sql(f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {stage}")
-        connection.exec_driver_sql(f"DROP TABLE {stage}")
+            compared = [c for c in changed.columns if c not in (*unchanged_by, *refreshed)]
+            same = " AND ".join(f'{staged}."{c}" IS NOT DISTINCT FROM t."{c}"' for c in compared)
+            connection.exec_driver_sql(f"UPDATE {staged} SET {kept} FROM {target} t WHERE {same}")
+    if replaced:
+        doomed = _stage(connection, "_hub_replaced", pd.DataFrame({key: replaced}), target)
+        connection.exec_driver_sql(f'DELETE FROM {target} t USING {doomed} d WHERE t."{key}" = d."{key}"')
+        connection.exec_driver_sql(f"DROP TABLE {doomed}")
+    if not changed.empty:
+        listed = ", ".join(f'"{c}"' for c in changed.columns)
+        connection.exec_driver_sql(f"INSERT INTO {target} ({listed}) SELECT {listed} FROM {staged}")
+        connection.exec_driver_sql(f"DROP TABLE {staged}")
+
+
+def _stage(connection: sa.Connection, name: str, frame: pd.DataFrame, target: str) -> str:
+    """``frame`` in a new temporary table ``name`` with the column types of the same columns of ``target``
+    (so that values compare as stored); its name."""
+    listed = ", ".join(f'"{c}"' for c in frame.columns)
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} AS SELECT {listed} FROM {target} LIMIT 0")
+    insert_frame(connection, name, frame, schema=None)
+    return name

@@ -8,8 +8,6 @@ with the key as the public crosswalk spells it, with display and comparison form
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import sys
 from functools import cache
 from importlib.metadata import version
@@ -18,6 +16,7 @@ import pandas as pd
 
 from quality import canonical
 from quality.canonical import email_local_part, normalise_email, normalise_phone, repair
+from transforms.code_digest import code_digest
 from transforms.standardise import addresses, names, text
 from transforms.standardise.addresses import normalise_postcode, normalise_street, street_name
 from transforms.standardise.names import clean_name, fold_name
@@ -32,8 +31,12 @@ def standardisation_digest() -> str:
     versions of the libraries they call. A record is standardised again when its raw fields change or when
     this does, so an upgrade of either never leaves records in an older standard form."""
     modules = (sys.modules[__name__], canonical, addresses, names, text)
-    parts = [inspect.getsource(m) for m in modules] + [f"{lib}=={version(lib)}" for lib in LIBRARIES]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+    return code_digest(modules, *(f"{lib}=={version(lib)}" for lib in LIBRARIES))
+
+
+def unique_ids(identities: pd.DataFrame) -> pd.Series:
+    """Each raw identity's record id, ``<system>:<key>``."""
+    return identities["source_system"] + ":" + identities["source_key"]
 
 
 def raw_fingerprints(identities: pd.DataFrame) -> pd.Series:
@@ -70,7 +73,7 @@ def standardise(identities: pd.DataFrame) -> pd.DataFrame:
     """The matching frame: one row per source record, display and comparison forms side by side."""
     out = pd.DataFrame(
         {
-            "unique_id": identities["source_system"] + ":" + identities["source_key"],
+            "unique_id": unique_ids(identities),
             "source_system": identities["source_system"],
             "source_key": identities["source_key"],
         }

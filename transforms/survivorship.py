@@ -13,8 +13,6 @@ landed records do, and only when they are clear. The lineage of a name taken fro
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import json
 import sys
 from collections.abc import Mapping
@@ -23,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from transforms.code_digest import code_digest
 
 RULES = ("trust", "recency", "completeness", "frequency")
 
@@ -84,8 +84,7 @@ def name_order_from(config: Mapping[str, Any]) -> NameOrder | None:
 
 def survivorship_digest(config: Mapping[str, Any]) -> str:
     """A digest of what decides golden values: this module's code and the rules (``config``)."""
-    text = inspect.getsource(sys.modules[__name__]) + json.dumps(config, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return code_digest((sys.modules[__name__],), json.dumps(config, sort_keys=True, default=str))
 
 
 def sources_digests(members: pd.DataFrame, survivorship: str) -> pd.Series:

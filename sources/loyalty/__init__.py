@@ -39,12 +39,15 @@ def list_drops(location: str) -> list[str]:
     return sorted(paths, key=lambda p: p.rsplit("/", 1)[-1])
 
 
-def _last_snapshot(fs, location: str, loaded: dict[str, str], duplicates: dict[str, str]) -> tuple[str, bytes] | None:
-    """The newest members snapshot already loaded, if the folder still holds it unchanged: (name, content)."""
+def _last_snapshot(
+    fs, paths: list[str], loaded: dict[str, str], duplicates: dict[str, str]
+) -> tuple[str, bytes] | None:
+    """The newest members snapshot already loaded, if the folder (``paths``) still holds it unchanged:
+    (name, content)."""
     names = sorted(n for n in loaded if n.startswith(MEMBERS_PREFIX) and n not in duplicates)
     if not names:
         return None
-    path = next((p for p in list_drops(location) if p.rsplit("/", 1)[-1] == names[-1]), None)
+    path = next((p for p in paths if p.rsplit("/", 1)[-1] == names[-1]), None)
     if path is None:
         return None
     content = fs.cat_file(path)
@@ -77,8 +80,9 @@ def loyalty(location: str = dlt.config.value, screen: Screen | None = None):
         duplicates: dict[str, str] = state.setdefault("duplicate_files", {})
         originals = {digest: name for name, digest in loaded.items() if name not in duplicates}
         unchanged: dict[str, dict] = state.setdefault("unchanged_lines", {})
-        previous = _last_snapshot(fs, location, loaded, duplicates)
-        for path in list_drops(location):
+        paths = list_drops(location)
+        previous = _last_snapshot(fs, paths, loaded, duplicates)
+        for path in paths:
             name = path.rsplit("/", 1)[-1]
             content = fs.cat_file(path)
             digest = hashlib.sha256(content).hexdigest()
