@@ -86,19 +86,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """The controller drops the run's shared template databases once every worker is done with them."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         return
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as connection:
-            names = connection.execute(
-                sa.text("SELECT datname FROM pg_database WHERE starts_with(datname, :prefix)"),
-                {"prefix": _template_prefix()},
-            ).scalars()
-            for name in list(names):
-                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        names = _on_server("SELECT datname FROM pg_database WHERE starts_with(datname, :p)", p=_template_prefix())
     except sa.exc.OperationalError:
-        pass  # no server: the run used none
-    finally:
-        admin.dispose()
+        return  # no server: the run used none
+    for name in names:
+        _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _template_prefix() -> str:
@@ -132,12 +125,20 @@ def simulator(systems_dir: Path):
         yield sim
 
 
+def _on_server(sql: str, **params) -> list:
+    """One statement outside any transaction on the test server's admin database; its first column's values."""
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            result = connection.execute(sa.text(sql), params)
+            return list(result.scalars()) if result.returns_rows else []
+    finally:
+        admin.dispose()
+
+
 def _create_database(name: str, template: str | None = None) -> str:
     """A new database on the server (a copy of ``template`` if given); its URL."""
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
-    admin.dispose()
+    _on_server(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
@@ -149,10 +150,7 @@ def _postgres_database(template: str | None = None) -> Iterator[str]:
         yield url
     finally:
         storage.engine(url).dispose()
-        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["duckdb", "postgresql"])
