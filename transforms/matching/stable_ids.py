@@ -37,19 +37,21 @@ def assign_ids(clusters: pd.Series, previous: pd.Series, highest_issued: int) ->
     numbered in order of issue, so the smallest number is the oldest ID. Clusters are taken in the
     order of their smallest record key, which makes the result independent of how labels were drawn.
     """
-    frame = pd.DataFrame(
-        {"label": clusters.to_numpy(), "old": previous.reindex(clusters.index).to_numpy()},
-        index=clusters.index.astype(str),
-    )
-    first_key = frame.index.to_series().groupby(frame["label"].to_numpy()).min()
-    rank = first_key.rank(method="first").astype(np.int64)  # label -> position in processing order
+    keys = clusters.index.astype(str)
+    frame = pd.DataFrame({"label": clusters.to_numpy(), "old": previous.reindex(clusters.index).to_numpy()}, index=keys)
+    # The smallest key of each cluster, through sorted codes: a minimum over strings has no fast path in pandas.
+    codes, _ = pd.factorize(keys, sort=True)
+    first_code = pd.Series(codes).groupby(frame["label"].to_numpy()).min()
+    rank = first_code.rank(method="first").astype(np.int64)  # label -> position in processing order
 
     # Each old ID goes to the new cluster holding most of its records (ties: the earlier cluster).
     held = frame.dropna(subset=["old"]).groupby(["old", "label"]).size().rename("records").reset_index()
     held["rank"] = held["label"].map(rank)
     held["number"] = held["old"].map(id_number)
     holders = held.sort_values(["old", "records", "rank"], ascending=[True, False, True]).drop_duplicates("old")
-    kept = holders.sort_values("number").groupby("label")["old"].agg(list)
+    kept: dict[object, list[str]] = {}  # label -> the old IDs it holds, oldest first
+    for label, old in holders.sort_values("number")[["label", "old"]].itertuples(index=False):
+        kept.setdefault(label, []).append(old)
 
     events: list[IdEvent] = []
     assigned: dict[object, str] = {}
