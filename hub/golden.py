@@ -3,13 +3,12 @@
 Matching is incremental by default: records whose standardised fingerprint changed since they were
 last matched are compared with all others, and stored pairs of the rest are kept. A full rebuild
 re-scores every pair with the same model (and gives the same clusters); ``refit`` re-estimates the
-model itself. Clustering and survivorship always run over everything: they are cheap, and
-deterministic given the stored pairs.
+model itself. Clustering redoes only the parts of the match graph that changed, survivorship only the
+customers whose records changed; both give what redoing everything would.
 """
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from dagster import AssetExecutionContext, AssetsDefinition, Config, Definitions, MaterializeResult, asset
 
 from hub import golden_store as store
@@ -158,10 +157,7 @@ def save_matching(
         if fitted is not None:
             store.save_model(connection, *fitted)
         store.replace_pairs(connection, store.pairs_to_store(scored, records["unique_id"].to_numpy()), touching)
-        pair, record = t.match_pair.c, t.source_record.c
-        for side in (pair.left_id, pair.right_id):  # NOT EXISTS: PostgreSQL's NOT IN over a million ids is quadratic
-            gone = ~sa.exists().where(record.unique_id == side)
-            connection.execute(sa.delete(t.match_pair).where(gone))
+        store.forget_pairs_of_gone(connection)
         store.mark_matched(connection)
 
 
@@ -194,13 +190,18 @@ def _positions(ids: pd.Index, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarr
     description="Which golden customer every source record belongs to, with stable IDs and their history.",
 )
 def customer_xref(context: AssetExecutionContext, database: HubDatabase) -> MaterializeResult:
+    """Only the connected parts of the match graph where a record, a pair or a steward's decision changed
+    since the last run are clustered again (``store.clustering_scope``); the rest keep their customers."""
     with measure() as meter:
         with database.engine().connect() as connection:
-            records = store.load_records(connection, ["unique_id", "source_system", "source_key", *COHERENCE_COLUMNS])
+            scope = store.clustering_scope(connection)
+            within = None if scope is None else store.stage_ids(connection, scope)
+            columns = ["unique_id", "source_system", "source_key", *COHERENCE_COLUMNS]
+            records = store.load_records(connection, columns, within)
             stored = store.load_model(connection)
-            pairs = store.load_links(connection)
-            overrides = store.load_overrides(connection)
-            previous = store.load_xref(connection)
+            pairs = store.load_links(connection, within)
+            overrides = store.load_overrides(connection, within)
+            previous = store.load_xref(connection, within)
             highest = store.highest_issued_id(connection)
         ids = pd.Index(records["unique_id"])
         matches = pairs[(pairs["outcome"] == "match") & ~pairs["conflict"].astype(bool)]
@@ -223,12 +224,13 @@ def customer_xref(context: AssetExecutionContext, database: HubDatabase) -> Mate
         )
         customer_ids, events = assign_ids(pd.Series(labels, index=ids), previous, highest)
         with database.engine().begin() as connection:
-            store.save_clusters(connection, records, customer_ids, events, context.run_id)
+            store.save_clusters(connection, records, customer_ids, previous, events, context.run_id)
             followed = store.follow_merges(connection)
+            customers = store.count_customers(connection)
     kinds = pd.Series([e.event for e in events], dtype=object).value_counts().to_dict()
     return meter.result(
-        customers=int(customer_ids.nunique()),
-        source_records=len(records),
+        customers=customers,
+        records_clustered=len(records),
         requests_followed_into_merges=followed,
         **{f"ids_{k}": int(v) for k, v in kinds.items()},
     )

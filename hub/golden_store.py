@@ -21,7 +21,7 @@ from transforms.matching.model import MatchModel
 from transforms.matching.settings import MatchSettings
 from transforms.matching.stable_ids import IdEvent, id_number
 
-FINGERPRINTS = ("fingerprint", "matched_fingerprint")
+FINGERPRINTS = ("fingerprint", "matched_fingerprint", "clustered_fingerprint")
 RECORD_COLUMNS = [c.name for c in t.source_record.columns if c.name not in (*FINGERPRINTS, "raw_fingerprint")]
 COMPARED = ["first_name", "last_name", "email", "phone", "birth_date", "birth_month_day", "street", "postal_code"]
 LEVEL_COLUMNS = {f: f"level_{f}" for f in LEVELS}
@@ -39,20 +39,22 @@ def fingerprints(records: pd.DataFrame) -> pd.Series:
 
 def load_stored_fingerprints(connection: sa.Connection) -> pd.DataFrame:
     """Each stored record's raw fingerprint (``transforms.source_records.raw_fingerprints``) and the
-    fingerprint it was last matched with, indexed by ``unique_id``."""
+    fingerprints it was last matched and clustered with, indexed by ``unique_id``."""
     record = t.source_record.c
-    frame = read_frame(connection, sa.select(record.unique_id, record.raw_fingerprint, record.matched_fingerprint))
+    kept = (record.raw_fingerprint, record.matched_fingerprint, record.clustered_fingerprint)
+    frame = read_frame(connection, sa.select(record.unique_id, *kept))
     return frame.set_index("unique_id")
 
 
 def save_records(connection: sa.Connection, records: pd.DataFrame, stored: pd.DataFrame, gone: list[str]) -> None:
     """Write the records standardised this run (their ``raw_fingerprint`` set) and forget those ``gone`` from
-    the landing area; a record written keeps the fingerprint it was last matched with (from ``stored``), and
-    every other record stays as it was."""
+    the landing area; a record written keeps the fingerprints it was last matched and clustered with (from
+    ``stored``), and every other record stays as it was."""
     frame = records[[*RECORD_COLUMNS, "raw_fingerprint"]].copy()
     frame["birth_date"] = frame["birth_date"].dt.date
     frame["fingerprint"] = fingerprints(records).to_numpy()
-    frame["matched_fingerprint"] = stored["matched_fingerprint"].reindex(records["unique_id"]).to_numpy()
+    for kept in ("matched_fingerprint", "clustered_fingerprint"):
+        frame[kept] = stored[kept].reindex(records["unique_id"]).to_numpy()
     write_changes(connection, t.source_record, frame, gone)
 
 
@@ -66,15 +68,19 @@ def count_unmatched(connection: sa.Connection) -> int:
 MATCHING_COLUMNS = [c for c in RECORD_COLUMNS if not c.endswith("_display") and c not in ("city", "updated_at")]
 
 
-def load_records(connection: sa.Connection, columns: list[str] | None = None) -> pd.DataFrame:
-    """Standardised records in ``unique_id`` order, with positions as the index.
+def load_records(
+    connection: sa.Connection, columns: list[str] | None = None, within: sa.Select | None = None
+) -> pd.DataFrame:
+    """Standardised records in ``unique_id`` order, with positions as the index; only those ``within`` a
+    selection of IDs (``stage_ids``) if given.
 
     ``columns`` limits what is read (with the fingerprints): at a million records every column
     of text costs the better part of a hundred megabytes.
     """
     wanted = columns or RECORD_COLUMNS
     record = t.source_record.c
-    frame = read_frame(connection, sa.select(*(record[c] for c in [*wanted, *FINGERPRINTS])).order_by(record.unique_id))
+    query = sa.select(*(record[c] for c in [*wanted, *FINGERPRINTS])).order_by(record.unique_id)
+    frame = read_frame(connection, query if within is None else query.where(record.unique_id.in_(within)))
     if "birth_date" in frame:
         frame["birth_date"] = pd.to_datetime(frame["birth_date"], errors="coerce").astype("datetime64[ns]")
     if "updated_at" in frame:
@@ -131,32 +137,96 @@ def replace_pairs(connection: sa.Connection, pairs: pd.DataFrame, touching: list
     pair = t.match_pair.c
     if touching is None:
         write_differences(connection, t.match_pair, pairs, unchanged_by=("scored_at",))
+        forget_clustering(connection)  # any pair may have moved
         return
     if touching:
-        staged = sa.select(_stage_ids(connection, touching).c.unique_id)
-        connection.execute(sa.delete(t.match_pair).where(sa.or_(pair.left_id.in_(staged), pair.right_id.in_(staged))))
+        staged = stage_ids(connection, touching)
+        old = sa.or_(pair.left_id.in_(staged), pair.right_id.in_(staged))
+        forget_clustering(connection, sa.union(sa.select(pair.left_id).where(old), sa.select(pair.right_id).where(old)))
+        connection.execute(sa.delete(t.match_pair).where(old))
     insert_frame(connection, "match_pair", pairs)
 
 
-def _stage_ids(connection: sa.Connection, ids: list[str], column: str = "unique_id") -> sa.Table:
-    """The IDs in a temporary table: an IN list of a million parameters is more than either store takes."""
+def forget_pairs_of_gone(connection: sa.Connection) -> None:
+    """Delete the pairs of records no longer in ``source_record``; their partners are clustered again."""
+    pair, record = t.match_pair.c, t.source_record.c
+    for side, other in ((pair.left_id, pair.right_id), (pair.right_id, pair.left_id)):
+        gone = ~sa.exists().where(record.unique_id == side)  # NOT IN over a million ids is quadratic on PostgreSQL
+        forget_clustering(connection, sa.select(other).where(gone))
+        connection.execute(sa.delete(t.match_pair).where(gone))
+
+
+def forget_clustering(connection: sa.Connection, ids: sa.Select | list[str] | None = None) -> None:
+    """Make the next clustering look at these records' part of the match graph again (without ``ids``, all).
+
+    Clustering keeps every connected part of the graph none of whose records has moved, so whatever
+    changes a record's pairs or a steward's decision about it clears its ``clustered_fingerprint``: both
+    records of every pair that changes, so that a part that lost a link is redone as well."""
+    record = t.source_record.c
+    forget = sa.update(t.source_record).values(clustered_fingerprint=None)
+    connection.execute(forget if ids is None else forget.where(record.unique_id.in_(ids)))
+
+
+def stage_ids(connection: sa.Connection, ids: list[str], column: str = "unique_id") -> sa.Select:
+    """The IDs in a temporary table (an IN list of a million parameters is more than either store takes), as
+    a selection of them for ``IN``; one table per ``column`` name, refilled on every call."""
     name = f"_hub_{column}s"
     staged = sa.Table(name, sa.MetaData(), sa.Column(column, sa.String), prefixes=["TEMPORARY"])
-    staged.create(connection, checkfirst=True)
+    connection.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({column} VARCHAR)")
     connection.execute(sa.delete(staged))
     insert_frame(connection, staged.name, pd.DataFrame({column: ids}), schema=None)
-    return staged
+    return sa.select(staged.c[column])
 
 
-def load_links(connection: sa.Connection) -> pd.DataFrame:
-    """What clustering needs of the stored pairs: matches with their weights, and conflicts."""
+def load_links(connection: sa.Connection, within: sa.Select | None = None) -> pd.DataFrame:
+    """What clustering needs of the stored pairs: matches with their weights, and conflicts (with ``within``,
+    of pairs with both records in it)."""
     pair = t.match_pair.c
-    return read_frame(
-        connection,
-        sa.select(pair.left_id, pair.right_id, pair.match_weight, pair.outcome, pair.conflict).where(
-            sa.or_(pair.outcome == sa.literal_column("'match'"), pair.conflict)
-        ),
+    query = sa.select(pair.left_id, pair.right_id, pair.match_weight, pair.outcome, pair.conflict).where(
+        sa.or_(pair.outcome == MATCH, pair.conflict)
     )
+    if within is not None:
+        query = query.where(pair.left_id.in_(within), pair.right_id.in_(within))
+    return read_frame(connection, query)
+
+
+MATCH = sa.literal_column("'match'")  # a literal, not a parameter: DuckDB reads a query without any natively
+EVERYONE_SHARE = 4  # clustering redoes everyone once a quarter of the records moved: cheaper than finding parts
+
+
+def clustering_scope(connection: sa.Connection) -> list[str] | None:
+    """The records clustering must redo (None: everyone): the connected parts of the match graph that hold a
+    record whose fingerprint or pairs changed since it was last clustered (``forget_clustering``).
+
+    Every other part has the same records, pairs and decisions as when it was clustered, and clustering a
+    part depends on nothing outside it, so its customers stand as they are."""
+    record = t.source_record.c
+    moved = record.clustered_fingerprint.is_distinct_from(record.fingerprint)
+    seeds = read_frame(connection, sa.select(record.unique_id).where(moved))["unique_id"].tolist()
+    total = connection.execute(sa.select(sa.func.count()).select_from(t.source_record)).scalar()
+    if len(seeds) * EVERYONE_SHARE >= total:
+        return None
+    return linked_records(connection, seeds)
+
+
+def linked_records(connection: sa.Connection, ids: list[str]) -> list[str]:
+    """``ids`` and every record a match or a steward's must-link joins to them, however indirectly: the
+    connected parts of the graph clustering works on, found by widening a frontier one link at a time."""
+    pair, override = t.match_pair.c, t.match_override.c
+    edge = sa.and_(pair.outcome == MATCH, sa.not_(pair.conflict))
+    must = override.decision == sa.literal_column("'must_link'")
+    seen, frontier = set(ids), list(ids)
+    while frontier:
+        near = stage_ids(connection, frontier, "linked_id")
+        found = sa.union(
+            sa.select(pair.right_id).where(edge, pair.left_id.in_(near)),
+            sa.select(pair.left_id).where(edge, pair.right_id.in_(near)),
+            sa.select(override.right_id).where(must, override.left_id.in_(near)),
+            sa.select(override.left_id).where(must, override.right_id.in_(near)),
+        )
+        frontier = [i for i in read_frame(connection, found).iloc[:, 0] if i not in seen]
+        seen.update(frontier)
+    return sorted(seen)
 
 
 def add_override(
@@ -166,6 +236,7 @@ def add_override(
         raise ValueError("decision must be must_link or cannot_link")
     left_id, right_id = sorted((left_id, right_id))
     override_id = uuid.uuid4().hex
+    forget_clustering(connection, [left_id, right_id])
     connection.execute(
         sa.insert(t.match_override).values(
             override_id=override_id,
@@ -180,18 +251,26 @@ def add_override(
     return override_id
 
 
-def load_overrides(connection: sa.Connection) -> pd.DataFrame:
-    """The steward's latest decision on every pair they decided."""
+def load_overrides(connection: sa.Connection, within: sa.Select | None = None) -> pd.DataFrame:
+    """The steward's latest decision on every pair they decided (with ``within``, of both records in it)."""
     override = t.match_override.c
-    frame = read_frame(
-        connection, sa.select(override.left_id, override.right_id, override.decision, override.decided_at)
-    )
+    query = sa.select(override.left_id, override.right_id, override.decision, override.decided_at)
+    if within is not None:
+        query = query.where(override.left_id.in_(within), override.right_id.in_(within))
+    frame = read_frame(connection, query)
     return frame.sort_values("decided_at").drop_duplicates(["left_id", "right_id"], keep="last")
 
 
-def load_xref(connection: sa.Connection) -> pd.Series:
-    """customer_id by unique_id, as of the last run."""
-    frame = read_frame(connection, sa.select(t.customer_xref))
+def load_xref(connection: sa.Connection, within: sa.Select | None = None) -> pd.Series:
+    """customer_id by unique_id, as of the last run; with ``within``, of those records and of the records gone
+    since (whose rows clustering deletes)."""
+    xref, record = t.customer_xref.c, t.source_record.c
+    query = sa.select(t.customer_xref)
+    if within is not None:
+        same = sa.and_(record.source_system == xref.source_system, record.source_key == xref.source_key)
+        wanted = sa.exists().where(same, record.unique_id.in_(within))
+        query = query.where(sa.or_(wanted, ~sa.exists().where(same)))
+    frame = read_frame(connection, query)
     return pd.Series(
         frame["customer_id"].to_numpy(), index=frame["source_system"] + ":" + frame["source_key"], dtype=object
     )
@@ -199,9 +278,9 @@ def load_xref(connection: sa.Connection) -> pd.Series:
 
 def highest_issued_id(connection: sa.Connection) -> int:
     """The highest customer ID ever issued, also when an erasure has removed its history since."""
-    ids = read_frame(connection, sa.select(t.customer_id_history.c.customer_id).distinct())["customer_id"]
+    newest = connection.execute(sa.select(sa.func.max(t.customer_id_history.c.customer_id))).scalar()
     kept = connection.execute(sa.select(sa.func.max(t.customer_id_high_water.c.highest))).scalar()
-    return max([int(kept or 0), *(id_number(i) for i in ids)])
+    return max(int(kept or 0), id_number(newest) if newest else 0)  # IDs are of one width: the last sorts last
 
 
 def keep_high_water(connection: sa.Connection) -> None:
@@ -212,8 +291,15 @@ def keep_high_water(connection: sa.Connection) -> None:
 
 
 def save_clusters(
-    connection: sa.Connection, records: pd.DataFrame, customer_ids: pd.Series, events: list[IdEvent], run_id: str
+    connection: sa.Connection,
+    records: pd.DataFrame,
+    customer_ids: pd.Series,
+    previous: pd.Series,
+    events: list[IdEvent],
+    run_id: str,
 ) -> None:
+    """The crosswalk rows of ``records`` (and of the records gone since ``previous``, deleted), their ID
+    events; every record clustered is marked so. Only rows whose customer changed are written."""
     xref = pd.DataFrame(
         {
             "source_system": records["source_system"].to_numpy(),
@@ -221,12 +307,21 @@ def save_clusters(
             "customer_id": customer_ids.reindex(records["unique_id"]).to_numpy(),
         }
     )
-    write_differences(connection, t.customer_xref, xref)
+    moved = xref[xref["customer_id"].to_numpy() != previous.reindex(records["unique_id"]).to_numpy()]
+    gone = [tuple(i.split(":", 1)) for i in previous.index.difference(pd.Index(records["unique_id"]))]
+    write_changes(connection, t.customer_xref, moved, gone)
     history = pd.DataFrame(
         [{"customer_id": e.customer_id, "event": e.event, "related_id": e.related_id} for e in events],
         columns=["customer_id", "event", "related_id"],
     )
     insert_frame(connection, "customer_id_history", history.assign(run_id=run_id, recorded_at=now()))
+    record = t.source_record.c
+    clustered = sa.update(t.source_record).values(clustered_fingerprint=record.fingerprint)
+    connection.execute(clustered.where(record.clustered_fingerprint.is_distinct_from(record.fingerprint)))
+
+
+def count_customers(connection: sa.Connection) -> int:
+    return connection.execute(sa.select(sa.func.count(t.customer_xref.c.customer_id.distinct()))).scalar()
 
 
 def _records_with_customers() -> sa.Join:
@@ -254,9 +349,9 @@ def load_sources_digests(connection: sa.Connection) -> pd.Series:
 def load_records_of(connection: sa.Connection, customer_ids: list[str]) -> pd.DataFrame:
     """The standardised records of these customers (as ``load_records``), with their ``customer_id``."""
     record, xref = t.source_record.c, t.customer_xref.c
-    wanted = _stage_ids(connection, customer_ids, "customer_id")
-    joined = _records_with_customers().join(wanted, wanted.c.customer_id == xref.customer_id)
-    query = sa.select(*(record[c] for c in RECORD_COLUMNS), xref.customer_id).select_from(joined)
+    wanted = stage_ids(connection, customer_ids, "customer_id")
+    query = sa.select(*(record[c] for c in RECORD_COLUMNS), xref.customer_id).select_from(_records_with_customers())
+    query = query.where(xref.customer_id.in_(wanted))
     frame = read_frame(connection, query.order_by(record.unique_id))
     frame["birth_date"] = pd.to_datetime(frame["birth_date"], errors="coerce").astype("datetime64[ns]")
     frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True, errors="coerce")

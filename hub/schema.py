@@ -56,6 +56,9 @@ source_record = _table(
     sa.Column("updated_at", TS),
     sa.Column("fingerprint", sa.String, nullable=False),
     sa.Column("matched_fingerprint", sa.String),
+    # The fingerprint as of the record's last clustering; cleared when a pair or a steward's decision touching
+    # the record changes, so that clustering knows which parts of the match graph to redo.
+    sa.Column("clustered_fingerprint", sa.String),
     # The raw identity fields and the standardisation's code as of the record's last standardising.
     sa.Column("raw_fingerprint", sa.String),
     # An ERP customer the ERP soft-deleted: still the person's record (its invoices stay with them), but it

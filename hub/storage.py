@@ -253,19 +253,19 @@ def write_changes(
     connection: sa.Connection,
     table: sa.Table,
     changed: pd.DataFrame,
-    gone: list[str],
-    key: str | None = None,
+    gone: list,
+    key: str | tuple[str, ...] | None = None,
     unchanged_by: tuple[str, ...] = (),
     refreshed: tuple[str, ...] = (),
 ) -> None:
-    """Replace the rows whose ``key`` (by default the table's one-column primary key) is in ``changed`` or
-    ``gone`` by the rows of ``changed``; every other row stays untouched. For a step that knows what changed,
-    so that it need not compare every row. A column in ``unchanged_by`` keeps its stored value in a row
-    whose other values (but those ``refreshed``, as in ``write_differences``) are the same as stored."""
-    if key is None:
-        (key,) = (c.name for c in table.primary_key.columns)
+    """Replace the rows whose ``key`` (by default the table's primary key; a column or a tuple of columns) is
+    in ``changed`` or ``gone`` (key values, as tuples for a key of several columns) by the rows of ``changed``;
+    every other row stays untouched. For a step that knows what changed, so that it need not compare every
+    row. A column in ``unchanged_by`` keeps its stored value in a row whose other values (but those
+    ``refreshed``, as in ``write_differences``) are the same as stored."""
+    keys = [key] if isinstance(key, str) else list(key or (c.name for c in table.primary_key.columns))
     target = f"{table.schema}.{table.name}"
-    replaced = [*gone, *changed[key].unique()]
+    replaced = pd.concat([pd.DataFrame(list(gone), columns=keys), changed[keys]]).drop_duplicates()
     if not changed.empty:
         staged = _stage(connection, "_hub_changed", changed, target)
         if unchanged_by:  # before the stored rows go
@@ -273,9 +273,10 @@ def write_changes(
             compared = [c for c in changed.columns if c not in (*unchanged_by, *refreshed)]
             same = " AND ".join(f'{staged}."{c}" IS NOT DISTINCT FROM t."{c}"' for c in compared)
             connection.exec_driver_sql(f"UPDATE {staged} SET {kept} FROM {target} t WHERE {same}")
-    if replaced:
-        doomed = _stage(connection, "_hub_replaced", pd.DataFrame({key: replaced}), target)
-        connection.exec_driver_sql(f'DELETE FROM {target} t USING {doomed} d WHERE t."{key}" = d."{key}"')
+    if not replaced.empty:
+        doomed = _stage(connection, "_hub_replaced", replaced, target)
+        same_key = " AND ".join(f't."{k}" = d."{k}"' for k in keys)
+        connection.exec_driver_sql(f"DELETE FROM {target} t USING {doomed} d WHERE {same_key}")
         connection.exec_driver_sql(f"DROP TABLE {doomed}")
     if not changed.empty:
         listed = ", ".join(f'"{c}"' for c in changed.columns)

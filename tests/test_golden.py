@@ -45,7 +45,7 @@ def golden_rows(url: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def stored_records(url: str) -> pd.DataFrame:
     with storage.engine(url).connect() as connection:
-        return store.load_records(connection).drop(columns=["matched_fingerprint"])
+        return store.load_records(connection).drop(columns=["matched_fingerprint", "clustered_fingerprint"])
 
 
 def standardised_from_scratch(url: str) -> pd.DataFrame:
@@ -77,6 +77,7 @@ def test_ids_survive_a_second_run_and_a_full_rebuild(piped_settings):
     second = run_pipeline(settings)
     assert second.ok and second.materializations["golden/source_records"]["standardised"] == 0
     assert second.materializations["golden/golden_customer"]["customers_survived"] == 0
+    assert second.materializations["golden/customer_xref"]["records_clustered"] == 0
     assert xref(settings.database_url).equals(first)
     rebuilt = run_pipeline(settings, run_config=FULL_REBUILD)
     assert rebuilt.ok and rebuilt.materializations["golden/match_pairs"]["mode"] == "full"
@@ -98,12 +99,14 @@ def test_incremental_matching_compares_only_changed_records_and_agrees_with_a_fu
     pd.testing.assert_frame_equal(stored, fresh.astype({"updated_at": stored["updated_at"].dtype}))
     survived = incremental.materializations["golden/golden_customer"]["customers_survived"]
     assert 0 < survived < scalar(settings.database_url, "SELECT count(*) FROM mdm.golden_customer") / 4
+    assert 0 < incremental.materializations["golden/customer_xref"]["records_clustered"] < total / 4
     after_incremental, golden = xref(settings.database_url), golden_rows(settings.database_url)
 
     with storage.engine(settings.database_url).begin() as connection:  # as after an upgrade: survive everyone
         connection.execute(sa.text("UPDATE mdm.golden_customer SET sources_digest = NULL"))
     rebuilt = run_pipeline(settings, run_config={"ops": FULL_REBUILD["ops"] | PUBLISH_NOTHING["ops"]})
     assert rebuilt.ok and rebuilt.materializations["golden/golden_customer"]["customers_survived"] == len(golden[0])
+    assert rebuilt.materializations["golden/customer_xref"]["records_clustered"] == total  # a rebuild clusters all
     assert xref(settings.database_url).equals(after_incremental)
     again = golden_rows(settings.database_url)
     assert again[0].equals(golden[0]) and again[1].equals(golden[1])
