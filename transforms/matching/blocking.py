@@ -16,7 +16,7 @@ from recordlinkage.base import BaseIndexAlgorithm
 from transforms.matching.email_names import with_names_from_email
 from transforms.matching.emails import email_words
 from transforms.matching.settings import BlockingPass
-from transforms.standardise.text import per_unique
+from transforms.standardise.text import first_word, last_word, per_unique
 
 
 def _soundex(value: str) -> str:
@@ -28,7 +28,7 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     the key needs. Records without names are keyed by the names their email gives, if any."""
     records = with_names_from_email(records)
     first, last = records["first_name"], records["last_name"]
-    first1 = first.str.split(" ").str[0]
+    first1 = first_word(first)
     mmdd = records["birth_month_day"]
     keys = pd.DataFrame(index=records.index)
     keys["email"] = records["email"]
@@ -45,7 +45,7 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     keys["first_birthday"] = first1 + "|" + mmdd
     keys["postcode_first"] = records["postal_code"] + "|" + first1.str[:3]
     keys["street_initial"] = records["street"] + "|" + first1.str[:1]
-    sounds = per_unique(first1, _soundex) + per_unique(last.str.split(" ").str[-1], _soundex)
+    sounds = per_unique(first1, _soundex) + per_unique(last_word(last), _soundex)
     keys["name_sounds_postcode"] = sounds + "|" + records["postal_code"].str[:3]
     return keys.astype(object).where(keys.notna(), None)
 

@@ -14,6 +14,8 @@ import re
 
 import pandas as pd
 
+from transforms.standardise.text import first_word
+
 _TWO_WORDS = re.compile(r"^([a-z]{2,})[._-]([a-z]{2,})\d*$")
 
 
@@ -28,7 +30,7 @@ def with_names_from_email(records: pd.DataFrame) -> pd.DataFrame:
     nameless = records["first_name"].isna() & records["last_name"].isna() & records["email_local"].notna()
     if not nameless.any():
         return records
-    firsts = _known(records["first_name"].str.split(" ").str[0])
+    firsts = _known(first_word(records["first_name"]))
     lasts = _known(records["last_name"])
 
     def read(local: str) -> tuple[str | None, str | None]:

@@ -15,6 +15,7 @@ from rapidfuzz.distance import JaroWinkler
 
 from transforms.matching.nicknames import equivalent
 from transforms.matching.settings import Comparisons
+from transforms.standardise.text import first_word
 
 SHARED_CONTACTS = ("email", "phone")
 
@@ -29,7 +30,7 @@ def _several(names: np.ndarray, cutoffs: Comparisons) -> bool:
 
 def shared_by_several(records: pd.DataFrame, cutoffs: Comparisons) -> dict[str, np.ndarray]:
     """Per contact feature, whether each record's value is used under first names that are not alike."""
-    given = records["first_name"].str.split(" ").str[0]
+    given = first_word(records["first_name"])
     out = {}
     for column in SHARED_CONTACTS:
         used = pd.DataFrame({"value": records[column], "given": given}).dropna().drop_duplicates()

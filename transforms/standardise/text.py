@@ -19,6 +19,16 @@ def per_unique(series: pd.Series, function: Callable[[Any], Any]) -> pd.Series:
     return series.map(mapping).astype(object).where(series.notna(), None)
 
 
+def first_word(names: pd.Series) -> pd.Series:
+    """The first word of each name ('anna' of 'anna liisa'): the given name people go by."""
+    return per_unique(names, lambda name: name.split(" ")[0])
+
+
+def last_word(names: pd.Series) -> pd.Series:
+    """The last word of each name ('virtanen' of 'korhonen virtanen'): a double surname's newest part."""
+    return per_unique(names, lambda name: name.split(" ")[-1])
+
+
 def fold(text: str) -> str:
     """Lower case without diacritics: 'Hämäläinen' and 'Hamalainen' compare equal."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
