@@ -31,6 +31,7 @@ from hub.gdpr import service as dsr_service
 from hub.pseudonym import pseudonym_key
 from hub.publish.delivery import Progress
 from hub.publish.service import publish
+from hub.segments.store import read_sent_recently
 from hub.simulator import esp, running_simulator, webshop
 from hub.simulator.writes_log import received_writes
 from quality.identifiers import keyed_hash
@@ -487,3 +488,20 @@ def test_the_sync_log_names_people_only_by_pseudonym_and_the_command_shows_it(pi
     assert planned.exit_code == 0, planned.output
     assert "Plan (dry run: nothing sent)" in planned.output and "***" in planned.output
     assert len(frame(piped_settings, "SELECT * FROM mdm.sync_log")) == len(log)
+
+
+def test_messages_sent_are_traced_back_to_their_customers(piped_settings):
+    """The frequency cap counts what the tools were sent: every confirmed addition in the sync log, through
+    its pseudonymous target, is traced to the customer whose record (or ID, for an ad list) it names."""
+    vip, lapsing = picked(piped_settings)
+    table = audiences(vip, lapsing)
+    assert run(piped_settings, table).ok
+    with storage.engine(piped_settings.database_url).connect() as connection:
+        sent = storage.read_frame(
+            connection,
+            "SELECT tool, count(*) AS n FROM mdm.sync_log WHERE operation = 'add' AND status = 'sent' GROUP BY tool",
+        )
+        counted = read_sent_recently(connection, pseudonym_key(piped_settings), datetime(2000, 1, 1, tzinfo=UTC))
+    assert set(sent["tool"]) >= {"esp", "webshop", "ads"}
+    assert counted.sum() == sent["n"].sum() > 0
+    assert set(counted.index) <= set(table["customer_id"])

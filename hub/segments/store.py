@@ -237,15 +237,18 @@ def read_sent_recently(connection: sa.Connection, key: bytes, since: datetime) -
     log = t.sync_log
     sent = read_frame(
         connection,
-        sa.select(log.c.target_ref, sa.func.count().label("messages"))
+        sa.select(log.c.tool, log.c.target_ref, sa.func.count().label("messages"))
         .where(log.c.operation == "add", log.c.status == "sent", log.c.logged_at >= since)
-        .group_by(log.c.target_ref),
+        .group_by(log.c.tool, log.c.target_ref),
     )
     if sent.empty:
         return pd.Series(dtype=int)
+    tools = set(sent["tool"])  # pseudonyms are keyed hashes: made only for the records of tools written to
     xref = read_frame(connection, sa.select(t.customer_xref))
-    owner = {target_ref(key, s, k): c for s, k, c in xref.itertuples(index=False)}
-    owner |= {target_ref(key, "ads", c): c for c in xref["customer_id"].unique()}
+    written = xref[xref["source_system"].isin(tools)]
+    owner = {target_ref(key, s, k): c for s, k, c in written.itertuples(index=False)}
+    if "ads" in tools:
+        owner |= {target_ref(key, "ads", c): c for c in xref["customer_id"].unique()}
     sent["customer_id"] = sent["target_ref"].map(owner)
     return sent.dropna(subset=["customer_id"]).groupby("customer_id")["messages"].sum()
 
