@@ -55,7 +55,8 @@ def exclusive(url: str, holder: str, *, wait: float = 0.0, notice: Notice | None
 
     ``wait`` is how many seconds to wait for another holder (``float('inf')`` for as long as it takes);
     past it ``Busy`` names the holder. ``notice`` is told once when the lock must be waited for. A
-    thread that holds the lock already (a one-step request around its own steps) just goes on.
+    thread that holds the lock already (a one-step request around its own steps) just goes on. The holder,
+    the one writer, keeps an embedded database open for the block (``storage.kept_open``).
     """
     held = _held.__dict__.setdefault("urls", set())
     if url in held:
@@ -63,7 +64,7 @@ def exclusive(url: str, holder: str, *, wait: float = 0.0, notice: Notice | None
         return
     held.add(url)
     try:
-        with _acquired(url, holder, wait, notice):
+        with _acquired(url, holder, wait, notice), storage.kept_open(url):  # the one writer keeps its file open
             yield
     finally:
         held.discard(url)

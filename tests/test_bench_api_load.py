@@ -12,7 +12,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from hub import audit, storage
-from hub.bench.api_load import _environment, measure_api
+from hub.bench.api_load import environment, measure_api
 from hub.cli import app
 
 
@@ -48,7 +48,7 @@ def test_several_server_processes_serve_postgresql_and_duckdb_stays_one(piped_se
     """``hub api serve --workers N``: on PostgreSQL every answer of every process is in one unbroken audit chain;
     an embedded DuckDB file opens in one process only, so more workers are refused (exit 2)."""
     if storage.is_duckdb(piped_settings.database_url):
-        result = CliRunner().invoke(app, ["api", "serve", "--workers", "2"], env=_environment(piped_settings))
+        result = CliRunner().invoke(app, ["api", "serve", "--workers", "2"], env=environment(piped_settings))
         assert result.exit_code == 2 and "one process" in result.output
         return
     figures = measure_api(piped_settings, clients=4, seconds=1.0, console=Console(file=io.StringIO()), workers=2)

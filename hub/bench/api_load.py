@@ -81,7 +81,7 @@ class Phase:
         }
 
 
-def _environment(settings: Settings) -> dict[str, str]:
+def environment(settings: Settings) -> dict[str, str]:
     """The settings as the ``HUB_*`` variables ``load_settings`` reads, for the server's process."""
     given = {f"HUB_{spec.name.upper()}": getattr(settings, spec.name) for spec in fields(Settings)}
     return {**os.environ, **{name: str(value) for name, value in given.items() if value is not None}}
@@ -124,7 +124,7 @@ def _served(settings: Settings, workers: int = 1) -> Iterator[Server]:
     port = _free_port()
     command = [str(Path(sys.executable).with_name("hub")), "api", "serve", "--port", str(port)]
     command += ["--workers", str(workers)]
-    server = subprocess.Popen(command, env=_environment(settings), stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(command, env=environment(settings), stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:

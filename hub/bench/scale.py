@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -24,13 +26,16 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
-from hub.config import load_settings
+from hub.bench.api_load import measure_api
+from hub.bench.requests import measure_requests
+from hub.config import Settings, load_settings
 from hub.runner import PipelineOutcome, run_pipeline
 from hub.simulator import generate, running_simulator
 from hub.simulator.evolve import advance
 
 STORES = ("duckdb", "postgres")
 LANDING_CHECKS = "landing__"  # the step keys of the landed tables' asset checks
+API_CLIENTS = 50  # issue 13: a lookup under 50 ms at p99 with 50 clients on loopback
 BENCH_DATABASE = "hub_bench"  # created afresh on the PostgreSQL server for every benchmark
 
 
@@ -86,13 +91,28 @@ def _database_url(store: str, folder: Path, postgres_url: str) -> str:
     return fresh_postgres_url(postgres_url)
 
 
-def _run(systems: Path, folder: Path, database_url: str, console: Console) -> RunFigures:
+@contextmanager
+def _served(systems: Path, folder: Path, database_url: str) -> Iterator[Settings]:
+    """The hub's settings while the simulator serves ``systems``."""
     with running_simulator(systems) as sim:
-        settings = load_settings({**sim.hub_environment(), "HUB_HOME": str(folder), "HUB_DATABASE_URL": database_url})
+        yield load_settings({**sim.hub_environment(), "HUB_HOME": str(folder), "HUB_DATABASE_URL": database_url})
+
+
+def _run(systems: Path, folder: Path, database_url: str, console: Console) -> RunFigures:
+    with _served(systems, folder, database_url) as settings:
         outcome = run_pipeline(settings, report=lambda line: console.print(f"  {line}", highlight=False))
     if not outcome.ok:
         raise RuntimeError(f"pipeline failed: {outcome.errors or outcome.failed_checks}")
     return run_figures(outcome)
+
+
+def _requests(systems: Path, folder: Path, database_url: str, console: Console, api_seconds: float) -> dict:
+    """Requests on the hub as the incremental run left it: data-subject requests, then the API under load."""
+    with _served(systems, folder, database_url) as settings:
+        figures = measure_requests(settings, console=console)
+        if api_seconds:
+            figures["api"] = measure_api(settings, clients=API_CLIENTS, seconds=api_seconds, console=console)
+    return figures
 
 
 def run_scale(
@@ -104,10 +124,12 @@ def run_scale(
     postgres_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
     console: Console | None = None,
     resume: bool = False,
+    api_seconds: float = 20.0,
 ) -> dict:
-    """Full and incremental runs per store; prints the tables, writes ``scale.json`` and ``scale.png``.
+    """Full and incremental runs per store, then requests on the hub they built (``hub.bench.requests``, and
+    with ``api_seconds`` the API under load); prints the tables, writes ``scale.json`` and ``scale.png``.
 
-    ``scale.json`` is written after every run; with ``resume`` the runs it holds are not done again (the
+    ``scale.json`` is written after every stage; with ``resume`` the stages it holds are not done again (the
     world, the hubs and their databases are the folder's), so a long benchmark that stopped goes on.
     """
     console = console or Console()
@@ -134,6 +156,9 @@ def run_scale(
             console.rule(f"{store}: {summary['days']} simulated day(s) pass, then the incremental run")
             advance(systems, days=summary["days"])
             runs["incremental"] = asdict(_run(systems, folder, runs["database_url"], console))
+            kept.write_text(json.dumps(summary, indent=2))
+        if "requests" not in runs:
+            runs["requests"] = _requests(systems, folder, runs["database_url"], console, api_seconds)
             kept.write_text(json.dumps(summary, indent=2))
         print_store(store, figures(runs["full"]), figures(runs["incremental"]), console)
     chart(summary, workdir / "scale.png")

@@ -313,11 +313,13 @@ def bench_scale(
         help="Any database on the PostgreSQL server; the benchmark creates its own database there.",
     ),
     resume: bool = typer.Option(False, help="Go on from the folder's scale.json: runs it holds are not done again."),
+    api_seconds: float = typer.Option(20.0, help="Seconds of API load per endpoint after the runs (0: none)."),
 ) -> None:
-    """The whole pipeline at scale on each store: a full run, then an incremental one; seconds and MB per step."""
+    """The whole pipeline at scale on each store: a full run, then an incremental one; seconds and MB per step;
+    then data-subject requests and API lookups on the hub it built."""
     from hub.bench.scale import STORES, run_scale
 
     unknown = sorted(set(store) - set(STORES))
     if unknown:
         raise typer.BadParameter(f"unknown store {unknown[0]!r}; choose from {', '.join(STORES)}")
-    run_scale(persons, directory, tuple(store), days, seed, postgres_url, console, resume)
+    run_scale(persons, directory, tuple(store), days, seed, postgres_url, console, resume, api_seconds)
