@@ -395,3 +395,10 @@ def test_profiles_are_named_or_given_and_round_trip_through_their_dict() -> None
     assert HARD != STANDARD and HARD.erp != STANDARD.erp
     with pytest.raises(ValueError, match="unknown simulator profile"):
         resolve("easy")
+
+
+def test_newcomers_fill_their_households_whatever_the_draw_of_sizes() -> None:
+    # Seed 58, stream 10006: the first draw of household sizes holds 199 places for 200 newcomers.
+    pop = generate_population(200, 58, TODAY, resolve("standard"), stream=10_006)
+    assert len(pop.household) == 200
+    assert Counter(pop.household.tolist()).most_common(1)[0][1] <= 5

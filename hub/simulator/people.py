@@ -22,6 +22,7 @@ from hub.simulator.noise import email_fold
 from hub.simulator.profiles import Profile
 
 NOT_A_TIME = np.datetime64("NaT", "D")
+HOUSEHOLD_SIZES, HOUSEHOLD_SHARES = [1, 2, 3, 4, 5], [0.40, 0.34, 0.12, 0.10, 0.04]
 
 
 def person_key(pid: int) -> str:
@@ -270,6 +271,16 @@ def _draw_names(rng: np.random.Generator, female: np.ndarray, table: Callable[[b
     return [women.names[w] if f else men.names[m] for f, w, m in zip(female.tolist(), for_women, for_men, strict=True)]
 
 
+def _household_sizes(rng: np.random.Generator, count: int) -> np.ndarray:
+    """Sizes of households enough to hold ``count`` persons (the last is cut to fit by the caller). A draw
+    of mostly single households can fall short: more are drawn then, as many as the first draw."""
+    draw = count // 2 + 8
+    sizes = rng.choice(HOUSEHOLD_SIZES, size=draw, p=HOUSEHOLD_SHARES)
+    while sizes.sum() < count:
+        sizes = np.concatenate([sizes, rng.choice(HOUSEHOLD_SIZES, size=draw, p=HOUSEHOLD_SHARES)])
+    return sizes
+
+
 def generate_population(
     count: int,
     seed: int,
@@ -300,7 +311,7 @@ def generate_population(
     atlas = atlas or build_atlas(seed)
     today64 = np.datetime64(today, "D")
 
-    sizes = rng.choice([1, 2, 3, 4, 5], size=count // 2 + 8, p=[0.40, 0.34, 0.12, 0.10, 0.04])
+    sizes = _household_sizes(rng, count)
     household_local = np.repeat(np.arange(len(sizes)), sizes)[:count]
     sizes = np.bincount(household_local)
     households = len(sizes)
