@@ -56,6 +56,11 @@ def engine(url: str) -> sa.Engine:
     return sa.create_engine(parsed, poolclass=sa.pool.NullPool, hide_parameters=True)
 
 
+# What DuckDB may hold in memory while a run keeps the database open (data it caches between steps, and work
+# space beyond which it spills to disk), so that the process stays within the run's budget (issue 13: 6 GB).
+KEPT_OPEN_MEMORY = "2GB"
+
+
 @contextmanager
 def kept_open(url: str) -> Iterator[None]:
     """On a DuckDB file, one connection held open for the block: the connections the block opens and closes
@@ -67,6 +72,7 @@ def kept_open(url: str) -> Iterator[None]:
         yield
         return
     connection = engine(url).connect()
+    connection.exec_driver_sql(f"SET memory_limit = '{KEPT_OPEN_MEMORY}'")  # its cache would otherwise stay and grow
     try:
         yield
     finally:
