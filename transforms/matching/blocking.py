@@ -74,8 +74,10 @@ class CappedBlock(BaseIndexAlgorithm):
         return pd.MultiIndex.from_arrays([joined["i_x"].to_numpy(), joined["i_y"].to_numpy()])
 
     def _link_index(self, df_a: pd.DataFrame, df_b: pd.DataFrame) -> pd.MultiIndex:
-        sizes = df_b[self.key].value_counts()  # ``df_b`` holds every record: the same blocks as a full run
-        joined = self._usable(df_a, sizes).merge(self._usable(df_b, sizes), on="k")
+        # ``df_b`` holds every record: the blocks of ``df_a``'s keys are whole, and sized as in a full run.
+        blocks = df_b[df_b[self.key].isin(df_a[self.key].dropna().unique())]
+        sizes = blocks[self.key].value_counts()
+        joined = self._usable(df_a, sizes).merge(self._usable(blocks, sizes), on="k")
         joined = joined[joined["i_x"] != joined["i_y"]]
         return pd.MultiIndex.from_arrays([joined["i_x"].to_numpy(), joined["i_y"].to_numpy()])
 

@@ -182,9 +182,9 @@ def compare(records: pd.DataFrame, pairs: np.ndarray, cutoffs: Comparisons, gate
     if len(pairs) == 0:
         return pd.DataFrame({name: pd.Series(dtype=np.int8) for name in LEVELS})
     comparer = comparator(cutoffs)
-    records = with_email_parts(records)
+    compared = with_email_parts(records.iloc[np.unique(pairs)])  # an incremental run's pairs hold few records
     chunks = [
-        comparer.compute(pd.MultiIndex.from_arrays([chunk[:, 0], chunk[:, 1]]), records)[list(LEVELS)].astype(np.int8)
+        comparer.compute(pd.MultiIndex.from_arrays([chunk[:, 0], chunk[:, 1]]), compared)[list(LEVELS)].astype(np.int8)
         for chunk in np.array_split(pairs, max(1, -(-len(pairs) // CHUNK_PAIRS)))
     ]
     levels = pd.concat(chunks, ignore_index=True)
