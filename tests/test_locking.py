@@ -109,3 +109,22 @@ def test_a_waiting_run_starts_when_the_holder_is_done(piped_settings):
         outcome = run_pipeline(piped_settings, report=lines.append, wait=60)
     assert outcome.ok and time.monotonic() - begun >= 0.5
     assert any("waiting for a request" in line for line in lines)
+
+
+@pytest.mark.unit
+def test_the_holder_of_an_embedded_hub_keeps_it_open_with_a_bounded_cache(tmp_path):
+    """While the lock is held, every connection of the process joins one open DuckDB database, whose cache is
+    bounded (``storage.kept_open``); what the holder wrote is in the file once it lets go."""
+    url = f"duckdb:///{tmp_path / 'hub.duckdb'}"
+    memory = "SELECT current_setting('memory_limit')"
+    with sa.create_engine("duckdb:///:memory:").connect() as connection:
+        connection.exec_driver_sql(f"SET memory_limit = '{storage.KEPT_OPEN_MEMORY}'")
+        bounded = connection.exec_driver_sql(memory).scalar()
+    with storage.engine(url).connect() as connection:
+        assert connection.exec_driver_sql(memory).scalar() != bounded  # DuckDB's default: most of the machine
+    with locking.exclusive(url, "test"), storage.engine(url).begin() as connection:
+        assert connection.exec_driver_sql(memory).scalar() == bounded
+        connection.exec_driver_sql("CREATE TABLE written AS SELECT 42 AS answer")
+    with storage.engine(url).connect() as connection:
+        assert connection.exec_driver_sql(memory).scalar() != bounded
+        assert connection.exec_driver_sql("SELECT answer FROM written").scalar() == 42
