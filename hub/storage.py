@@ -58,7 +58,7 @@ def engine(url: str) -> sa.Engine:
 
 # What DuckDB may hold in memory while a run keeps the database open (data it caches between steps, and work
 # space beyond which it spills to disk), so that the process stays within the run's budget (issue 13: 6 GB).
-KEPT_OPEN_MEMORY = "1GB"
+KEPT_OPEN_MEMORY = "2GB"
 
 
 @contextmanager
