@@ -56,8 +56,10 @@ def engine(url: str) -> sa.Engine:
     return sa.create_engine(parsed, poolclass=sa.pool.NullPool, hide_parameters=True)
 
 
-# What DuckDB may hold in memory while a run keeps the database open (data it caches between steps, and work
-# space beyond which it spills to disk), so that the process stays within the run's budget (issue 13: 6 GB).
+# What DuckDB may hold in memory while a run keeps the database open: the data it caches between steps and
+# each query's working memory (beyond it a sort spills to disk, a result too large to collect fails), so that
+# the process stays within the run's budget (issue 13: 6 GB). 1 GB could not collect every customer's records
+# at 400,000 persons; a hub on DuckDB much larger than that belongs on PostgreSQL (docs/deploy.md).
 KEPT_OPEN_MEMORY = "2GB"
 
 
