@@ -265,12 +265,14 @@ def load_xref(connection: sa.Connection, within: sa.Select | None = None) -> pd.
     """customer_id by unique_id, as of the last run; with ``within``, of those records and of the records gone
     since (whose rows clustering deletes)."""
     xref, record = t.customer_xref.c, t.source_record.c
-    query = sa.select(t.customer_xref)
-    if within is not None:
+    if within is None:
+        frame = read_frame(connection, sa.select(t.customer_xref))
+    else:  # two plain joins: an OR of two EXISTS makes PostgreSQL test every crosswalk row one by one
         same = sa.and_(record.source_system == xref.source_system, record.source_key == xref.source_key)
-        wanted = sa.exists().where(same, record.unique_id.in_(within))
-        query = query.where(sa.or_(wanted, ~sa.exists().where(same)))
-    frame = read_frame(connection, query)
+        scoped = sa.select(t.customer_xref).join_from(t.customer_xref, t.source_record, same)
+        orphans = sa.select(t.customer_xref).outerjoin_from(t.customer_xref, t.source_record, same)
+        parts = [scoped.where(record.unique_id.in_(within)), orphans.where(record.unique_id.is_(None))]
+        frame = pd.concat([read_frame(connection, part) for part in parts], ignore_index=True)
     return pd.Series(
         frame["customer_id"].to_numpy(), index=frame["source_system"] + ":" + frame["source_key"], dtype=object
     )
