@@ -309,8 +309,12 @@ def write_changes(
         staged = _stage(connection, "_hub_changed", changed, target)
         if unchanged_by:  # before the stored rows go
             kept = ", ".join(f'"{c}" = t."{c}"' for c in unchanged_by)
-            compared = [c for c in changed.columns if c not in (*unchanged_by, *refreshed)]
-            same = " AND ".join(f'{staged}."{c}" IS NOT DISTINCT FROM t."{c}"' for c in compared)
+            compared = [c for c in changed.columns if c not in (*unchanged_by, *refreshed, *keys)]
+            # the key by equality: PostgreSQL cannot hash-join on IS NOT DISTINCT FROM, and went row by row
+            same = " AND ".join(
+                [f'{staged}."{k}" = t."{k}"' for k in keys]
+                + [f'{staged}."{c}" IS NOT DISTINCT FROM t."{c}"' for c in compared]
+            )
             connection.exec_driver_sql(f"UPDATE {staged} SET {kept} FROM {target} t WHERE {same}")
     if not replaced.empty:
         doomed = _stage(connection, "_hub_replaced", replaced, target)
