@@ -89,12 +89,14 @@ def load_records(
 
 
 def mark_matched(connection: sa.Connection) -> None:
+    _caught_up(connection, "matched_fingerprint")
+
+
+def _caught_up(connection: sa.Connection, column: str) -> None:
+    """Every record's ``column`` set to its fingerprint: a step (matching, clustering) has seen it as it is."""
     record = t.source_record.c
-    connection.execute(
-        sa.update(t.source_record)
-        .where(record.matched_fingerprint.is_distinct_from(record.fingerprint))
-        .values(matched_fingerprint=record.fingerprint)
-    )
+    behind = record[column].is_distinct_from(record.fingerprint)
+    connection.execute(sa.update(t.source_record).where(behind).values({column: record.fingerprint}))
 
 
 def load_model(connection: sa.Connection) -> tuple[MatchModel, MatchSettings | None] | None:
@@ -264,13 +266,12 @@ def load_overrides(connection: sa.Connection, within: sa.Select | None = None) -
 def load_xref(connection: sa.Connection, within: sa.Select | None = None) -> pd.Series:
     """customer_id by unique_id, as of the last run; with ``within``, of those records and of the records gone
     since (whose rows clustering deletes)."""
-    xref, record = t.customer_xref.c, t.source_record.c
+    record = t.source_record.c
     if within is None:
         frame = read_frame(connection, sa.select(t.customer_xref))
     else:  # two plain joins: an OR of two EXISTS makes PostgreSQL test every crosswalk row one by one
-        same = sa.and_(record.source_system == xref.source_system, record.source_key == xref.source_key)
-        scoped = sa.select(t.customer_xref).join_from(t.customer_xref, t.source_record, same)
-        orphans = sa.select(t.customer_xref).outerjoin_from(t.customer_xref, t.source_record, same)
+        scoped = sa.select(t.customer_xref).join_from(t.customer_xref, t.source_record, _names_record())
+        orphans = sa.select(t.customer_xref).outerjoin_from(t.customer_xref, t.source_record, _names_record())
         parts = [scoped.where(record.unique_id.in_(within)), orphans.where(record.unique_id.is_(None))]
         frame = pd.concat([read_frame(connection, part) for part in parts], ignore_index=True)
     return pd.Series(
@@ -317,21 +318,22 @@ def save_clusters(
         columns=["customer_id", "event", "related_id"],
     )
     insert_frame(connection, "customer_id_history", history.assign(run_id=run_id, recorded_at=now()))
-    record = t.source_record.c
-    clustered = sa.update(t.source_record).values(clustered_fingerprint=record.fingerprint)
-    connection.execute(clustered.where(record.clustered_fingerprint.is_distinct_from(record.fingerprint)))
+    _caught_up(connection, "clustered_fingerprint")
 
 
 def count_customers(connection: sa.Connection) -> int:
     return connection.execute(sa.select(sa.func.count(t.customer_xref.c.customer_id.distinct()))).scalar()
 
 
+def _names_record() -> sa.ColumnElement[bool]:
+    """A crosswalk row and the source record it names."""
+    record, xref = t.source_record.c, t.customer_xref.c
+    return sa.and_(record.source_system == xref.source_system, record.source_key == xref.source_key)
+
+
 def _records_with_customers() -> sa.Join:
     """Source records joined to the crosswalk that names their customer."""
-    record, xref = t.source_record.c, t.customer_xref.c
-    return t.source_record.join(
-        t.customer_xref, sa.and_(record.source_system == xref.source_system, record.source_key == xref.source_key)
-    )
+    return t.source_record.join(t.customer_xref, _names_record())
 
 
 def load_members(connection: sa.Connection) -> pd.DataFrame:
