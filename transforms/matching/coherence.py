@@ -30,7 +30,7 @@ from rapidfuzz.distance import JaroWinkler, Levenshtein
 from transforms.matching.email_names import with_names_from_email
 from transforms.matching.nicknames import equivalent
 from transforms.matching.settings import Comparisons
-from transforms.standardise.text import per_unique
+from transforms.standardise.text import first_word
 
 # The standardised columns the judgement reads.
 COHERENCE_COLUMNS = (
@@ -78,7 +78,7 @@ class Identities:
         first, last = records["first_name"], records["last_name"]
         self.cutoffs = cutoffs
         name, self.names = _codes(_tuples(first, last, known=first.notna() & last.notna()))
-        first_code, self.firsts = _codes(per_unique(first, lambda name: name.split(" ")[0]))
+        first_code, self.firsts = _codes(first_word(first))
         date = records["birth_date"].dt.strftime("%Y-%m-%d")
         md = records["birth_month_day"]
         birth, self.births = _codes(_tuples(date, md, known=md.notna()))

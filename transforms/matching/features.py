@@ -19,6 +19,7 @@ from transforms.matching.levels import LEVELS, MISSING
 from transforms.matching.nicknames import equivalent
 from transforms.matching.owners import shared_by_several
 from transforms.matching.settings import Comparisons
+from transforms.standardise.text import first_word
 
 
 def _text(series: pd.Series) -> list[str]:
@@ -49,11 +50,6 @@ def _per_distinct_pair(left: list[str], right: list[str], test) -> np.ndarray:
     return answers[inverse]
 
 
-def _first_word(series: pd.Series) -> pd.Series:
-    distinct = series.dropna().unique()
-    return series.map(dict(zip(distinct, (name.split(" ")[0] for name in distinct), strict=True)))
-
-
 def _shares_a_part(a: str, b: str) -> bool:
     return bool(set(a.split()) & set(b.split()))
 
@@ -80,7 +76,7 @@ class Names(BaseCompareFeature):
         last_sim = np.where(swap, _similarity(l1, last_other), direct_last)
 
         nickname = _per_distinct_pair(_text(f1), _text(first_other), equivalent)
-        same_given = _similarity(_first_word(f1), _first_word(first_other)) == 1.0
+        same_given = _similarity(first_word(f1), first_word(first_other)) == 1.0
         first = np.select(
             [first_sim == 1.0, first_sim >= cut.name_typo, nickname | same_given | (first_sim >= cut.name_close)],
             [3, 2, 1],
