@@ -18,7 +18,7 @@ from hub.resources import HubDatabase
 from quality.tables import landed_tables
 from transforms.consent import PURPOSES
 from transforms.consent.events import consent_events
-from transforms.consent.state import carry_forward, current_state
+from transforms.consent.state import current_state, differences
 
 PURCHASE_TABLES = ("erp_invoice", "webshop_order", "loyalty_purchase")
 
@@ -70,15 +70,17 @@ def consent_state(database: HubDatabase, consent_policy: ConsentPolicy) -> Mater
             events = store.load_customer_events(connection, merges)
             flags = store.load_flags(connection, merges)
             purchasers = store.load_purchasers(connection)
-            previous = store.load_state(connection)
+            previous = store.load_decisions(connection)
         state = current_state(customers, events, flags, purchasers, consent_policy.soft_opt_in, now())
-        state = carry_forward(state, previous)
+        changed, gone = differences(state, previous)
         with database.engine().begin() as connection:
-            store.save_state(connection, state)
+            store.save_state(connection, changed, gone)
     granted = state[state["granted"]].groupby("purpose").size()
     bases = state["basis"].value_counts().to_dict()
     return meter.result(
         customers=len(customers),
+        decisions_changed=len(changed),
+        decisions_gone=len(gone),
         soft_opt_in=consent_policy.soft_opt_in,
         **{f"granted_{p}": int(granted.get(p, 0)) for p in PURPOSES},
         **{f"basis_{k}": int(v) for k, v in bases.items()},

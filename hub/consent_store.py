@@ -1,8 +1,8 @@
 """Reading and writing the consent tables of the ``mdm`` schema, and the landing rows they come from.
 
 The ledger (``mdm.consent_event``) only ever grows: new events are inserted when their id is not
-there yet, nothing is updated or deleted here. The state (``mdm.consent_state``) is rebuilt whole
-from the ledger on every run, inside the caller's transaction.
+there yet, nothing is updated or deleted here. The state (``mdm.consent_state``) is derived whole
+from the ledger on every run; only the rows whose decision changed are written, inside the caller's transaction.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 from hub.landed import purchases_sql
 from hub.schema import consent_event, consent_state, customer_id_history, customer_xref, golden_customer, subject_flag
-from hub.storage import HUB_SCHEMA, insert_frame, read_frame, write_differences
+from hub.storage import HUB_SCHEMA, insert_frame, read_frame, write_changes
 from transforms.consent.events import EVENT_COLUMNS
-from transforms.consent.state import EVENT_INPUT, STATE_COLUMNS, follow_merges
+from transforms.consent.state import DECISION, EVENT_INPUT, KEY, STATE_COLUMNS, follow_merges
 
 S = HUB_SCHEMA
 REQUEST_SYSTEM = "dsr"  # events made by data-subject requests; their source_key is a customer id
@@ -113,9 +113,11 @@ def load_customers(connection: sa.Connection) -> pd.Series:
     return read_frame(connection, sa.select(customer).order_by(customer))["customer_id"]
 
 
-def load_state(connection: sa.Connection) -> pd.DataFrame:
-    return read_frame(connection, sa.select(*(consent_state.c[c] for c in STATE_COLUMNS)))
+def load_decisions(connection: sa.Connection) -> pd.DataFrame:
+    """The stored state's key and decision columns (not when each was made: ``differences`` needs no time)."""
+    return read_frame(connection, sa.select(*(consent_state.c[c] for c in KEY + DECISION)))
 
 
-def save_state(connection: sa.Connection, state: pd.DataFrame) -> None:
-    write_differences(connection, consent_state, state[STATE_COLUMNS])
+def save_state(connection: sa.Connection, changed: pd.DataFrame, gone: list[tuple[str, str]]) -> None:
+    """Write the rows that changed and remove those gone (``transforms.consent.state.differences``)."""
+    write_changes(connection, consent_state, changed[STATE_COLUMNS], gone)

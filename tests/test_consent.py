@@ -34,8 +34,8 @@ from transforms.consent.state import (
     RULE_RESTRICTED,
     RULE_SOFT_OPT_IN,
     RULE_TIE,
-    carry_forward,
     current_state,
+    differences,
     follow_merges,
 )
 
@@ -162,14 +162,19 @@ def test_soft_opt_in_grants_only_email_only_when_enabled_and_never_over_a_withdr
     assert not on.drop(("C1", "email_marketing"))["granted"].any(), "no other purpose, no withdrawn or non-buyer"
 
 
-def test_updated_at_moves_only_when_the_decision_changes():
+def test_only_decisions_that_changed_or_went_are_written_again():
     events = [event("C1", "email_marketing", "grant", "2025-01-01")]
-    first = current_state(["C1"], pd.DataFrame(events, columns=EVENT_INPUT), NO_FLAGS, [], False, NOW)
+    first = current_state(["C1", "C2"], pd.DataFrame(events, columns=EVENT_INPUT), NO_FLAGS, [], False, NOW)
     later = datetime(2026, 12, 1, tzinfo=UTC)
     events.append(event("C1", "sms_marketing", "grant", "2026-11-15"))
-    second = current_state(["C1"], pd.DataFrame(events, columns=EVENT_INPUT), NO_FLAGS, [], False, later)
-    kept = carry_forward(second, first).set_index("purpose")["updated_at"]
-    assert kept["email_marketing"] == pd.Timestamp(NOW) and kept["sms_marketing"] == pd.Timestamp(later)
+    second = current_state(["C1", "C3"], pd.DataFrame(events, columns=EVENT_INPUT), NO_FLAGS, [], False, later)
+    changed, gone = differences(second, first)
+    assert sorted(map(tuple, changed[["customer_id", "purpose"]].to_numpy())) == sorted(
+        [("C1", "sms_marketing")] + [("C3", p) for p in PURPOSES]
+    ), "a new decision and a new customer; C1's unchanged email grant is not written again"
+    assert (changed["updated_at"] == pd.Timestamp(later)).all()
+    assert sorted(gone) == sorted(("C2", p) for p in PURPOSES)
+    assert differences(second, second)[0].empty, "nothing changed, nothing written"
 
 
 def test_follow_merges_reaches_the_id_that_holds_the_customer_now():

@@ -173,19 +173,26 @@ def current_state(
     )[STATE_COLUMNS]
 
 
-def carry_forward(state: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
-    """Keep a row's previous ``updated_at`` where its decision did not change, so the time means something."""
+DECISION = ["granted", "basis", "rule", "event_id"]
+KEY = ["customer_id", "purpose"]
+
+
+def differences(state: pd.DataFrame, previous: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """The rows of ``state`` that are new or decide differently from ``previous`` (its ``KEY`` and ``DECISION``
+    columns), and the keys of ``previous`` that ``state`` no longer has. Writing only these leaves every other
+    stored row, and so its ``updated_at``, as it was: the time a decision was last changed means something,
+    and a day's run rewrites a few rows, not every customer's five."""
     result = state.reset_index(drop=True)
     if previous.empty:
-        return result
-    before = result[["customer_id", "purpose"]].merge(previous, on=["customer_id", "purpose"], how="left")
-    same = before["updated_at"].notna().to_numpy()
-    for column in ("granted", "basis", "rule", "event_id"):
+        return result, []
+    before = result[KEY].merge(previous[KEY + DECISION], on=KEY, how="left", indicator=True)
+    same = (before["_merge"] == "both").to_numpy()
+    for column in DECISION:
         new, old = result[column].to_numpy(dtype=object), before[column].to_numpy(dtype=object)
         same &= (new == old) | (pd.isna(new) & pd.isna(old))
-    since = pd.to_datetime(before["updated_at"], utc=True).astype(result["updated_at"].dtype)
-    result["updated_at"] = result["updated_at"].where(~same, since)
-    return result
+    kept = pd.MultiIndex.from_frame(result[KEY])
+    gone = previous.loc[~pd.MultiIndex.from_frame(previous[KEY]).isin(kept), KEY]
+    return result[~same].reset_index(drop=True), list(gone.itertuples(index=False, name=None))
 
 
 def follow_merges(ids: pd.Series, merges: pd.DataFrame) -> pd.Series:
