@@ -61,6 +61,7 @@ class Person:
         return {
             "customers": self.all_ids,
             "unique_ids": list(self.records),
+            "record_keys": sorted({r.split(":", 1)[1] for r in self.records}),
             "refs": list(self.refs),
             "requests": list(self.requests),
             **{system: self.keys(system) for system in systems},
