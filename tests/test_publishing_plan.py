@@ -270,3 +270,13 @@ def test_the_default_file_is_valid_and_hub_publishing_names_another(tmp_path):
         load_publishing({"HUB_PUBLISHING": str(other)})
     other.write_text(EXAMPLE)
     assert [d.name for d in load_publishing({"HUB_PUBLISHING": str(other)}).destinations] == ["email", "ads_meta"]
+
+
+def test_each_target_holds_its_audiences_sorted_once_and_only_unknown_or_ineligible_targets_are_withdrawn():
+    held = pd.DataFrame(
+        {"target": ["7", "7", "7", "8", "9", "9"], "audience": ["vip", "lapsing", "vip", "new", "b", "a"]}
+    )
+    assert targets.segment_lists(held).to_dict() == {"7": "lapsing,vip", "8": "new", "9": "a,b"}
+    assert targets.segment_lists(held.iloc[0:0]).empty
+    keys = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "target": ["7", "8", "9"]})
+    assert targets.withdrawn(["7", "8", "9", "10"], keys, frozenset({"C1", "C3"})) == {"8", "10"}

@@ -2,7 +2,7 @@
 
 The contract's ``POST /wp-json/wc/v3/customers/batch`` with ``{"update": [{"id": 17, "meta_data":
 [{"key": "hub_segments", "value": "vip,lapsing"}]}]}``, at most 100 accounts a call. Each account gets
-its whole value (every segment the hub holds for it: ``targets.segment_list``), so a batch
+its whole value (every segment the hub holds for it: ``targets.segment_lists``), so a batch
 sent again sets the same values. The field is the hub's own: nothing else writes it.
 
 A 200 is not success for every item: the shop answers per account, with an ``error`` object for each

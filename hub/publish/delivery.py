@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from exports.publishing import esp_tags, files, webshop_segments
 from exports.publishing.plan import REMOVE, applied
-from exports.publishing.targets import segment_list
+from exports.publishing.targets import segment_lists
 from exports.publishing.transport import FAILED as ANSWER_FAILED
 from exports.publishing.transport import MISSING, REJECTED, SENT, Answer
 from hub.config import Settings
@@ -128,7 +128,7 @@ def deliver_segments(settings: Settings, items: pd.DataFrame, delivered: pd.Data
     """Every touched account's whole ``hub_segments`` value: all the audiences it holds once the plan is applied."""
     touched = sorted(items["target"].unique())
     after = applied(delivered[delivered["target"].isin(touched)], items)
-    held = after.groupby("target")["audience"].apply(segment_list).to_dict()
+    held = segment_lists(after).to_dict()
     values = [(target, held.get(target, "")) for target in touched]
     webshop_segments.send_segments(
         settings.webshop_url or "",

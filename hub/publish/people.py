@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 import sqlalchemy as sa
@@ -42,10 +43,13 @@ class Known:
             return pd.DataFrame({"customer_id": ids, "target": ids})
         return self.records.loc[self.records["source_system"] == tool, KEY_COLUMNS].reset_index(drop=True)
 
+    @cached_property
+    def _unflagged(self) -> frozenset[str]:
+        return frozenset(self.golden["customer_id"]) - self.flagged
+
     def eligible(self, purpose: str | None) -> frozenset[str]:
         """Customers who may be published: known, not restricted or objecting, and with ``purpose`` granted."""
-        people = frozenset(self.golden["customer_id"]) - self.flagged
-        return people & self.granted.get(purpose, frozenset()) if purpose else people
+        return self._unflagged & self.granted.get(purpose, frozenset()) if purpose else self._unflagged
 
 
 def read_known(connection: sa.Connection, purposes: set[str], with_contacts: bool, with_tags: bool) -> Known:
@@ -57,14 +61,9 @@ def read_known(connection: sa.Connection, purposes: set[str], with_contacts: boo
         "WHERE source_system IN ('esp', 'webshop', 'loyalty') AND source_key NOT LIKE 'order:%'",
     )
     flagged = storage.read_frame(connection, f"SELECT DISTINCT customer_id FROM {S}.subject_flag")
-    granted: dict[str, frozenset[str]] = {}
-    for purpose in sorted(purposes):
-        rows = storage.read_frame(
-            connection,
-            f"SELECT customer_id FROM {S}.consent_state WHERE purpose = :p AND granted",
-            p=purpose,
-        )
-        granted[purpose] = frozenset(rows["customer_id"].astype(str))
+    # One read without parameters, which DuckDB hands over natively, rather than one per purpose.
+    grants = storage.read_frame(connection, f"SELECT purpose, customer_id FROM {S}.consent_state WHERE granted")
+    granted = {p: frozenset(grants.loc[grants["purpose"] == p, "customer_id"].astype(str)) for p in sorted(purposes)}
     return Known(
         golden=golden.astype({"customer_id": str}),
         records=records.astype(str),
@@ -78,9 +77,14 @@ def landed_tags(connection: sa.Connection) -> pd.DataFrame:
     """(audience = tag name, target = member id) of every tag in the email platform's last landed copy."""
     if not {"id", "tags"} <= storage.table_columns(connection, LANDING_SCHEMA, "esp_member"):
         return _no_tags()
-    result = connection.execute(sa.text(f"SELECT id, tags FROM {LANDING_SCHEMA}.esp_member WHERE tags IS NOT NULL"))
+    # Most members have no tag: only lists with something in them are read (and parsed here, one by one).
+    tagged = storage.read_frame(
+        connection,
+        f"SELECT id, CAST(tags AS VARCHAR) AS tags FROM {LANDING_SCHEMA}.esp_member "
+        "WHERE tags IS NOT NULL AND CAST(tags AS VARCHAR) NOT IN ('[]', 'null')",
+    )
     pairs = []
-    for member, tags in result:
-        listed = json.loads(tags) if isinstance(tags, str) else tags
+    for member, tags in zip(tagged["id"], tagged["tags"], strict=True):
+        listed = json.loads(tags)
         pairs += [(t["name"], str(member)) for t in listed or () if isinstance(t, dict) and "name" in t]
     return pd.DataFrame(pairs, columns=TAG_COLUMNS)

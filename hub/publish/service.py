@@ -162,9 +162,10 @@ def _plan_all(
         with_tags="esp" in tools,
     )
     carried = store.unconfirmed(connection)
+    confirmed = store.delivered(connection)
     planned = []
     for destination in config.destinations:
-        delivered = store.delivered(connection, destination.name)
+        delivered = confirmed.get(destination.name, store.nothing_delivered())
         before = store.delivered_before(connection, destination.name)
         plan = _plan(destination, wanted, delivered, known, carried, before, force)
         writes: tuple[FileWrite, ...] = ()
@@ -220,8 +221,7 @@ def _plan_files(
     items). A file changes without items when people left the hub (an erasure removes their state)."""
     after = applied(delivered, plan.items)
     if destination.tool == "loyalty":
-        segments = after.groupby("target")["audience"].apply(targets.segment_list)
-        content, lines = files.segment_snapshot(segments.items())
+        content, lines = files.segment_snapshot(targets.segment_lists(after).items())
         audiences = tuple(a.audience for a in plan.audiences)
         candidates = [("snapshot", settings.loyalty_inbox, files.snapshot_name(day), content, lines, audiences)]
     else:

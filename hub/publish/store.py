@@ -35,16 +35,22 @@ CHUNK = 2000  # keys per IN list (PostgreSQL takes at most 65,535 parameters a s
 _SEPARATOR = "|"  # between audience and target in a pair key: audience names never hold it
 
 
-def delivered(connection: sa.Connection, destination: str) -> pd.DataFrame:
-    """What the destination's tool last confirmed (DELIVERED_COLUMNS)."""
+def delivered(connection: sa.Connection) -> dict[str, pd.DataFrame]:
+    """What each destination's tool last confirmed (DELIVERED_COLUMNS), by destination: one read of the whole
+    state, which DuckDB hands over natively (a read per destination, with its parameter, built Python rows)."""
     state = publish_state.c
     frame = storage.read_frame(
         connection,
-        sa.select(state.audience, state.target, state.payload, state.adopted)
-        .where(state.destination == destination)
-        .order_by(state.audience, state.target),
+        sa.select(state.destination, state.audience, state.target, state.payload, state.adopted).order_by(
+            state.destination, state.audience, state.target
+        ),
     )
-    return frame.astype({"audience": str, "target": str, "payload": str, "adopted": bool})[DELIVERED_COLUMNS]
+    frame = frame.astype({"audience": str, "target": str, "payload": str, "adopted": bool})
+    return {str(name): rows[DELIVERED_COLUMNS].reset_index(drop=True) for name, rows in frame.groupby("destination")}
+
+
+def nothing_delivered() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=bool if c == "adopted" else object) for c in DELIVERED_COLUMNS})
 
 
 def delivered_before(connection: sa.Connection, destination: str) -> int | None:
