@@ -92,13 +92,12 @@ def sources_digests(members: pd.DataFrame, survivorship: str) -> pd.Series:
     one stored with its golden row, its golden values would come out the same, so it need not be survived
     again. ``members``: ``customer_id``, ``unique_id``, ``raw_fingerprint``, one row per record.
 
-    The digest is a sum of the records' hashes (modulo 2**64), so the records' order does not matter.
+    The digest is a sum of the records' hashes (modulo 2**64), so the records' order does not matter, followed
+    by ``survivorship``, which is the same for every record and so is not hashed a million times.
     """
-    hashed = pd.util.hash_pandas_object(
-        members[["unique_id", "raw_fingerprint"]].astype(str).assign(survivorship=survivorship), index=False
-    )
+    hashed = pd.util.hash_pandas_object(members[["unique_id", "raw_fingerprint"]], index=False)
     sums = pd.Series(hashed.to_numpy(), index=members["customer_id"].to_numpy()).groupby(level=0).sum()
-    return sums.astype(str).rename_axis("customer_id")
+    return (sums.astype(str) + ":" + survivorship).rename_axis("customer_id")
 
 
 def survive(
