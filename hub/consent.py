@@ -6,21 +6,26 @@ ledger by the rules of ``transforms.consent.state``. Whether the soft opt-in app
 decision (``HUB_SOFT_OPT_IN``), carried by the ``consent_policy`` resource.
 """
 
+import json
+
 from dagster import ConfigurableResource, Definitions, MaterializeResult, asset
 
 from hub import consent_store as store
 from hub.asset_keys import CONSENT_GROUP, consent_key, golden_key, landing_key
 from hub.config import Settings
 from hub.golden_store import now
-from hub.landed import read_consent_sources
+from hub.landed import newest_loads, read_consent_sources, read_progress, save_progress
 from hub.metrics import measure
 from hub.resources import HubDatabase
 from quality.tables import landed_tables
+from transforms.code_digest import code_digest
 from transforms.consent import PURPOSES
+from transforms.consent import events as events_module
 from transforms.consent.events import consent_events
 from transforms.consent.state import current_state, differences
 
 PURCHASE_TABLES = ("erp_invoice", "webshop_order", "loyalty_purchase")
+LEDGER_STEP = "consent_events"  # its progress through the landed tables (``hub.landed.read_progress``)
 
 
 class ConsentPolicy(ConfigurableResource):
@@ -41,14 +46,24 @@ def policy_resource(settings: Settings | None) -> ConsentPolicy:
     description="The append-only consent ledger: every consent event the systems state, with its evidence.",
 )
 def consent_ledger(database: HubDatabase) -> MaterializeResult:
+    """Only rows landed since the ledger last read their table are turned into events: an event comes from
+    one row alone, and a row keeps the load that last wrote it, so older rows' events are in the ledger
+    already (an erasure removes a person's rows and events together)."""
+    sources = [t for t in landed_tables() if t.consent]
+    digest = code_digest((events_module,), json.dumps({t.name: t.consent for t in sources}, sort_keys=True))
     with measure() as meter:
         with database.engine().connect() as connection:
-            events = consent_events(read_consent_sources(connection), now())
+            taken_in = read_progress(connection, LEDGER_STEP, digest)
+            loads = newest_loads(connection, sources)
+            rows = read_consent_sources(connection, sources, after=taken_in)
+        events = consent_events(rows, now())
         with database.engine().begin() as connection:
             added = store.append_events(connection, events)
             total = store.count_events(connection)
+            save_progress(connection, LEDGER_STEP, loads, digest)
     per_system = events["source_system"].value_counts().to_dict()
     return meter.result(
+        landed_rows_read=sum(len(frame) for frame in rows.values()),
         events_read=len(events),
         events_added=added,
         events_in_ledger=total,

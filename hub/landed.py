@@ -8,15 +8,17 @@ description is read the same way without code of its own here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 import sqlalchemy as sa
 
+from hub.schema import landing_progress
 from hub.storage import LANDING_SCHEMA, read_frame, table_columns
 from quality.contract import IDENTITY_KINDS, Condition, LandedTable, Link, column
 from quality.tables import landed_tables
 
+LOAD_ID = "_dlt_load_id"  # the dlt load that last wrote a landed row (landing merges on keys)
 JSON_COLUMNS = frozenset({"marketing_permissions"})  # read as text: both stores then give the same value
 IDENTITY_COLUMNS = ["source_system", "source_key", *IDENTITY_KINDS, "updated_at", "soft_deleted"]
 PURCHASE_COLUMNS = ["source_system", "source_key", "channel", "table_name", "kind", "amount_eur", "at"]
@@ -94,15 +96,49 @@ def read_identities(connection: sa.Connection, tables: Iterable[LandedTable] | N
     return pd.concat(frames, ignore_index=True)[IDENTITY_COLUMNS]
 
 
-def read_consent_sources(connection: sa.Connection, tables: Iterable[LandedTable] | None = None) -> dict:
-    """The landing rows consent events come from, per table (its consent columns; a missing one is NULL)."""
+def read_consent_sources(
+    connection: sa.Connection, tables: Iterable[LandedTable] | None = None, after: Mapping[str, str] | None = None
+) -> dict:
+    """The landing rows consent events come from, per table (its consent columns; a missing one is NULL); of a
+    table named in ``after``, only the rows of loads after the one given (``newest_loads``)."""
     frames = {}
     for table in tables or landed_tables():
         present = table_columns(connection, LANDING_SCHEMA, table.name)
         if table.consent and present:
             selected = ", ".join(_consent_column(c, present) for c in table.consent)
-            frames[table.name] = read_frame(connection, f"SELECT {selected} FROM {LANDING_SCHEMA}.{table.name}")
+            since = f" WHERE {LOAD_ID} > {_literal(after[table.name])}" if after and table.name in after else ""
+            frames[table.name] = read_frame(connection, f"SELECT {selected} FROM {LANDING_SCHEMA}.{table.name}{since}")
     return frames
+
+
+def newest_loads(connection: sa.Connection, tables: Iterable[LandedTable]) -> dict[str, str]:
+    """The newest load that wrote a row of each table (tables without rows are left out)."""
+    found = {}
+    for table in tables:
+        if LOAD_ID in table_columns(connection, LANDING_SCHEMA, table.name):
+            newest = connection.execute(sa.text(f"SELECT max({LOAD_ID}) FROM {LANDING_SCHEMA}.{table.name}")).scalar()
+            if newest is not None:
+                found[table.name] = str(newest)
+    return found
+
+
+def read_progress(connection: sa.Connection, step: str, digest: str) -> dict[str, str]:
+    """The newest load of each table that ``step`` has taken in, by the code of ``digest`` (``landing_progress``);
+    progress made by other code does not count, so that a change of what the step derives reads all again."""
+    progress = landing_progress.c
+    rows = connection.execute(
+        sa.select(progress.table_name, progress.load_id).where(progress.step == step, progress.code_digest == digest)
+    )
+    return {table: load for table, load in rows}
+
+
+def save_progress(connection: sa.Connection, step: str, loads: Mapping[str, str], digest: str) -> None:
+    """Record that ``step`` has taken in ``loads`` (table -> newest load) with the code of ``digest``."""
+    progress = landing_progress.c
+    connection.execute(sa.delete(landing_progress).where(progress.step == step))
+    if loads:
+        rows = [{"step": step, "table_name": t, "load_id": load, "code_digest": digest} for t, load in loads.items()]
+        connection.execute(sa.insert(landing_progress), rows)
 
 
 def _consent_column(name: str, present: set[str]) -> str:

@@ -136,6 +136,17 @@ customer_id_high_water = _table(
     sa.Column("highest", sa.BigInteger, nullable=False),
 )
 
+# How far a step has read each landed table: the newest dlt load it has taken in, and a digest of the code that
+# read it. Landing merges on keys, so a row keeps the load that last wrote it: a step that turns rows into
+# something by themselves (consent events) need read only rows of later loads. A new digest reads all again.
+landing_progress = _table(
+    "landing_progress",
+    sa.Column("step", sa.String, primary_key=True),
+    sa.Column("table_name", sa.String, primary_key=True),
+    sa.Column("load_id", sa.String, nullable=False),
+    sa.Column("code_digest", sa.String, nullable=False),
+)
+
 golden_customer = _table(
     "golden_customer",
     sa.Column("customer_id", sa.String, primary_key=True),

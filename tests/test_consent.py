@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from hub import storage
 from hub.cli import app
-from hub.consent import ConsentPolicy, consent_state
+from hub.consent import ConsentPolicy, consent_ledger, consent_state
 from hub.consent_store import load_purchasers
 from hub.consent_view import explain
 from hub.resources import database_resource
@@ -340,3 +340,50 @@ def test_reload_adds_no_consent_event_and_consent_show_explains_an_esp_decision(
         )
         buyers = set(load_purchasers(connection))
     assert len(soft) > 0 and set(soft["purpose"]) == {"email_marketing"} and set(soft["customer_id"]) <= buyers
+
+
+def _ledger_run(settings) -> int:
+    """Materialise the consent ledger alone; how many landed rows it read."""
+    result = materialize([consent_ledger], resources={"database": database_resource(settings)})
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    return event.materialization.metadata["landed_rows_read"].value
+
+
+def test_the_ledger_reads_only_rows_landed_since_it_last_read_and_misses_no_event(piped_settings):
+    url = piped_settings.database_url
+    events = "SELECT event_id FROM mdm.consent_event ORDER BY event_id"
+    with storage.engine(url).connect() as connection:
+        before = connection.execute(sa.text(events)).scalars().all()
+        banned = connection.execute(
+            sa.text(
+                "SELECT customer_no FROM landing.erp_customer WHERE NOT coalesce(marketing_ban, FALSE) "
+                "AND NOT coalesce(is_deleted, FALSE) ORDER BY customer_no LIMIT 1"
+            )
+        ).scalar()
+    assert _ledger_run(piped_settings) == 0, "nothing landed since the pipeline's own run"
+
+    # A later load bans marketing for one ERP customer: only that row is read, and its ban enters the ledger.
+    with storage.engine(url).begin() as connection:
+        connection.execute(
+            sa.text(
+                "UPDATE landing.erp_customer SET marketing_ban = TRUE, _dlt_load_id = '9999999999.0' "
+                "WHERE customer_no = :c"
+            ),
+            {"c": banned},
+        )
+    assert _ledger_run(piped_settings) == 1
+    with storage.engine(url).connect() as connection:
+        after = connection.execute(sa.text(events)).scalars().all()
+        bans = connection.execute(
+            sa.text("SELECT count(*) FROM mdm.consent_event WHERE source_system = 'erp' AND source_key = :c"),
+            {"c": str(banned)},
+        ).scalar()
+    assert set(before) < set(after) and bans > 0
+
+    # Forgetting the progress reads every row again and finds nothing the incremental reads missed.
+    with storage.engine(url).begin() as connection:
+        connection.execute(sa.text("DELETE FROM mdm.landing_progress"))
+    assert _ledger_run(piped_settings) > 1
+    with storage.engine(url).connect() as connection:
+        assert connection.execute(sa.text(events)).scalars().all() == after
