@@ -29,6 +29,7 @@ from quality.tables import described
 Row = dict[str, Any]
 
 ERASED_PREFIX = "erased:"
+MIN_PHONE_DIGITS = 5  # no valid phone number, with or without its country code, has fewer
 
 
 def retained_pseudonym(key: bytes, record: str) -> str:
@@ -105,7 +106,15 @@ class Suppression:
         landed = described(table)
         system = landed.system if landed else table.split("_", 1)[0]
         return any(
-            self._hit("record", f"{system}:{value.strip()}") or self._hit("email", value) or self._hit("phone", value)
+            self._hit("record", f"{system}:{value.strip()}")
+            or ("@" in value and self._hit("email", value))
+            or (_could_be_phone(value) and self._hit("phone", value))
             for value in values
             if value.strip()
         )
+
+
+def _could_be_phone(value: str) -> bool:
+    """Whether ``value`` has digits enough to be a phone number: checked before parsing it as one, which costs
+    far more, for every field of every quarantined row an erasure looks through."""
+    return sum(character.isdigit() for character in value) >= MIN_PHONE_DIGITS

@@ -16,14 +16,13 @@ In one transaction, after the tools have been told (they need the keys the hub i
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from hub.gdpr.inventory import Holding, holdings
-from hub.gdpr.locate import Person, expanding, select
+from hub.gdpr.locate import Person, run, select
 from hub.gdpr.report import quarantined_rows
 from hub.gdpr.suppression import suppress
 from hub.golden_store import keep_high_water
@@ -77,12 +76,10 @@ def erase(connection: sa.Connection, person: Person, key: bytes, request_id: str
             pseudonymised += _pseudonymise(connection, landed_table(holding.table), person, key)
         elif holding.erasure == "pseudonymise":
             forgotten = {"requests": [*person.requests, request_id]}
-            connection.execute(
-                expanding(
-                    f"UPDATE {S}.dsr_request SET identifier = NULL, customer_id = NULL, details = '{{}}' "
-                    "WHERE request_id IN :requests",
-                    forgotten,
-                ),
+            run(
+                connection,
+                f"UPDATE {S}.dsr_request SET identifier = NULL, customer_id = NULL, details = '{{}}' "
+                "WHERE request_id IN :requests",
                 forgotten,
             )
     _account(connection, per_load, request_id)
@@ -103,13 +100,13 @@ def _delete(
             return 0
         per_load.update(zip(rows["_dlt_load_id"], rows["table_name"], strict=True))
         ids = {"ids": rows["quarantine_id"].tolist()}
-        connection.execute(expanding(f"DELETE FROM {holding.name} WHERE quarantine_id IN :ids", ids), ids)
+        run(connection, f"DELETE FROM {holding.name} WHERE quarantine_id IN :ids", ids)
         return len(rows)
     params = person.params
     if holding.schema == LANDING_SCHEMA:
         loads = select(connection, f"SELECT _dlt_load_id FROM {holding.name} WHERE {holding.find}", params)
         per_load.update((load_id, holding.table) for load_id in loads["_dlt_load_id"])
-    result = connection.execute(expanding(f"DELETE FROM {holding.name} WHERE {holding.find}", params), params)
+    result = run(connection, f"DELETE FROM {holding.name} WHERE {holding.find}", params)
     return result.rowcount or 0
 
 
@@ -146,6 +143,7 @@ def _pseudonymise(connection: sa.Connection, table: contract.LandedTable, person
 def _blank_shared_contacts(connection: sa.Connection, person: Person) -> int:
     """Blank the person's emails and phones wherever they remain in someone else's rows."""
     emails = sorted({*person.emails, *person.esp_emails})
+    phones = sorted(person.phones)
     blanked = 0
     for table, columns in shared_contacts().items():
         schema, name = table.split(".")
@@ -153,30 +151,36 @@ def _blank_shared_contacts(connection: sa.Connection, person: Person) -> int:
         for column, kind in columns.items():
             if column not in present:
                 continue
-            if kind == "email" and emails:
+            if table in HUB_CONTACTS:  # the hub keeps contacts in their standard forms: equal or not
+                values = {"values": emails if kind == "email" else phones}
+                sql = f"UPDATE {table} SET {column} = NULL WHERE {column} IN :values"
+                blanked += run(connection, sql, values).rowcount or 0
+            elif kind == "email" and emails:
                 sql = f"UPDATE {table} SET {column} = NULL WHERE lower(trim({column})) IN :emails"
-                blanked += connection.execute(expanding(sql, {"emails": emails}), {"emails": emails}).rowcount or 0
+                blanked += run(connection, sql, {"emails": emails}).rowcount or 0
             elif kind == "phone":
-                blanked += _blank_phones(connection, table, column, person.phones)
+                blanked += _blank_phones(connection, table, column, phones)
     return blanked
 
 
-def _blank_phones(connection: sa.Connection, table: str, column: str, phones: Iterable[str]) -> int:
-    """Phones are written every which way: find candidates by their last digits, confirm by E.164."""
-    blanked = 0
-    for phone in phones:
-        tail = phone[-7:]
-        candidates = connection.execute(
-            sa.text(
-                f"SELECT DISTINCT {column} FROM {table} WHERE regexp_replace({column}, '[^0-9]', '', 'g') LIKE :pattern"
-            ),
-            {"pattern": f"%{tail}"},
-        ).scalars()
-        same = [value for value in candidates if normalise_phone(value) == phone]
-        if same:
-            sql = f"UPDATE {table} SET {column} = NULL WHERE {column} IN :same"
-            blanked += connection.execute(expanding(sql, {"same": same}), {"same": same}).rowcount or 0
-    return blanked
+def _blank_phones(connection: sa.Connection, table: str, column: str, phones: list[str]) -> int:
+    """Phones are written every which way: find candidates by their last digits, confirm by E.164. One scan of
+    the column for all the person's phones."""
+    if not phones:
+        return 0
+    tails = {f"tail{i}": f"%{phone[-7:]}" for i, phone in enumerate(phones)}
+    candidates = connection.execute(
+        sa.text(
+            f"SELECT DISTINCT value FROM (SELECT {column} AS value, regexp_replace({column}, '[^0-9]', '', 'g') "
+            f"AS digits FROM {table}) written WHERE " + " OR ".join(f"digits LIKE :{name}" for name in tails)
+        ),
+        tails,
+    ).scalars()
+    same = [value for value in candidates if normalise_phone(value) in phones]
+    if not same:
+        return 0
+    sql = f"UPDATE {table} SET {column} = NULL WHERE {column} IN :same"
+    return run(connection, sql, {"same": same}).rowcount or 0
 
 
 def _empty_staging(connection: sa.Connection) -> None:

@@ -61,7 +61,6 @@ class Person:
         return {
             "customers": self.all_ids,
             "unique_ids": list(self.records),
-            "record_keys": sorted({r.split(":", 1)[1] for r in self.records}),
             "refs": list(self.refs),
             "requests": list(self.requests),
             **{system: self.keys(system) for system in systems},
@@ -69,11 +68,16 @@ class Person:
         }
 
 
-def expanding(sql: str, params: dict[str, list[str]]) -> sa.TextClause:
-    """A text clause whose list parameters expand into IN lists (empty lists match nothing)."""
+def run(connection: sa.Connection, sql: str, params: dict[str, list[str]]) -> sa.CursorResult:
+    """Execute ``sql`` with its list parameters expanded into IN lists; an empty list matches nothing.
+
+    An empty list is bound as a single NULL (``x IN (NULL)`` is never true) rather than left to SQLAlchemy,
+    whose empty-set subquery PostgreSQL cannot plan around: looking a person up by system and key, it read
+    every row of each system the person had no record in."""
     used = set(re.findall(r":(\w+)", sql))
-    lists = (sa.bindparam(name, expanding=True, type_=sa.String) for name in params if name in used)
-    return sa.text(sql).bindparams(*lists)
+    filled = {name: list(values) or [None] for name, values in params.items() if name in used}
+    lists = (sa.bindparam(name, expanding=True, type_=sa.String) for name in filled)
+    return connection.execute(sa.text(sql).bindparams(*lists), filled)
 
 
 def find_customers(connection: sa.Connection, kind: str, value: str) -> list[str]:
@@ -108,13 +112,13 @@ def find_customers(connection: sa.Connection, kind: str, value: str) -> list[str
 
 def select(connection: sa.Connection, sql: str, params: dict[str, list[str]]) -> pd.DataFrame:
     """A query whose list parameters expand, as a frame."""
-    result = connection.execute(expanding(sql, params), params)
+    result = run(connection, sql, params)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
 def select_rows(connection: sa.Connection, sql: str, params: dict[str, list[str]]) -> list[dict]:
     """A query whose list parameters expand, as plain rows (one person's few rows need no frame)."""
-    return [dict(row) for row in connection.execute(expanding(sql, params), params).mappings()]
+    return [dict(row) for row in run(connection, sql, params).mappings()]
 
 
 def former_ids(connection: sa.Connection, customer_ids: list[str]) -> list[str]:
