@@ -162,10 +162,10 @@ def _plan_all(
         with_tags="esp" in tools,
     )
     carried = store.unconfirmed(connection)
-    confirmed = store.delivered(connection)
+    confirmed = store.delivered(connection, [d.name for d in config.destinations])
     planned = []
     for destination in config.destinations:
-        delivered = confirmed.get(destination.name, store.nothing_delivered())
+        delivered = confirmed[destination.name]
         before = store.delivered_before(connection, destination.name)
         plan = _plan(destination, wanted, delivered, known, carried, before, force)
         writes: tuple[FileWrite, ...] = ()

@@ -16,7 +16,7 @@ ad list's customer as a customer ID, under the hub's pseudonym key; never a key 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -35,9 +35,10 @@ CHUNK = 2000  # keys per IN list (PostgreSQL takes at most 65,535 parameters a s
 _SEPARATOR = "|"  # between audience and target in a pair key: audience names never hold it
 
 
-def delivered(connection: sa.Connection) -> dict[str, pd.DataFrame]:
-    """What each destination's tool last confirmed (DELIVERED_COLUMNS), by destination: one read of the whole
-    state, which DuckDB hands over natively (a read per destination, with its parameter, built Python rows)."""
+def delivered(connection: sa.Connection, destinations: Iterable[str]) -> dict[str, pd.DataFrame]:
+    """What each destination's tool last confirmed (DELIVERED_COLUMNS), by destination (empty for one never
+    synced): one read of the whole state, which DuckDB hands over natively (a read per destination, with its
+    parameter, built Python rows)."""
     state = publish_state.c
     frame = storage.read_frame(
         connection,
@@ -45,12 +46,10 @@ def delivered(connection: sa.Connection) -> dict[str, pd.DataFrame]:
             state.destination, state.audience, state.target
         ),
     )
-    frame = frame.astype({"audience": str, "target": str, "payload": str, "adopted": bool})
-    return {str(name): rows[DELIVERED_COLUMNS].reset_index(drop=True) for name, rows in frame.groupby("destination")}
-
-
-def nothing_delivered() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=bool if c == "adopted" else object) for c in DELIVERED_COLUMNS})
+    frame = frame.astype({"destination": str, "audience": str, "target": str, "payload": str, "adopted": bool})
+    return {
+        name: frame.loc[frame["destination"] == name, DELIVERED_COLUMNS].reset_index(drop=True) for name in destinations
+    }
 
 
 def delivered_before(connection: sa.Connection, destination: str) -> int | None:
