@@ -9,19 +9,23 @@ customers whose records changed; both give what redoing everything would.
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from dagster import AssetExecutionContext, AssetsDefinition, Config, Definitions, MaterializeResult, asset
 
 from hub import golden_store as store
+from hub import landed as landed_module
 from hub import schema as t
 from hub import storage
 from hub.asset_keys import GOLDEN_GROUP, golden_key, landing_key
-from hub.landed import read_identities
+from hub.landed import newest_loads, read_identities, read_progress, read_record_keys, save_progress
 from hub.metrics import measure
 from hub.pseudonym import fingerprint_with
 from hub.resources import HubDatabase
 from hub.review import labels_changed, read_labels
 from hub.settings import read_settings
+from quality.contract import LandedTable
 from quality.tables import landed_tables
+from transforms.code_digest import code_digest
 from transforms.matching.blocking import blocking_keys, candidate_pairs
 from transforms.matching.clustering import ClusterInput, cluster
 from transforms.matching.coherence import COHERENCE_COLUMNS
@@ -31,7 +35,7 @@ from transforms.matching.model import MatchModel
 from transforms.matching.settings import Comparisons, MatchSettings
 from transforms.matching.stable_ids import assign_ids
 from transforms.rectification import apply_rectifications
-from transforms.source_records import raw_fingerprints, standardise, unique_ids
+from transforms.source_records import raw_fingerprints, standardisation_digest, standardise, unique_ids
 from transforms.survivorship import (
     name_order_from,
     name_statistics,
@@ -69,30 +73,62 @@ def matching_settings(config: MatchingConfig, stored: MatchSettings | None) -> M
 )
 def source_records(database: HubDatabase) -> MaterializeResult:
     """Only records whose raw fields (or the standardisation's code) changed since the last run are
-    standardised again, and records gone from the landing area are forgotten: a day's run touches a day's
-    changes."""
+    standardised again, and records gone from the landing area are forgotten: a day's run reads and
+    touches a day's changes (``landed_since``)."""
+    tables = [t for t in landed_tables() if t.records]
     with measure() as meter:
         storage.migrate(database.url)
         with database.engine().connect() as connection:
-            identities = read_identities(connection)
+            digest = code_digest((landed_module,), standardisation_digest(), repr([t.records for t in tables]))
+            taken_in = read_progress(connection, store.RECORDS_STEP, digest)
+            loads = newest_loads(connection, tables)
             stored = store.load_stored_fingerprints(connection)
-        ids = unique_ids(identities)
+            identities, ids = landed_since(connection, tables, taken_in, stored)
         raw = raw_fingerprints(identities)
-        changed = stored["raw_fingerprint"].reindex(ids).to_numpy() != raw.to_numpy()
+        read_ids = unique_ids(identities)
+        changed = stored["raw_fingerprint"].reindex(read_ids).to_numpy() != raw.to_numpy()
         records = standardise(identities[changed])
-        records["raw_fingerprint"] = pd.Series(raw.to_numpy(), index=ids).reindex(records["unique_id"]).to_numpy()
-        gone = stored.index.difference(pd.Index(ids)).tolist()
+        records["raw_fingerprint"] = pd.Series(raw.to_numpy(), index=read_ids).reindex(records["unique_id"]).to_numpy()
+        gone = stored.index.difference(ids).tolist()
         with database.engine().begin() as connection:
             store.save_records(connection, records, stored, gone)
             unmatched = store.count_unmatched(connection)
+            save_progress(connection, store.RECORDS_STEP, loads, digest)
     per_system = identities["source_system"].value_counts().to_dict()
     return meter.result(
-        records=len(identities),
+        records=len(ids),
+        landed_rows_read=len(identities),
         standardised=len(records),
         forgotten=len(gone),
         changed_since_matching=unmatched,
-        **{f"records_{k}": int(v) for k, v in per_system.items()},
+        **{f"records_read_{k}": int(v) for k, v in per_system.items()},
     )
+
+
+def landed_since(
+    connection: sa.Connection, tables: list[LandedTable], taken_in: dict[str, str], stored: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.Index]:
+    """The raw identities that may differ from what was standardised last, and the IDs of every landed record.
+
+    Landing merges on keys, so a row keeps the load that last wrote it: of a table read before, only rows of
+    newer loads are read, with the keys of all rows to tell which records went. A table whose rows were
+    changed in place is read whole (``hub.landed.forget_progress``), and so is one holding a record that the
+    hub does not hold with a raw fingerprint (its source records restored from an older backup, say)."""
+    if not taken_in:
+        identities = read_identities(connection, tables)
+        return identities, pd.Index(unique_ids(identities))
+    keys = read_record_keys(connection, tables)
+    ids = pd.Index(unique_ids(keys))
+    identities = read_identities(connection, tables, after=taken_in)
+    held = stored.index[stored["raw_fingerprint"].notna().to_numpy()]
+    unheld = ~ids.isin(held.union(pd.Index(unique_ids(identities))))
+    whole = set(keys["table_name"][unheld])
+    if whole:
+        again = read_identities(connection, [t for t in tables if t.name in whole])
+        identities = pd.concat([identities, again], ignore_index=True).drop_duplicates(
+            ["source_system", "source_key"], ignore_index=True
+        )
+    return identities, ids
 
 
 @asset(

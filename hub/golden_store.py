@@ -22,6 +22,7 @@ from transforms.matching.settings import MatchSettings
 from transforms.matching.stable_ids import IdEvent, id_number
 
 FINGERPRINTS = ("fingerprint", "matched_fingerprint", "clustered_fingerprint")
+RECORDS_STEP = "source_records"  # the step's progress through the landed tables (``hub.landed.read_progress``)
 RECORD_COLUMNS = [c.name for c in t.source_record.columns if c.name not in (*FINGERPRINTS, "raw_fingerprint")]
 COMPARED = ["first_name", "last_name", "email", "phone", "birth_date", "birth_month_day", "street", "postal_code"]
 LEVEL_COLUMNS = {f: f"level_{f}" for f in LEVELS}

@@ -8,19 +8,20 @@ description is read the same way without code of its own here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import pandas as pd
 import sqlalchemy as sa
 
 from hub.schema import landing_progress
 from hub.storage import LANDING_SCHEMA, read_frame, table_columns
-from quality.contract import IDENTITY_KINDS, Condition, LandedTable, Link, column
+from quality.contract import IDENTITY_KINDS, Condition, LandedTable, Link, Records, column
 from quality.tables import landed_tables
 
 LOAD_ID = "_dlt_load_id"  # the dlt load that last wrote a landed row (landing merges on keys)
 JSON_COLUMNS = frozenset({"marketing_permissions"})  # read as text: both stores then give the same value
 IDENTITY_COLUMNS = ["source_system", "source_key", *IDENTITY_KINDS, "updated_at", "soft_deleted"]
+RECORD_KEY_COLUMNS = ["source_system", "source_key", "table_name"]
 PURCHASE_COLUMNS = ["source_system", "source_key", "channel", "table_name", "kind", "amount_eur", "at"]
 
 
@@ -64,36 +65,61 @@ def landed_columns(connection: sa.Connection, tables: Iterable[LandedTable] | No
     return {name: columns for name, columns in found.items() if columns}
 
 
-def read_identities(connection: sa.Connection, tables: Iterable[LandedTable] | None = None) -> pd.DataFrame:
-    """Raw identity fields of every source record, as text: one row per person's record in any table."""
+def read_identities(
+    connection: sa.Connection, tables: Iterable[LandedTable] | None = None, after: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Raw identity fields of every source record, as text: one row per person's record in any table; of a
+    table named in ``after``, only the records of loads after the one given (``newest_loads``)."""
+
+    def fields(records: Records, columns: set[str]) -> str:
+        selected = ", ".join(
+            f"CAST({_first_present(records.fields.get(kind, ()), columns)} AS VARCHAR) AS {kind}"
+            for kind in IDENTITY_KINDS
+        )
+        deleted = "FALSE"
+        if records.soft_deleted is not None and column(records.soft_deleted) in columns:
+            deleted = f"coalesce({column(records.soft_deleted)}, FALSE)"
+        updated = f"CAST({_first_present(records.updated_at, columns)} AS VARCHAR)"
+        return f", {selected}, {updated} AS updated_at, {deleted} AS soft_deleted"
+
+    return _read_records(connection, tables, fields, IDENTITY_COLUMNS, after)
+
+
+def read_record_keys(connection: sa.Connection, tables: Iterable[LandedTable] | None = None) -> pd.DataFrame:
+    """The system, key and table of every landed identity record and nothing else: enough to tell which
+    records are gone, at a fraction of reading their fields."""
+    return _read_records(connection, tables, lambda _records, _columns: "", RECORD_KEY_COLUMNS)
+
+
+def _read_records(
+    connection: sa.Connection,
+    tables: Iterable[LandedTable] | None,
+    fields: Callable[[Records, set[str]], str],
+    columns: list[str],
+    after: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """One SELECT per described kind of record in each landed table: its system, key and table, then
+    ``fields(records, landed columns)``; ``columns`` of all of them, or an empty frame of those columns."""
     tables = list(tables or landed_tables())
     present = landed_columns(connection, tables)
     frames = []
     for table in tables:
         if table.name not in present:
             continue
+        since = f" AND {LOAD_ID} > {_literal(after[table.name])}" if after and table.name in after else ""
         for records in table.records:
-            columns = present[table.name]
-            selected = ", ".join(
-                f"CAST({_first_present(records.fields.get(kind, ()), columns)} AS VARCHAR) AS {kind}"
-                for kind in IDENTITY_KINDS
-            )
-            deleted = "FALSE"
-            if records.soft_deleted is not None and column(records.soft_deleted) in columns:
-                deleted = f"coalesce({column(records.soft_deleted)}, FALSE)"
             frames.append(
                 read_frame(
                     connection,
                     f"SELECT '{records.link.system}' AS source_system, {link_key(records.link)} AS source_key, "
-                    f"{selected}, CAST({_first_present(records.updated_at, columns)} AS VARCHAR) AS updated_at, "
-                    f"{deleted} AS soft_deleted FROM {LANDING_SCHEMA}.{table.name} "
-                    f"WHERE {link_condition(records.link)}",
+                    f"'{table.name}' AS table_name{fields(records, present[table.name])} "
+                    f"FROM {LANDING_SCHEMA}.{table.name} WHERE {link_condition(records.link)}{since}",
                 )
             )
     frames = [f for f in frames if not f.empty]
     if not frames:
-        return pd.DataFrame(columns=IDENTITY_COLUMNS)
-    return pd.concat(frames, ignore_index=True)[IDENTITY_COLUMNS]
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
 
 
 def read_consent_sources(
@@ -139,6 +165,14 @@ def save_progress(connection: sa.Connection, step: str, loads: Mapping[str, str]
     if loads:
         rows = [{"step": step, "table_name": t, "load_id": load, "code_digest": digest} for t, load in loads.items()]
         connection.execute(sa.insert(landing_progress), rows)
+
+
+def forget_progress(connection: sa.Connection, step: str, tables: Iterable[str]) -> None:
+    """``step`` reads these tables whole next time: rows were changed in place, under the load that wrote them."""
+    tables = list(tables)
+    if tables:
+        progress = landing_progress.c
+        connection.execute(sa.delete(landing_progress).where(progress.step == step, progress.table_name.in_(tables)))
 
 
 def _consent_column(name: str, present: set[str]) -> str:

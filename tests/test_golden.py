@@ -10,13 +10,16 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 from conftest import PUBLISH_NOTHING
+from dagster import materialize
 from typer.testing import CliRunner
 
 from hub import golden_store as store
 from hub import storage
 from hub.bench.scoring import pairwise_scores, read_truth
 from hub.cli import app
-from hub.landed import read_identities
+from hub.golden import source_records
+from hub.landed import forget_progress, read_identities
+from hub.resources import database_resource
 from hub.review import decide, review_queue, unmerge
 from hub.runner import run_pipeline
 from hub.simulator import advance
@@ -69,6 +72,61 @@ def test_every_source_record_belongs_to_one_golden_customer_and_matches_the_trut
         assert lineage == with_value > 0, attribute
     scores = pairwise_scores(links, read_truth(systems_dir))
     assert scores.precision >= 0.95 and scores.recall >= 0.8, scores
+
+
+def _records_run(settings) -> dict:
+    """Materialise the source records alone; what the step says it read and did."""
+    result = materialize([source_records], resources={"database": database_resource(settings)})
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def test_source_records_read_only_rows_landed_since_and_agree_with_a_full_read(piped_settings):
+    url = piped_settings.database_url
+    total = scalar(url, "SELECT count(*) FROM mdm.source_record")
+    first = _records_run(piped_settings)
+    assert (first["landed_rows_read"], first["standardised"], first["records"]) == (0, 0, total)
+
+    # A later load changes one ERP customer's email and another customer's row goes: one row is read and
+    # standardised, the other record is forgotten.
+    with storage.engine(url).connect() as connection:
+        sql = "SELECT customer_no FROM landing.erp_customer ORDER BY customer_no LIMIT 2"
+        changed, dropped = (str(key) for key in connection.execute(sa.text(sql)).scalars())
+    with storage.engine(url).begin() as connection:
+        connection.execute(
+            sa.text(
+                "UPDATE landing.erp_customer SET email = 'Moved.Elsewhere@Example.com', "
+                "_dlt_load_id = '9999999999.0' WHERE customer_no = :c"
+            ),
+            {"c": changed},
+        )
+        connection.execute(sa.text("DELETE FROM landing.erp_customer WHERE customer_no = :c"), {"c": dropped})
+    later = _records_run(piped_settings)
+    assert (later["landed_rows_read"], later["standardised"], later["forgotten"]) == (1, 1, 1)
+    stored = stored_records(url).set_index("unique_id")
+    assert stored.loc[f"erp:{changed}", "email"] == "moved.elsewhere@example.com"
+    assert f"erp:{dropped}" not in stored.index and len(stored) == total - 1
+
+    # A row changed in place under its old load is seen once its table's progress is forgotten (an erasure
+    # does that when it blanks a contact someone else shared with the person).
+    in_place = "UPDATE landing.erp_customer SET first_name = 'Inplace' WHERE customer_no = :c"
+    with storage.engine(url).begin() as connection:
+        connection.execute(sa.text(in_place), {"c": changed})
+        forget_progress(connection, store.RECORDS_STEP, ["erp_customer"])
+    whole = _records_run(piped_settings)
+    assert whole["standardised"] == 1 and whole["landed_rows_read"] == whole["records_read_erp"] > 1
+    assert stored_records(url).set_index("unique_id").loc[f"erp:{changed}", "first_name"].lower() == "inplace"
+
+    # Records lost from the hub (restored from an older backup, say) are read again although no load is newer.
+    erp = scalar(url, "SELECT count(*) FROM mdm.source_record WHERE source_system = 'erp'")
+    with storage.engine(url).begin() as connection:
+        connection.execute(sa.text("DELETE FROM mdm.source_record WHERE source_system = 'erp'"))
+    assert _records_run(piped_settings)["standardised"] == erp > 0
+
+    # Whatever the path, the stored records are what standardising every landed row from scratch gives.
+    stored, fresh = stored_records(url), standardised_from_scratch(url)
+    pd.testing.assert_frame_equal(stored, fresh.astype({"updated_at": stored["updated_at"].dtype}))
 
 
 def test_ids_survive_a_second_run_and_a_full_rebuild(piped_settings):

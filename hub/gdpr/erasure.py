@@ -25,8 +25,8 @@ from hub.gdpr.inventory import Holding, holdings
 from hub.gdpr.locate import Person, run, select
 from hub.gdpr.report import quarantined_rows
 from hub.gdpr.suppression import suppress
-from hub.golden_store import keep_high_water
-from hub.landed import contact_columns
+from hub.golden_store import RECORDS_STEP, keep_high_water
+from hub.landed import contact_columns, forget_progress
 from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, existing_tables, table_columns
 from quality import contract
 from quality.canonical import normalise_phone
@@ -41,6 +41,8 @@ HUB_CONTACTS: dict[str, dict[str, str]] = {
     f"{S}.source_record": {"email": "email", "phone": "phone"},
     f"{S}.golden_customer": {"email": "email", "phone": "phone"},
 }
+# What goes with a contact blanked in the hub's own rows: the pieces derived from it.
+BLANKED_WITH: dict[str, dict[str, tuple[str, ...]]] = {f"{S}.source_record": {"email": ("email_local",)}}
 
 
 def shared_contacts() -> dict[str, dict[str, str]]:
@@ -84,8 +86,6 @@ def erase(connection: sa.Connection, person: Person, key: bytes, request_id: str
             )
     _account(connection, per_load, request_id)
     blanked = _blank_shared_contacts(connection, person)
-    # The user part of a blanked email is a piece of it: it goes too.
-    connection.execute(sa.text(f"UPDATE {S}.source_record SET email_local = NULL WHERE email IS NULL"))
     _empty_staging(connection)
     return Erased(removed, pseudonymised, blanked, suppressed)
 
@@ -141,10 +141,14 @@ def _pseudonymise(connection: sa.Connection, table: contract.LandedTable, person
 
 
 def _blank_shared_contacts(connection: sa.Connection, person: Person) -> int:
-    """Blank the person's emails and phones wherever they remain in someone else's rows."""
+    """Blank the person's emails and phones wherever they remain in someone else's rows.
+
+    A landing row blanked here keeps the load that wrote it, so the source records step, which reads only
+    rows of newer loads, is told to read that table whole again (``forget_progress``): the record is then
+    standardised from its blanked row, as a reload would have it."""
     emails = sorted({*person.emails, *person.esp_emails})
     phones = sorted(person.phones)
-    blanked = 0
+    blanked: Counter[str] = Counter()
     for table, columns in shared_contacts().items():
         schema, name = table.split(".")
         present = table_columns(connection, schema, name)
@@ -153,14 +157,17 @@ def _blank_shared_contacts(connection: sa.Connection, person: Person) -> int:
                 continue
             if table in HUB_CONTACTS:  # the hub keeps contacts in their standard forms: equal or not
                 values = {"values": emails if kind == "email" else phones}
-                sql = f"UPDATE {table} SET {column} = NULL WHERE {column} IN :values"
-                blanked += run(connection, sql, values).rowcount or 0
+                cleared = ", ".join(f"{c} = NULL" for c in (column, *BLANKED_WITH.get(table, {}).get(column, ())))
+                sql = f"UPDATE {table} SET {cleared} WHERE {column} IN :values"
+                blanked[table] += run(connection, sql, values).rowcount or 0
             elif kind == "email" and emails:
                 sql = f"UPDATE {table} SET {column} = NULL WHERE lower(trim({column})) IN :emails"
-                blanked += run(connection, sql, {"emails": emails}).rowcount or 0
+                blanked[table] += run(connection, sql, {"emails": emails}).rowcount or 0
             elif kind == "phone":
-                blanked += _blank_phones(connection, table, column, phones)
-    return blanked
+                blanked[table] += _blank_phones(connection, table, column, phones)
+    landing = [table.split(".")[1] for table, count in blanked.items() if count and table.startswith(LANDING_SCHEMA)]
+    forget_progress(connection, RECORDS_STEP, landing)
+    return sum(blanked.values())
 
 
 def _blank_phones(connection: sa.Connection, table: str, column: str, phones: list[str]) -> int:
