@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from dagster import materialize
 from typer.testing import CliRunner
 
 from hub import audit, storage
@@ -21,6 +22,8 @@ from hub.gdpr import requests as dsr
 from hub.gdpr import service
 from hub.gdpr.inventory import free_of_personal_data, holdings
 from hub.gdpr.requests import RequestError
+from hub.golden import source_records
+from hub.resources import database_resource
 from hub.runner import run_pipeline
 from hub.simulator import running_simulator
 
@@ -183,6 +186,45 @@ def test_erasure_leaves_no_identifier_and_a_full_reload_does_not_bring_the_perso
         piped_settings, "SELECT count(*) AS n FROM landing.erp_invoice WHERE customer_no LIKE 'erased:%'"
     )
     assert int(pseudonymised["n"].iloc[0]) == invoices
+
+
+def test_a_shared_email_blanked_by_an_erasure_is_read_again_from_the_sharers_row(piped_settings):
+    """Another person's landing row that carries the erased person's email loses that field under the load that
+    wrote it; the source records, which read only newer loads, are told to read its table whole again."""
+    url = piped_settings.database_url
+    person = customer_in_all_four_systems(piped_settings)
+    email = frame(
+        piped_settings,
+        "SELECT min(r.email) AS email FROM mdm.source_record r JOIN mdm.customer_xref x "
+        "ON r.source_system = x.source_system AND r.source_key = x.source_key WHERE x.customer_id = :c",
+        c=person,
+    )["email"].iloc[0]
+    sharer = frame(
+        piped_settings,
+        "SELECT min(source_key) AS key FROM mdm.customer_xref WHERE source_system = 'erp' AND customer_id <> :c",
+        c=person,
+    )["key"].iloc[0]
+    with storage.engine(url).begin() as connection:  # a later load gives the sharer the person's email
+        connection.execute(
+            sa.text(
+                "UPDATE landing.erp_customer SET email = :e, _dlt_load_id = '9999999999.0' "
+                "WHERE CAST(customer_no AS VARCHAR) = :k"
+            ),
+            {"e": email, "k": sharer},
+        )
+    assert materialize([source_records], resources={"database": database_resource(piped_settings)}).success
+    held = "SELECT email, email_local FROM mdm.source_record WHERE source_system = 'erp' AND source_key = :k"
+    assert frame(piped_settings, held, k=sharer)["email"].iloc[0] == email
+
+    assert carry_out(piped_settings, "erasure", "customer", person).status == "completed"
+    progress = "SELECT count(*) AS n FROM mdm.landing_progress WHERE step = 'source_records' AND table_name = :t"
+    assert frame(piped_settings, progress, t="erp_customer")["n"].iloc[0] == 0
+    assert frame(piped_settings, progress, t="webshop_customer")["n"].iloc[0] == 1
+    result = materialize([source_records], resources={"database": database_resource(piped_settings)})
+    (event,) = result.get_asset_materialization_events()
+    assert event.materialization.metadata["records_read_erp"].value > 1
+    assert frame(piped_settings, held, k=sharer).isna().all(axis=None)
+    assert scan(piped_settings, {email}) == {}
 
 
 def test_restriction_and_objection_refuse_every_purpose_at_once(piped_settings):
