@@ -1,19 +1,21 @@
 """Dagster definitions of the consent area: the consent ledger and the state derived from it.
 
 ``consent/consent_events`` appends what the landing tables say about consent to the append-only
-ledger; ``consent/consent_state`` derives every golden customer's consent per purpose from the whole
-ledger by the rules of ``transforms.consent.state``. Whether the soft opt-in applies is a deployment
-decision (``HUB_SOFT_OPT_IN``), carried by the ``consent_policy`` resource.
+ledger; ``consent/consent_state`` derives each golden customer's consent per purpose from the ledger by
+the rules of ``transforms.consent.state`` (again only for the customers whose inputs changed). Whether
+the soft opt-in applies is a deployment decision (``HUB_SOFT_OPT_IN``), carried by the ``consent_policy``
+resource.
 """
 
 import json
+from datetime import timedelta
 
 from dagster import ConfigurableResource, Definitions, MaterializeResult, asset
 
 from hub import consent_store as store
 from hub.asset_keys import CONSENT_GROUP, consent_key, golden_key, landing_key
 from hub.config import Settings
-from hub.golden_store import now
+from hub.golden_store import EVERYONE_SHARE, now, stage_ids
 from hub.landed import newest_loads, read_consent_sources, read_progress, save_progress
 from hub.metrics import measure
 from hub.resources import HubDatabase
@@ -21,11 +23,16 @@ from quality.tables import landed_tables
 from transforms.code_digest import code_digest
 from transforms.consent import PURPOSES
 from transforms.consent import events as events_module
+from transforms.consent import state as state_module
 from transforms.consent.events import consent_events
 from transforms.consent.state import current_state, differences
 
 PURCHASE_TABLES = ("erp_invoice", "webshop_order", "loyalty_purchase")
 LEDGER_STEP = "consent_events"  # its progress through the landed tables (``hub.landed.read_progress``)
+STATE_STEP = "consent_state"  # when it last read the hub's tables (``consent_store.read_step_progress``)
+# Changes recorded this long before the last derivation are looked at again: a clock a little behind, or a
+# request's transaction committed just after the run read, cannot hide a change from the next run.
+SAFETY = timedelta(hours=1)
 
 
 class ConsentPolicy(ConfigurableResource):
@@ -78,25 +85,38 @@ def consent_ledger(database: HubDatabase) -> MaterializeResult:
     description="Every golden customer's consent per purpose, with its basis, rule and deciding event.",
 )
 def consent_state(database: HubDatabase, consent_policy: ConsentPolicy) -> MaterializeResult:
+    """Derived again only for the customers whose events, records or flags changed since the last run
+    (``consent_store.customers_to_derive``); everyone's after a change of the rules' code or of the policy,
+    or once a quarter of the customers changed."""
+    soft = consent_policy.soft_opt_in
+    digest = code_digest((state_module, store), f"soft_opt_in={soft}")
     with measure() as meter:
+        started = now()
         with database.engine().connect() as connection:
             merges = store.load_merges(connection)
             customers = store.load_customers(connection)
-            events = store.load_customer_events(connection, merges)
+            since = store.read_step_progress(connection, STATE_STEP, digest)
+            scope = None if since is None else store.customers_to_derive(connection, since - SAFETY, merges, soft)
+            if scope is not None and len(scope) * EVERYONE_SHARE > len(customers):
+                scope = None
+            within = None if scope is None else stage_ids(connection, sorted(scope), "customer_id")
+            events = store.load_customer_events(connection, merges, within)
             flags = store.load_flags(connection, merges)
-            purchasers = store.load_purchasers(connection)
-            previous = store.load_decisions(connection)
-        state = current_state(customers, events, flags, purchasers, consent_policy.soft_opt_in, now())
+            purchasers = store.load_purchasers(connection) if soft else []
+            previous = store.load_decisions(connection, within)
+        derived = customers if scope is None else customers[customers.isin(scope)]
+        state = current_state(derived, events, flags, purchasers, soft, now())
         changed, gone = differences(state, previous)
         with database.engine().begin() as connection:
             store.save_state(connection, changed, gone)
-    granted = state[state["granted"]].groupby("purpose").size()
-    bases = state["basis"].value_counts().to_dict()
+            store.save_step_progress(connection, STATE_STEP, started, digest)
+            granted, bases = store.count_decisions(connection)
     return meter.result(
         customers=len(customers),
+        customers_derived=len(derived),
         decisions_changed=len(changed),
         decisions_gone=len(gone),
-        soft_opt_in=consent_policy.soft_opt_in,
+        soft_opt_in=soft,
         **{f"granted_{p}": int(granted.get(p, 0)) for p in PURPOSES},
         **{f"basis_{k}": int(v) for k, v in bases.items()},
     )

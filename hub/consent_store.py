@@ -1,18 +1,29 @@
 """Reading and writing the consent tables of the ``mdm`` schema, and the landing rows they come from.
 
 The ledger (``mdm.consent_event``) only ever grows: new events are inserted when their id is not
-there yet, nothing is updated or deleted here. The state (``mdm.consent_state``) is derived whole
-from the ledger on every run; only the rows whose decision changed are written, inside the caller's transaction.
+there yet, nothing is updated or deleted here. The state (``mdm.consent_state``) is derived from the
+ledger for the customers whose inputs may have changed since it was last derived (``customers_to_derive``);
+only the rows whose decision changed are written, inside the caller's transaction.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import pandas as pd
 import sqlalchemy as sa
 
 from hub.landed import purchases_sql
-from hub.schema import consent_event, consent_state, customer_id_history, customer_xref, golden_customer, subject_flag
-from hub.storage import HUB_SCHEMA, insert_frame, read_frame, write_changes
+from hub.schema import (
+    consent_event,
+    consent_state,
+    customer_id_history,
+    customer_xref,
+    golden_customer,
+    step_progress,
+    subject_flag,
+)
+from hub.storage import HUB_SCHEMA, insert_frame, read_frame, replace_row, write_changes
 from transforms.consent.events import EVENT_COLUMNS
 from transforms.consent.state import DECISION, EVENT_INPUT, KEY, STATE_COLUMNS, follow_merges
 
@@ -69,21 +80,25 @@ def request_events(connection: sa.Connection, merges: pd.DataFrame, columns: lis
     return frame[columns]
 
 
-def load_customer_events(connection: sa.Connection, merges: pd.DataFrame) -> pd.DataFrame:
-    """Every ledger event with the customer it belongs to now (``EVENT_INPUT`` columns).
+def load_customer_events(
+    connection: sa.Connection, merges: pd.DataFrame, within: sa.Select | None = None
+) -> pd.DataFrame:
+    """Every ledger event with the customer it belongs to now (``EVENT_INPUT`` columns); of the customers
+    ``within`` a selection of IDs (``stage_ids``) if given.
 
     A system's event belongs to whoever holds its source record in the crosswalk; an event of a
     record that is no source record any more (a soft-deleted ERP customer) belongs to no one.
     """
     e, x = consent_event.c, customer_xref.c
     record = sa.and_(x.source_system == e.source_system, x.source_key == e.source_key)
-    systems = read_frame(
-        connection,
-        sa.select(x.customer_id, *(e[c] for c in EVENT_INPUT if c != "customer_id")).join_from(
-            consent_event, customer_xref, record
-        ),
+    query = sa.select(x.customer_id, *(e[c] for c in EVENT_INPUT if c != "customer_id")).join_from(
+        consent_event, customer_xref, record
     )
-    return stack(systems, request_events(connection, merges, EVENT_INPUT))
+    systems = read_frame(connection, query if within is None else query.where(x.customer_id.in_(within)))
+    requests = request_events(connection, merges, EVENT_INPUT)
+    if within is not None:
+        requests = requests[requests["customer_id"].isin(read_frame(connection, within).iloc[:, 0])]
+    return stack(systems, requests)
 
 
 def load_flags(connection: sa.Connection, merges: pd.DataFrame) -> pd.DataFrame:
@@ -113,9 +128,69 @@ def load_customers(connection: sa.Connection) -> pd.Series:
     return read_frame(connection, sa.select(customer).order_by(customer))["customer_id"]
 
 
-def load_decisions(connection: sa.Connection) -> pd.DataFrame:
-    """The stored state's key and decision columns (not when each was made: ``differences`` needs no time)."""
-    return read_frame(connection, sa.select(*(consent_state.c[c] for c in KEY + DECISION)))
+def load_decisions(connection: sa.Connection, within: sa.Select | None = None) -> pd.DataFrame:
+    """The stored state's key and decision columns (not when each was made: ``differences`` needs no time); of
+    the customers ``within`` a selection of IDs if given."""
+    query = sa.select(*(consent_state.c[c] for c in KEY + DECISION))
+    return read_frame(connection, query if within is None else query.where(consent_state.c.customer_id.in_(within)))
+
+
+def customers_to_derive(
+    connection: sa.Connection, since: datetime, merges: pd.DataFrame, soft_opt_in: bool
+) -> set[str]:
+    """The customers whose consent may have changed since ``since``; every other customer's inputs are as they
+    were when it was last derived:
+
+    - golden customers written since (new, or their records changed, which moves events between customers);
+    - customers holding a record, or (through merges) a request, with an event recorded since;
+    - customers with a subject flag or a stored restriction or objection (flags are few, and a lifted flag
+      leaves no trace to find it by);
+    - customers the state holds who are no golden customer any more (merged away or erased);
+    - with the soft opt-in, purchasers whose email decision rests on no event, and soft opt-ins who bought
+      nothing any more.
+    """
+    g, e, x, s, f = golden_customer.c, consent_event.c, customer_xref.c, consent_state.c, subject_flag.c
+    record = sa.and_(x.source_system == e.source_system, x.source_key == e.source_key)
+    written = sa.select(g.customer_id).where(g.updated_at >= since)
+    with_events = sa.select(x.customer_id).join_from(consent_event, customer_xref, record).where(e.recorded_at >= since)
+    requests = sa.select(e.source_key).where(e.source_system == REQUEST_SYSTEM, e.recorded_at >= since)
+    restricted = sa.select(s.customer_id).where(s.basis.in_(["restriction", "objection"]))
+    gone = sa.select(s.customer_id).where(~sa.exists().where(g.customer_id == s.customer_id))
+    found = set()
+    for query in (written, with_events, restricted, gone):
+        found.update(connection.execute(query.distinct()).scalars())
+    flagged = connection.execute(sa.select(f.customer_id).distinct()).scalars().all()
+    asked = connection.execute(requests.distinct()).scalars().all()
+    found.update(follow_merges(pd.Series([*flagged, *asked], dtype=object), merges))
+    if soft_opt_in:
+        email = read_frame(
+            connection,
+            sa.select(s.customer_id, s.basis).where(
+                s.purpose == "email_marketing", s.basis.in_(["none", "soft_opt_in"])
+            ),
+        )
+        buyers = email["customer_id"].isin(load_purchasers(connection)).to_numpy()
+        found.update(email["customer_id"][buyers != (email["basis"] == "soft_opt_in").to_numpy()])
+    return found
+
+
+def read_step_progress(connection: sa.Connection, step: str, digest: str) -> datetime | None:
+    """When ``step`` last read the hub's tables with the code of ``digest``, or None (derive everything)."""
+    progress = step_progress.c
+    query = sa.select(progress.read_at).where(progress.step == step, progress.code_digest == digest)
+    return connection.execute(query).scalar()
+
+
+def save_step_progress(connection: sa.Connection, step: str, read_at: datetime, digest: str) -> None:
+    replace_row(connection, step_progress, {"step": step}, {"read_at": read_at, "code_digest": digest})
+
+
+def count_decisions(connection: sa.Connection) -> tuple[dict[str, int], dict[str, int]]:
+    """Customers granted each purpose, and decisions per basis, over the whole stored state."""
+    s = consent_state.c
+    granted = connection.execute(sa.select(s.purpose, sa.func.count()).where(s.granted).group_by(s.purpose)).all()
+    bases = connection.execute(sa.select(s.basis, sa.func.count()).group_by(s.basis)).all()
+    return dict(granted), dict(bases)
 
 
 def save_state(connection: sa.Connection, changed: pd.DataFrame, gone: list[tuple[str, str]]) -> None:

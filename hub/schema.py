@@ -138,12 +138,23 @@ customer_id_high_water = _table(
 
 # How far a step has read each landed table: the newest dlt load it has taken in, and a digest of the code that
 # read it. Landing merges on keys, so a row keeps the load that last wrote it: a step that turns rows into
-# something by themselves (consent events) need read only rows of later loads. A new digest reads all again.
+# something by themselves (consent events, source records) need read only rows of later loads. A new digest
+# reads all again.
 landing_progress = _table(
     "landing_progress",
     sa.Column("step", sa.String, primary_key=True),
     sa.Column("table_name", sa.String, primary_key=True),
     sa.Column("load_id", sa.String, nullable=False),
+    sa.Column("code_digest", sa.String, nullable=False),
+)
+
+# When a step that derives from the hub's own tables last read them, and a digest of its code and settings: the
+# consent state is derived again only for customers whose events, records or flags changed since (a new digest
+# derives everyone's again).
+step_progress = _table(
+    "step_progress",
+    sa.Column("step", sa.String, primary_key=True),
+    sa.Column("read_at", TS, nullable=False),
     sa.Column("code_digest", sa.String, nullable=False),
 )
 

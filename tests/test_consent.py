@@ -4,7 +4,7 @@ the whole pipeline on DuckDB and PostgreSQL (a reload adds no event; `hub consen
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from dagster import materialize
 from typer.testing import CliRunner
 
-from hub import storage
+from hub import consent, storage
 from hub.cli import app
 from hub.consent import ConsentPolicy, consent_ledger, consent_state
 from hub.consent_store import load_purchasers
@@ -387,3 +387,79 @@ def test_the_ledger_reads_only_rows_landed_since_it_last_read_and_misses_no_even
     assert _ledger_run(piped_settings) > 1
     with storage.engine(url).connect() as connection:
         assert connection.execute(sa.text(events)).scalars().all() == after
+
+
+def _state_run(settings, soft_opt_in: bool = False) -> dict:
+    """Materialise the consent state alone; what the step says it did."""
+    resources = {"database": database_resource(settings), "consent_policy": ConsentPolicy(soft_opt_in=soft_opt_in)}
+    result = materialize([consent_state], resources=resources)
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def _decisions(url: str) -> pd.DataFrame:
+    with storage.engine(url).connect() as connection:
+        return storage.read_frame(
+            connection,
+            "SELECT customer_id, purpose, granted, basis, rule, event_id FROM mdm.consent_state "
+            "ORDER BY customer_id, purpose",
+        )
+
+
+def test_the_state_is_derived_again_only_for_customers_whose_inputs_changed(piped_settings, monkeypatch):
+    # Nothing writes beside these runs: no change can hide behind the margin that guards against that.
+    monkeypatch.setattr(consent, "SAFETY", timedelta(0))
+    url = piped_settings.database_url
+    with storage.engine(url).connect() as connection:
+        customers = connection.execute(sa.text("SELECT count(*) FROM mdm.golden_customer")).scalar()
+        banned, holder = connection.execute(
+            sa.text(
+                "SELECT x.source_key, x.customer_id FROM landing.erp_customer c JOIN mdm.customer_xref x "
+                "ON x.source_system = 'erp' AND x.source_key = CAST(c.customer_no AS VARCHAR) "
+                "WHERE NOT coalesce(c.marketing_ban, FALSE) AND NOT coalesce(c.is_deleted, FALSE) "
+                "ORDER BY x.customer_id LIMIT 1"
+            )
+        ).one()
+    quiet = _state_run(piped_settings)
+    assert quiet["customers_derived"] == 0 and quiet["decisions_changed"] == 0
+
+    # A later load bans one ERP customer's marketing, and a request restricts another customer.
+    with storage.engine(url).begin() as connection:
+        connection.execute(
+            sa.text(
+                "UPDATE landing.erp_customer SET marketing_ban = TRUE, _dlt_load_id = '9999999999.0' "
+                "WHERE CAST(customer_no AS VARCHAR) = :k"
+            ),
+            {"k": banned},
+        )
+        other = connection.execute(
+            sa.text("SELECT min(customer_id) FROM mdm.golden_customer WHERE customer_id <> :c"), {"c": holder}
+        ).scalar()
+        connection.execute(
+            sa.text(
+                "INSERT INTO mdm.subject_flag (customer_id, flag, request_id, since) "
+                "VALUES (:c, 'restricted', 'test', CURRENT_TIMESTAMP)"
+            ),
+            {"c": other},
+        )
+    assert materialize([consent_ledger], resources={"database": database_resource(piped_settings)}).success
+    later = _state_run(piped_settings)
+    assert 2 <= later["customers_derived"] < customers / 10 and later["decisions_changed"] > 0
+    decided = _decisions(url).set_index(["customer_id", "purpose"])
+    assert set(decided.loc[other, "basis"]) == {"restriction"}
+    assert "ban" in decided.loc[holder, "rule"].str.cat()
+
+    # A lifted restriction leaves no trace but the stored decisions, which put the customer in again.
+    with storage.engine(url).begin() as connection:
+        connection.execute(sa.text("DELETE FROM mdm.subject_flag WHERE customer_id = :c"), {"c": other})
+    assert _state_run(piped_settings)["customers_derived"] >= 1
+    assert "restriction" not in set(_decisions(url).set_index("customer_id").loc[other, "basis"])
+
+    # Deriving everyone's again changes nothing the runs above left.
+    incremental = _decisions(url)
+    with storage.engine(url).begin() as connection:
+        connection.execute(sa.text("DELETE FROM mdm.step_progress"))
+    full = _state_run(piped_settings)
+    assert full["customers_derived"] == customers and full["decisions_changed"] == 0
+    pd.testing.assert_frame_equal(_decisions(url), incremental)

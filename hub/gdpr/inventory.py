@@ -361,6 +361,7 @@ _HUB_FREE_OF_PERSONAL_DATA = frozenset(
         f"{HUB_SCHEMA}.landing_erasure",
         f"{HUB_SCHEMA}.customer_id_high_water",
         f"{HUB_SCHEMA}.landing_progress",
+        f"{HUB_SCHEMA}.step_progress",
         f"{HUB_SCHEMA}.suppression",
         f"{HUB_SCHEMA}.alembic_version",
         f"{HUB_SCHEMA}.publish_run",
