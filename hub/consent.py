@@ -19,6 +19,7 @@ from hub.golden_store import EVERYONE_SHARE, now, stage_ids
 from hub.landed import newest_loads, read_consent_sources, read_progress, save_progress
 from hub.metrics import measure
 from hub.resources import HubDatabase
+from hub.step_progress import read_step_progress, save_step_progress
 from quality.tables import landed_tables
 from transforms.code_digest import code_digest
 from transforms.consent import PURPOSES
@@ -29,7 +30,7 @@ from transforms.consent.state import current_state, differences
 
 PURCHASE_TABLES = ("erp_invoice", "webshop_order", "loyalty_purchase")
 LEDGER_STEP = "consent_events"  # its progress through the landed tables (``hub.landed.read_progress``)
-STATE_STEP = "consent_state"  # when it last read the hub's tables (``consent_store.read_step_progress``)
+STATE_STEP = "consent_state"  # when it last read the hub's tables (``hub.step_progress``)
 # Changes recorded this long before the last derivation are looked at again: a clock a little behind, or a
 # request's transaction committed just after the run read, cannot hide a change from the next run.
 SAFETY = timedelta(hours=1)
@@ -95,7 +96,7 @@ def consent_state(database: HubDatabase, consent_policy: ConsentPolicy) -> Mater
         with database.engine().connect() as connection:
             merges = store.load_merges(connection)
             customers = store.load_customers(connection)
-            since = store.read_step_progress(connection, STATE_STEP, digest)
+            since = read_step_progress(connection, STATE_STEP, digest)
             scope = None if since is None else store.customers_to_derive(connection, since - SAFETY, merges, soft)
             if scope is not None and len(scope) * EVERYONE_SHARE > len(customers):
                 scope = None
@@ -109,7 +110,7 @@ def consent_state(database: HubDatabase, consent_policy: ConsentPolicy) -> Mater
         changed, gone = differences(state, previous)
         with database.engine().begin() as connection:
             store.save_state(connection, changed, gone)
-            store.save_step_progress(connection, STATE_STEP, started, digest)
+            save_step_progress(connection, STATE_STEP, started, digest)
             granted, bases = store.count_decisions(connection)
     return meter.result(
         customers=len(customers),

@@ -20,10 +20,9 @@ from hub.schema import (
     customer_id_history,
     customer_xref,
     golden_customer,
-    step_progress,
     subject_flag,
 )
-from hub.storage import HUB_SCHEMA, insert_frame, read_frame, replace_row, write_changes
+from hub.storage import HUB_SCHEMA, insert_frame, read_frame, write_changes
 from transforms.consent.events import EVENT_COLUMNS
 from transforms.consent.state import DECISION, EVENT_INPUT, KEY, STATE_COLUMNS, follow_merges
 
@@ -172,17 +171,6 @@ def customers_to_derive(
         buyers = email["customer_id"].isin(load_purchasers(connection)).to_numpy()
         found.update(email["customer_id"][buyers != (email["basis"] == "soft_opt_in").to_numpy()])
     return found
-
-
-def read_step_progress(connection: sa.Connection, step: str, digest: str) -> datetime | None:
-    """When ``step`` last read the hub's tables with the code of ``digest``, or None (derive everything)."""
-    progress = step_progress.c
-    query = sa.select(progress.read_at).where(progress.step == step, progress.code_digest == digest)
-    return connection.execute(query).scalar()
-
-
-def save_step_progress(connection: sa.Connection, step: str, read_at: datetime, digest: str) -> None:
-    replace_row(connection, step_progress, {"step": step}, {"read_at": read_at, "code_digest": digest})
 
 
 def count_decisions(connection: sa.Connection) -> tuple[dict[str, int], dict[str, int]]:

@@ -148,9 +148,9 @@ landing_progress = _table(
     sa.Column("code_digest", sa.String, nullable=False),
 )
 
-# When a step that derives from the hub's own tables last read them, and a digest of its code and settings: the
-# consent state is derived again only for customers whose events, records or flags changed since (a new digest
-# derives everyone's again).
+# When a step that derives from the hub's own tables last read them, and a digest of what it derives from: the
+# consent state is derived again only for customers whose events, records or flags changed since, the access
+# views are made again only when the policy or a table's columns changed (a new digest does everything again).
 step_progress = _table(
     "step_progress",
     sa.Column("step", sa.String, primary_key=True),

@@ -14,14 +14,17 @@ import pandas as pd
 import psycopg
 import pytest
 import sqlalchemy as sa
+from dagster import materialize
 from typer.testing import CliRunner
 
 from hub import storage
+from hub.access.assets import role_views
 from hub.access.database_roles import apply_database_roles, grant_login, group_role
 from hub.access.policy import AccessDenied, PolicyError, load_policy, mask_frame, mask_value
 from hub.access.reader import ViewMissing, read_table
 from hub.access.views import apply_views, database_columns, drop_views
 from hub.cli import app
+from hub.resources import database_resource
 
 POLICY = load_policy()
 TEXT_MASK = re.compile(r"^(.\*\*\*)?$", re.DOTALL)
@@ -253,6 +256,27 @@ def test_views_skip_absent_tables_and_appear_with_them(settings):
         drop_views(connection)
         with pytest.raises(ViewMissing):
             read_table(connection, "dpo", "golden_customer", "processing")
+
+
+def test_views_are_made_again_only_when_what_they_come_from_changed(piped_settings):
+    url = piped_settings.database_url
+
+    def made() -> bool:
+        result = materialize([role_views], resources={"database": database_resource(piped_settings)})
+        assert result.success
+        (event,) = result.get_asset_materialization_events()
+        return event.materialization.metadata["views_made"].value
+
+    assert made() is False  # the pipeline's run made them, and nothing changed since
+    with storage.engine(url).begin() as connection:
+        connection.execute(sa.text("DROP VIEW IF EXISTS access_dpo.golden_customer CASCADE"))
+    assert made() is True
+    with storage.engine(url).connect() as connection:
+        assert storage.table_exists(connection, "access_dpo", "golden_customer")
+    with storage.engine(url).begin() as connection:
+        connection.execute(sa.text("ALTER TABLE mdm.consent_state ADD COLUMN note VARCHAR"))
+    assert made() is True
+    assert made() is False
 
 
 def test_commands_list_roles_and_what_a_role_sees():

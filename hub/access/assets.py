@@ -1,15 +1,28 @@
 """Dagster definitions of the access area: the per-role views, and on PostgreSQL the roles and grants.
 
-The views are recreated after the golden data is rebuilt, so a table that appeared since the last
-run (the landing area of a fresh hub) gets its views, and the grants follow the recreated views.
+The views are made again after the golden data is rebuilt whenever what they are made from changed (the
+policy, their code, a table's columns, a view gone: ``views_digest``), so a table that appeared since the
+last run (the landing area of a fresh hub) gets its views and the grants follow them; a run that changed
+none of it leaves them alone (dropping a view waits for every reader of it, and PostgreSQL's grants are
+dozens of statements).
 """
 
+import json
+
+import sqlalchemy as sa
 from dagster import AssetExecutionContext, Definitions, MaterializeResult, asset
 
+from hub.access import database_roles, views
 from hub.access.database_roles import apply_database_roles
+from hub.access.policy import Policy, load_policy
 from hub.access.views import apply_views
 from hub.asset_keys import ACCESS_GROUP, access_key, consent_key, golden_key
+from hub.golden_store import now
 from hub.resources import HubDatabase
+from hub.step_progress import read_step_progress, save_step_progress
+from transforms.code_digest import code_digest
+
+VIEWS_STEP = "role_views"  # when the views were last made, and from what (``hub.step_progress``)
 
 
 @asset(
@@ -21,17 +34,45 @@ from hub.resources import HubDatabase
 )
 def role_views(context: AssetExecutionContext, database: HubDatabase) -> MaterializeResult:
     engine = database.engine()
+    with engine.connect() as connection:
+        if read_step_progress(connection, VIEWS_STEP, views_digest(connection)) is not None:
+            return MaterializeResult(metadata={"views_made": False})
     applied = apply_views(engine)
     groups = apply_database_roles(engine)
+    with engine.begin() as connection:
+        save_step_progress(connection, VIEWS_STEP, now(), views_digest(connection))
     if applied.unclassified:
         context.log.warning(f"columns shown to nobody until the policy classifies them: {applied.unclassified}")
     return MaterializeResult(
         metadata={
+            "views_made": True,
             **{f"views_{role}": count for role, count in applied.counts().items()},
             "tables_not_in_database": len(applied.absent),
             "unclassified_columns": sum(len(c) for c in applied.unclassified.values()),
             "database_roles": ", ".join(groups) if groups else "none (no roles on this backend)",
         }
+    )
+
+
+def views_digest(connection: sa.Connection, policy: Policy | None = None) -> str:
+    """A digest of everything the views and the database roles are made from: the policy file, the code that
+    makes them, the store, the columns of the policy's tables, and the views there are now (so that views
+    dropped since, by a migration or by hand, are made again)."""
+    policy = policy or load_policy()
+    present = views.database_columns(connection, {rule.schema for rule in policy.tables.values()})
+    listed = connection.execute(
+        sa.text(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'VIEW' "
+            "ORDER BY table_schema, table_name"
+        )
+    ).all()
+    made = [f"{schema}.{name}" for schema, name in listed if schema.startswith(views.VIEW_SCHEMA_PREFIX)]
+    return code_digest(
+        (views, database_roles),
+        policy.source,
+        connection.dialect.name,
+        json.dumps(present, sort_keys=True),
+        json.dumps(made),
     )
 
 

@@ -6,8 +6,9 @@ leaves out the rows of people whose subject flags the role must not see. The vie
 a role reads: ``read_table`` reads them, and on PostgreSQL the roles' database grants reach nothing
 else, so a BI tool connected to the database gets the same rows and columns as the hub's own code.
 
-The SQL is plain enough for DuckDB and PostgreSQL alike. Views are dropped and created again on
-every run, in one transaction, so a changed policy or a table that appeared since takes effect.
+The SQL is plain enough for DuckDB and PostgreSQL alike. Views are dropped and created again, in one
+transaction, whenever what they are made from changed (``hub.access.assets.views_digest``: the policy, this
+code, the tables' columns, the views present), so a changed policy or a table that appeared since takes effect.
 """
 
 from __future__ import annotations
