@@ -8,7 +8,6 @@ resource.
 """
 
 import json
-from datetime import timedelta
 
 from dagster import ConfigurableResource, Definitions, MaterializeResult, asset
 
@@ -30,10 +29,7 @@ from transforms.consent.state import current_state, differences
 
 PURCHASE_TABLES = ("erp_invoice", "webshop_order", "loyalty_purchase")
 LEDGER_STEP = "consent_events"  # its progress through the landed tables (``hub.landed.read_progress``)
-STATE_STEP = "consent_state"  # when it last read the hub's tables (``hub.step_progress``)
-# Changes recorded this long before the last derivation are looked at again: a clock a little behind, or a
-# request's transaction committed just after the run read, cannot hide a change from the next run.
-SAFETY = timedelta(hours=1)
+STATE_STEP = "consent_state"  # the newest change it has derived from (``hub.step_progress``)
 
 
 class ConsentPolicy(ConfigurableResource):
@@ -92,12 +88,12 @@ def consent_state(database: HubDatabase, consent_policy: ConsentPolicy) -> Mater
     soft = consent_policy.soft_opt_in
     digest = code_digest((state_module, store), f"soft_opt_in={soft}")
     with measure() as meter:
-        started = now()
         with database.engine().connect() as connection:
+            newest = store.newest_change(connection)
             merges = store.load_merges(connection)
             customers = store.load_customers(connection)
             since = read_step_progress(connection, STATE_STEP, digest)
-            scope = None if since is None else store.customers_to_derive(connection, since - SAFETY, merges, soft)
+            scope = None if since is None else store.customers_to_derive(connection, since, merges, soft)
             if scope is not None and len(scope) * EVERYONE_SHARE > len(customers):
                 scope = None
             within = None if scope is None else stage_ids(connection, sorted(scope), "customer_id")
@@ -110,7 +106,8 @@ def consent_state(database: HubDatabase, consent_policy: ConsentPolicy) -> Mater
         changed, gone = differences(state, previous)
         with database.engine().begin() as connection:
             store.save_state(connection, changed, gone)
-            save_step_progress(connection, STATE_STEP, started, digest)
+            if newest is not None:
+                save_step_progress(connection, STATE_STEP, newest, digest)
             granted, bases = store.count_decisions(connection)
     return meter.result(
         customers=len(customers),

@@ -134,14 +134,24 @@ def load_decisions(connection: sa.Connection, within: sa.Select | None = None) -
     return read_frame(connection, query if within is None else query.where(consent_state.c.customer_id.in_(within)))
 
 
+def newest_change(connection: sa.Connection) -> datetime | None:
+    """The newest stamp on what the consent state derives from: a golden customer written (new, or its records
+    changed) or an event recorded. Both are stamped by the step that writes them, under the hub's lock, so a
+    later change carries a later stamp: the next derivation looks only at stamps after this one."""
+    written = connection.execute(sa.select(sa.func.max(golden_customer.c.updated_at))).scalar()
+    recorded = connection.execute(sa.select(sa.func.max(consent_event.c.recorded_at))).scalar()
+    stamps = [s for s in (written, recorded) if s is not None]
+    return max(stamps) if stamps else None
+
+
 def customers_to_derive(
     connection: sa.Connection, since: datetime, merges: pd.DataFrame, soft_opt_in: bool
 ) -> set[str]:
-    """The customers whose consent may have changed since ``since``; every other customer's inputs are as they
-    were when it was last derived:
+    """The customers whose consent may have changed after ``since`` (``newest_change`` when it was last
+    derived); every other customer's inputs are as they were then:
 
-    - golden customers written since (new, or their records changed, which moves events between customers);
-    - customers holding a record, or (through merges) a request, with an event recorded since;
+    - golden customers written after it (new, or their records changed, which moves events between customers);
+    - customers holding a record, or (through merges) a request, with an event recorded after it;
     - customers with a subject flag or a stored restriction or objection (flags are few, and a lifted flag
       leaves no trace to find it by);
     - customers the state holds who are no golden customer any more (merged away or erased);
@@ -150,9 +160,9 @@ def customers_to_derive(
     """
     g, e, x, s, f = golden_customer.c, consent_event.c, customer_xref.c, consent_state.c, subject_flag.c
     record = sa.and_(x.source_system == e.source_system, x.source_key == e.source_key)
-    written = sa.select(g.customer_id).where(g.updated_at >= since)
-    with_events = sa.select(x.customer_id).join_from(consent_event, customer_xref, record).where(e.recorded_at >= since)
-    requests = sa.select(e.source_key).where(e.source_system == REQUEST_SYSTEM, e.recorded_at >= since)
+    written = sa.select(g.customer_id).where(g.updated_at > since)
+    with_events = sa.select(x.customer_id).join_from(consent_event, customer_xref, record).where(e.recorded_at > since)
+    requests = sa.select(e.source_key).where(e.source_system == REQUEST_SYSTEM, e.recorded_at > since)
     restricted = sa.select(s.customer_id).where(s.basis.in_(["restriction", "objection"]))
     gone = sa.select(s.customer_id).where(~sa.exists().where(g.customer_id == s.customer_id))
     found = set()

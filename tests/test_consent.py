@@ -4,7 +4,7 @@ the whole pipeline on DuckDB and PostgreSQL (a reload adds no event; `hub consen
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from dagster import materialize
 from typer.testing import CliRunner
 
-from hub import consent, storage
+from hub import storage
 from hub.cli import app
 from hub.consent import ConsentPolicy, consent_ledger, consent_state
 from hub.consent_store import load_purchasers
@@ -407,9 +407,7 @@ def _decisions(url: str) -> pd.DataFrame:
         )
 
 
-def test_the_state_is_derived_again_only_for_customers_whose_inputs_changed(piped_settings, monkeypatch):
-    # Nothing writes beside these runs: no change can hide behind the margin that guards against that.
-    monkeypatch.setattr(consent, "SAFETY", timedelta(0))
+def test_the_state_is_derived_again_only_for_customers_whose_inputs_changed(piped_settings):
     url = piped_settings.database_url
     with storage.engine(url).connect() as connection:
         customers = connection.execute(sa.text("SELECT count(*) FROM mdm.golden_customer")).scalar()
