@@ -3,8 +3,8 @@
 Fetching rows makes a Python tuple per row and a Python object per value: at two million rows of consent
 decisions that is about 20 s, most of an incremental step. ``COPY (query) TO STDOUT`` sends the same
 result as CSV, which pyarrow parses column by column; each column is then given the type psycopg would
-have given it, so a caller cannot tell the two paths apart (``tests/test_storage_differences.py`` holds
-them equal). A result with a column of any other type is left to the row path (``None``).
+have given it, so a caller cannot tell the two paths apart (``tests/test_postgres_read.py`` holds them
+equal). A result with a column of any other type is left to the row path (``None``).
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def _parsed(buffer: io.BytesIO, names: list[str], types: list[int], zone) -> pd.
             column_types={
                 p: pa.date32() if oid in DATE else pa.string() for p, oid in zip(positions, types, strict=True)
             },
+            null_values=[""],  # not pyarrow's default list, which would read a name "NA" or "NULL" as NULL
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
         ),

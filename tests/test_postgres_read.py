@@ -22,7 +22,10 @@ INSERT INTO every_kind VALUES
     (2, '', '\\N', FALSE, TRUE, -1, 7, 'Infinity', NULL, NULL, NULL, NULL),
     (3, NULL, 'line one
 line two', TRUE, FALSE, 0, 8, 0.1, '2026-02-28', '1970-01-01 00:00:00+00', '2000-01-01 00:00:00.5', NULL),
-    (4, ' spaced ', '', FALSE, NULL, 42, 9, NULL, '0001-01-01', '2026-06-30 23:59:59.999999+00', NULL, NULL);
+    (4, ' spaced ', '', FALSE, NULL, 42, 9, NULL, '0001-01-01', '2026-06-30 23:59:59.999999+00', NULL, NULL),
+    (5, 'NA', 'NULL', TRUE, TRUE, 1, 1, 1, NULL, NULL, NULL, 'nan'),
+    (6, 'N/A', '#N/A', TRUE, TRUE, 1, 1, 1, NULL, NULL, NULL, 'null'),
+    (7, '<NA>', 'NaN', TRUE, TRUE, 1, 1, 1, NULL, NULL, NULL, 'None');
 """
 
 
