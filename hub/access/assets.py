@@ -1,18 +1,20 @@
 """Dagster definitions of the access area: the per-role views, and on PostgreSQL the roles and grants.
 
-The views are made again after the golden data is rebuilt whenever what they are made from changed (the
-policy, their code, a table's columns, a view gone: ``views_digest``), so a table that appeared since the
-last run (the landing area of a fresh hub) gets its views and the grants follow them; a run that changed
-none of it leaves them alone (dropping a view waits for every reader of it, and PostgreSQL's grants are
-dozens of statements).
+The views are made again after the golden data is rebuilt whenever the views the policy makes over the
+tables there are now differ from the views made last (``views_digest``: their statements, and the views
+present), so a table that appeared since the last run (the landing area of a fresh hub) or a changed policy
+or masking takes effect; a run that changed none of it leaves them, and their readers, alone. The database
+roles and grants are applied on every run all the same: they are idempotent, and a grant made by hand is
+taken back.
 """
 
+import hashlib
 import json
 
 import sqlalchemy as sa
 from dagster import AssetExecutionContext, Definitions, MaterializeResult, asset
 
-from hub.access import database_roles, views
+from hub.access import views
 from hub.access.database_roles import apply_database_roles
 from hub.access.policy import Policy, load_policy
 from hub.access.views import apply_views
@@ -20,7 +22,6 @@ from hub.asset_keys import ACCESS_GROUP, access_key, consent_key, golden_key
 from hub.golden_store import now
 from hub.resources import HubDatabase
 from hub.step_progress import read_step_progress, save_step_progress
-from transforms.code_digest import code_digest
 
 VIEWS_STEP = "role_views"  # when the views were last made, and from what (``hub.step_progress``)
 
@@ -35,8 +36,10 @@ VIEWS_STEP = "role_views"  # when the views were last made, and from what (``hub
 def role_views(context: AssetExecutionContext, database: HubDatabase) -> MaterializeResult:
     engine = database.engine()
     with engine.connect() as connection:
-        if read_step_progress(connection, VIEWS_STEP, views_digest(connection)) is not None:
-            return MaterializeResult(metadata={"views_made": False})
+        unchanged = read_step_progress(connection, VIEWS_STEP, views_digest(connection)) is not None
+    if unchanged:
+        groups = apply_database_roles(engine)
+        return MaterializeResult(metadata={"views_made": False, "database_roles": _roles(groups)})
     applied = apply_views(engine)
     groups = apply_database_roles(engine)
     with engine.begin() as connection:
@@ -49,15 +52,15 @@ def role_views(context: AssetExecutionContext, database: HubDatabase) -> Materia
             **{f"views_{role}": count for role, count in applied.counts().items()},
             "tables_not_in_database": len(applied.absent),
             "unclassified_columns": sum(len(c) for c in applied.unclassified.values()),
-            "database_roles": ", ".join(groups) if groups else "none (no roles on this backend)",
+            "database_roles": _roles(groups),
         }
     )
 
 
 def views_digest(connection: sa.Connection, policy: Policy | None = None) -> str:
-    """A digest of everything the views and the database roles are made from: the policy file, the code that
-    makes them, the store, the columns of the policy's tables, and the views there are now (so that views
-    dropped since, by a migration or by hand, are made again)."""
+    """A digest of the views the policy makes over the tables there are now (every statement, so a changed
+    policy, classification or masking changes it) and of the views present (so that a view dropped by a
+    migration or by hand is made again)."""
     policy = policy or load_policy()
     present = views.database_columns(connection, {rule.schema for rule in policy.tables.values()})
     listed = connection.execute(
@@ -67,13 +70,12 @@ def views_digest(connection: sa.Connection, policy: Policy | None = None) -> str
         )
     ).all()
     made = [f"{schema}.{name}" for schema, name in listed if schema.startswith(views.VIEW_SCHEMA_PREFIX)]
-    return code_digest(
-        (views, database_roles),
-        policy.source,
-        connection.dialect.name,
-        json.dumps(present, sort_keys=True),
-        json.dumps(made),
-    )
+    planned = views.planned_views(policy, present, connection.dialect.name)
+    return hashlib.sha256(json.dumps([planned, made]).encode()).hexdigest()[:16]
+
+
+def _roles(groups: list[str]) -> str:
+    return ", ".join(groups) if groups else "none (no roles on this backend)"
 
 
 def access_definitions() -> Definitions:

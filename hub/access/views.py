@@ -152,22 +152,31 @@ def apply_views(engine: sa.Engine, policy: Policy | None = None) -> AppliedViews
                 applied.unclassified[table] = unclassified
                 log.warning("access policy: columns of %s not classified, shown to nobody: %s", table, unclassified)
         drop_views(connection, policy)
-        # PostgreSQL would otherwise let a reader's own function in WHERE see rows the view filters out.
-        barrier = " WITH (security_barrier = true)" if connection.dialect.name == "postgresql" else ""
         for role in policy.roles.values():
-            schema = view_schema(role)
-            connection.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}"))
-            created = applied.views.setdefault(role.name, [])
-            for table in sorted(role.tables):
-                rule = policy.tables[table]
-                sql = view_sql(role, rule, present[table]) if table in present else None
-                if sql is None:
-                    continue
-                if role.purposes - policy.consent_purposes:
-                    connection.execute(sa.text(f"CREATE VIEW {quote(schema)}.{quote(rule.name)}{barrier} AS {sql}"))
-                    created.append(rule.name)
-                created += _purpose_views(connection, policy, role, rule, sql, barrier)
+            connection.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quote(view_schema(role))}"))
+            applied.views.setdefault(role.name, [])
+        for role, name, statement in planned_views(policy, present, connection.dialect.name):
+            connection.execute(sa.text(statement))
+            applied.views[role].append(name)
     return applied
+
+
+def planned_views(policy: Policy, present: dict[str, dict[str, str]], dialect: str) -> list[tuple[str, str, str]]:
+    """(role, view, CREATE VIEW statement) of every view the policy makes over the tables ``present``."""
+    # PostgreSQL would otherwise let a reader's own function in WHERE see rows the view filters out.
+    barrier = " WITH (security_barrier = true)" if dialect == "postgresql" else ""
+    planned = []
+    for role in policy.roles.values():
+        schema = view_schema(role)
+        for table in sorted(role.tables):
+            rule = policy.tables[table]
+            sql = view_sql(role, rule, present[table]) if table in present else None
+            if sql is None:
+                continue
+            views = [(rule.name, sql)] if role.purposes - policy.consent_purposes else []
+            for name, select in views + _purpose_views(policy, role, rule, sql):
+                planned.append((role.name, name, f"CREATE VIEW {quote(schema)}.{quote(name)}{barrier} AS {select}"))
+    return planned
 
 
 def purpose_view(table: str, purpose: str) -> str:
@@ -175,9 +184,7 @@ def purpose_view(table: str, purpose: str) -> str:
     return f"{table}_for_{purpose}"
 
 
-def _purpose_views(
-    connection: sa.Connection, policy: Policy, role: Role, rule: TableRule, sql: str, barrier: str
-) -> list[str]:
+def _purpose_views(policy: Policy, role: Role, rule: TableRule, sql: str) -> list[tuple[str, str]]:
     """For a role reading for consent purposes: one view per purpose with only the consenting customers.
 
     A database login cannot say why it reads, so a role whose every purpose needs consent (marketing)
@@ -186,19 +193,13 @@ def _purpose_views(
     link = rule.subject
     if link is None or any(role.column_access(rule.qualified, c) != "see" for c in link.columns):
         return []
-    schema = view_schema(role)
-    names = []
+    views = []
     for purpose in sorted(role.purposes & policy.consent_purposes):
         granted = (
             f"SELECT c.customer_id FROM {storage.HUB_SCHEMA}.consent_state c "
             f"WHERE c.purpose = {literal(purpose)} AND c.granted"
         )
-        name = purpose_view(rule.name, purpose)
-        connection.execute(
-            sa.text(
-                f"CREATE VIEW {quote(schema)}.{quote(name)}{barrier} AS "
-                f"SELECT * FROM ({sql}) v WHERE {about_customers(link, 'v', granted)}"
-            )
+        views.append(
+            (purpose_view(rule.name, purpose), f"SELECT * FROM ({sql}) v WHERE {about_customers(link, 'v', granted)}")
         )
-        names.append(name)
-    return names
+    return views
