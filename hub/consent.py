@@ -8,13 +8,15 @@ resource.
 """
 
 import json
+from datetime import UTC, datetime
 
+import pandas as pd
 from dagster import ConfigurableResource, Definitions, MaterializeResult, asset
 
 from hub import consent_store as store
 from hub.asset_keys import CONSENT_GROUP, consent_key, golden_key, landing_key
 from hub.config import Settings
-from hub.golden_store import EVERYONE_SHARE, now, stage_ids
+from hub.golden_store import EVERYONE_SHARE, load_sources_digests, now, stage_ids
 from hub.landed import newest_loads, read_consent_sources, read_progress, save_progress
 from hub.metrics import measure
 from hub.resources import HubDatabase
@@ -25,11 +27,12 @@ from transforms.consent import PURPOSES
 from transforms.consent import events as events_module
 from transforms.consent import state as state_module
 from transforms.consent.events import consent_events
-from transforms.consent.state import current_state, differences
+from transforms.consent.state import KEY, current_state, differences
 
 PURCHASE_TABLES = ("erp_invoice", "webshop_order", "loyalty_purchase")
 LEDGER_STEP = "consent_events"  # its progress through the landed tables (``hub.landed.read_progress``)
-STATE_STEP = "consent_state"  # the newest change it has derived from (``hub.step_progress``)
+STATE_STEP = "consent_state"  # the newest event it has derived from (``hub.step_progress``)
+NO_EVENT = datetime(1970, 1, 1, tzinfo=UTC)  # the newest event of a ledger that has none
 
 
 class ConsentPolicy(ConfigurableResource):
@@ -89,25 +92,30 @@ def consent_state(database: HubDatabase, consent_policy: ConsentPolicy) -> Mater
     digest = code_digest((state_module, store), f"soft_opt_in={soft}")
     with measure() as meter:
         with database.engine().connect() as connection:
-            newest = store.newest_change(connection)
+            newest = store.newest_event(connection)
             merges = store.load_merges(connection)
-            customers = store.load_customers(connection)
+            sources = load_sources_digests(connection)
+            derived_with = store.load_derived_digests(connection)
+            moved = _moved(sources, derived_with)
             since = read_step_progress(connection, STATE_STEP, digest)
-            scope = None if since is None else store.customers_to_derive(connection, since, merges, soft)
-            if scope is not None and len(scope) * EVERYONE_SHARE > len(customers):
+            scope = None if since is None else store.customers_to_derive(connection, since, merges, moved, soft)
+            if scope is not None and len(scope) * EVERYONE_SHARE > len(sources):
                 scope = None
             within = None if scope is None else stage_ids(connection, sorted(scope), "customer_id")
             events = store.load_customer_events(connection, merges, within)
             flags = store.load_flags(connection, merges)
             purchasers = store.load_purchasers(connection) if soft else []
             previous = store.load_decisions(connection, within)
+        customers = pd.Index(sources.index).sort_values()
         derived = customers if scope is None else customers[customers.isin(scope)]
         state = current_state(derived, events, flags, purchasers, soft, now())
+        state["sources_digest"] = sources.reindex(state["customer_id"]).to_numpy()
         changed, gone = differences(state, previous)
+        # customers whose records changed keep decisions that did not, but take the new digest
+        rows = pd.concat([changed, state[state["customer_id"].isin(moved)]]).drop_duplicates(KEY, ignore_index=True)
         with database.engine().begin() as connection:
-            store.save_state(connection, changed, gone)
-            if newest is not None:
-                save_step_progress(connection, STATE_STEP, newest, digest)
+            store.save_state(connection, rows, gone)
+            save_step_progress(connection, STATE_STEP, newest or NO_EVENT, digest)
             granted, bases = store.count_decisions(connection)
     return meter.result(
         customers=len(customers),
@@ -118,6 +126,16 @@ def consent_state(database: HubDatabase, consent_policy: ConsentPolicy) -> Mater
         **{f"granted_{p}": int(granted.get(p, 0)) for p in PURPOSES},
         **{f"basis_{k}": int(v) for k, v in bases.items()},
     )
+
+
+def _moved(sources: pd.Series, derived_with: pd.Series) -> set[str]:
+    """Customers whose golden sources digest is not the one their consent was derived with: new, gone, or
+    holding other records (or records whose fields changed) than then."""
+    both = sources.index.union(derived_with.index)
+    now_digest = sources.reindex(both).to_numpy(dtype=object)
+    then_digest = derived_with.reindex(both).to_numpy(dtype=object)
+    differ = (now_digest != then_digest) | pd.isna(now_digest) | pd.isna(then_digest)
+    return set(both[differ])
 
 
 def consent_definitions(settings: Settings | None = None) -> Definitions:

@@ -19,10 +19,10 @@ from hub.schema import (
     consent_state,
     customer_id_history,
     customer_xref,
-    golden_customer,
     subject_flag,
 )
 from hub.storage import HUB_SCHEMA, insert_frame, read_frame, write_changes
+from transforms.consent import PURPOSES
 from transforms.consent.events import EVENT_COLUMNS
 from transforms.consent.state import DECISION, EVENT_INPUT, KEY, STATE_COLUMNS, follow_merges
 
@@ -122,11 +122,6 @@ def load_purchasers(connection: sa.Connection) -> pd.Series:
     return read_frame(connection, sql)["customer_id"]
 
 
-def load_customers(connection: sa.Connection) -> pd.Series:
-    customer = golden_customer.c.customer_id
-    return read_frame(connection, sa.select(customer).order_by(customer))["customer_id"]
-
-
 def load_decisions(connection: sa.Connection, within: sa.Select | None = None) -> pd.DataFrame:
     """The stored state's key and decision columns (not when each was made: ``differences`` needs no time); of
     the customers ``within`` a selection of IDs if given."""
@@ -134,42 +129,38 @@ def load_decisions(connection: sa.Connection, within: sa.Select | None = None) -
     return read_frame(connection, query if within is None else query.where(consent_state.c.customer_id.in_(within)))
 
 
-def newest_change(connection: sa.Connection) -> datetime | None:
-    """The newest stamp on what the consent state derives from: a golden customer written (new, or its records
-    changed) or an event recorded. Both are stamped by the step that writes them, under the hub's lock, so a
-    later change carries a later stamp: the next derivation looks only at stamps after this one."""
-    written = connection.execute(sa.select(sa.func.max(golden_customer.c.updated_at))).scalar()
-    recorded = connection.execute(sa.select(sa.func.max(consent_event.c.recorded_at))).scalar()
-    stamps = [s for s in (written, recorded) if s is not None]
-    return max(stamps) if stamps else None
+def newest_event(connection: sa.Connection) -> datetime | None:
+    """The newest stamp on the events the systems stated (``consent_events`` stamps them when it appends, under
+    the hub's lock, so a later event carries a later stamp): the next derivation looks only at events after it.
+    Events of requests are left out: they are few, and always looked at."""
+    event = consent_event.c
+    newest = sa.select(sa.func.max(event.recorded_at)).where(event.source_system != REQUEST_SYSTEM)
+    return connection.execute(newest).scalar()
 
 
 def customers_to_derive(
-    connection: sa.Connection, since: datetime, merges: pd.DataFrame, soft_opt_in: bool
+    connection: sa.Connection, since: datetime, merges: pd.DataFrame, moved: set[str], soft_opt_in: bool
 ) -> set[str]:
-    """The customers whose consent may have changed after ``since`` (``newest_change`` when it was last
-    derived); every other customer's inputs are as they were then:
+    """The customers whose consent may have changed since it was last derived, when the newest event it read
+    was stamped ``since``; every other customer's inputs are as they were then:
 
-    - golden customers written after it (new, or their records changed, which moves events between customers);
-    - customers holding a record, or (through merges) a request, with an event recorded after it;
-    - customers with a subject flag or a stored restriction or objection (flags are few, and a lifted flag
-      leaves no trace to find it by);
-    - customers the state holds who are no golden customer any more (merged away or erased);
+    - ``moved``: customers new, gone, or whose records changed (their golden sources digest is not the one
+      their consent was derived with), which moves events between customers;
+    - customers holding a record with an event recorded after ``since``;
+    - customers with an event of a request, or a subject flag (through merges), or a stored restriction or
+      objection: they are few, and a lifted flag leaves no trace to find it by but the stored decision;
     - with the soft opt-in, purchasers whose email decision rests on no event, and soft opt-ins who bought
       nothing any more.
     """
-    g, e, x, s, f = golden_customer.c, consent_event.c, customer_xref.c, consent_state.c, subject_flag.c
+    e, x, s, f = consent_event.c, customer_xref.c, consent_state.c, subject_flag.c
     record = sa.and_(x.source_system == e.source_system, x.source_key == e.source_key)
-    written = sa.select(g.customer_id).where(g.updated_at > since)
     with_events = sa.select(x.customer_id).join_from(consent_event, customer_xref, record).where(e.recorded_at > since)
-    requests = sa.select(e.source_key).where(e.source_system == REQUEST_SYSTEM, e.recorded_at > since)
     restricted = sa.select(s.customer_id).where(s.basis.in_(["restriction", "objection"]))
-    gone = sa.select(s.customer_id).where(~sa.exists().where(g.customer_id == s.customer_id))
-    found = set()
-    for query in (written, with_events, restricted, gone):
+    found = set(moved)
+    for query in (with_events, restricted):
         found.update(connection.execute(query.distinct()).scalars())
     flagged = connection.execute(sa.select(f.customer_id).distinct()).scalars().all()
-    asked = connection.execute(requests.distinct()).scalars().all()
+    asked = connection.execute(sa.select(e.source_key).where(e.source_system == REQUEST_SYSTEM).distinct()).scalars()
     found.update(follow_merges(pd.Series([*flagged, *asked], dtype=object), merges))
     if soft_opt_in:
         email = read_frame(
@@ -183,6 +174,14 @@ def customers_to_derive(
     return found
 
 
+def load_derived_digests(connection: sa.Connection) -> pd.Series:
+    """The golden sources digest each customer's consent was last derived with, by ``customer_id`` (every
+    customer has a row per purpose; one purpose says it)."""
+    s = consent_state.c
+    frame = read_frame(connection, sa.select(s.customer_id, s.sources_digest).where(s.purpose == PURPOSES[0]))
+    return pd.Series(frame["sources_digest"].to_numpy(), index=frame["customer_id"].to_numpy(), dtype=object)
+
+
 def count_decisions(connection: sa.Connection) -> tuple[dict[str, int], dict[str, int]]:
     """Customers granted each purpose, and decisions per basis, over the whole stored state."""
     s = consent_state.c
@@ -192,5 +191,10 @@ def count_decisions(connection: sa.Connection) -> tuple[dict[str, int], dict[str
 
 
 def save_state(connection: sa.Connection, changed: pd.DataFrame, gone: list[tuple[str, str]]) -> None:
-    """Write the rows that changed and remove those gone (``transforms.consent.state.differences``)."""
-    write_changes(connection, consent_state, changed[STATE_COLUMNS], gone)
+    """Write the rows that changed and remove those gone (``transforms.consent.state.differences``); a row whose
+    decision is as stored but whose customer's records changed gets the new sources digest and keeps the time
+    its decision last changed."""
+    columns = [*STATE_COLUMNS, "sources_digest"]
+    write_changes(
+        connection, consent_state, changed[columns], gone, unchanged_by=("updated_at",), refreshed=("sources_digest",)
+    )

@@ -149,8 +149,9 @@ landing_progress = _table(
 )
 
 # When a step that derives from the hub's own tables last read them, and a digest of what it derives from: the
-# consent state is derived again only for customers whose events, records or flags changed since, the access
-# views are made again only when the policy or a table's columns changed (a new digest does everything again).
+# consent state is derived again only for customers with events recorded since (or whose records or flags
+# changed), the access views are made again only when the views they would be changed (a new digest does
+# everything again).
 step_progress = _table(
     "step_progress",
     sa.Column("step", sa.String, primary_key=True),
@@ -214,6 +215,8 @@ consent_state = _table(
     sa.Column("rule", sa.String, nullable=False),
     sa.Column("event_id", sa.String),
     sa.Column("updated_at", TS, nullable=False),
+    # The customer's golden sources_digest it was derived with: a customer whose records changed is derived again.
+    sa.Column("sources_digest", sa.String),
 )
 
 # Restriction (Art. 18) and objection (Art. 21) that follow a customer through merges.

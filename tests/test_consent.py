@@ -454,6 +454,19 @@ def test_the_state_is_derived_again_only_for_customers_whose_inputs_changed(pipe
     assert _state_run(piped_settings)["customers_derived"] >= 1
     assert "restriction" not in set(_decisions(url).set_index("customer_id").loc[other, "basis"])
 
+    # A customer whose records changed (another sources digest; the golden row's values may be the same), and
+    # one whose decisions were lost, are derived again; then nothing is left to derive.
+    moved, lost = (c for c in _decisions(url)["customer_id"].drop_duplicates().iloc[-2:])
+    with storage.engine(url).begin() as connection:
+        connection.execute(
+            sa.text("UPDATE mdm.golden_customer SET sources_digest = 'x' WHERE customer_id = :c"), {"c": moved}
+        )
+        connection.execute(sa.text("DELETE FROM mdm.consent_state WHERE customer_id = :c"), {"c": lost})
+    again = _state_run(piped_settings)
+    assert again["customers_derived"] >= 2 and again["decisions_gone"] == 0
+    assert set(_decisions(url).query("customer_id == @lost")["purpose"]) == set(PURPOSES)
+    assert _state_run(piped_settings)["customers_derived"] == 0
+
     # Deriving everyone's again changes nothing the runs above left.
     incremental = _decisions(url)
     with storage.engine(url).begin() as connection:
