@@ -94,7 +94,7 @@ def consent_state(database: HubDatabase, consent_policy: ConsentPolicy) -> Mater
         with database.engine().connect() as connection:
             newest = store.newest_event(connection)
             merges = store.load_merges(connection)
-            sources = load_sources_digests(connection)
+            sources = records_part(load_sources_digests(connection))
             derived_with = store.load_derived_digests(connection)
             moved = _moved(sources, derived_with)
             since = read_step_progress(connection, STATE_STEP, digest)
@@ -129,13 +129,19 @@ def consent_state(database: HubDatabase, consent_policy: ConsentPolicy) -> Mater
 
 
 def _moved(sources: pd.Series, derived_with: pd.Series) -> set[str]:
-    """Customers whose golden sources digest is not the one their consent was derived with: new, gone, or
-    holding other records (or records whose fields changed) than then."""
+    """Customers whose records are not those their consent was derived with: new, gone, or holding other
+    records (or records whose fields changed) than then."""
     both = sources.index.union(derived_with.index)
     now_digest = sources.reindex(both).to_numpy(dtype=object)
     then_digest = derived_with.reindex(both).to_numpy(dtype=object)
     differ = (now_digest != then_digest) | pd.isna(now_digest) | pd.isna(then_digest)
     return set(both[differ])
+
+
+def records_part(sources_digests: pd.Series) -> pd.Series:
+    """The part of golden sources digests that says which records a customer holds (``sources_digests``: the
+    records' sum, then the survivorship rules' digest, which says nothing of consent)."""
+    return sources_digests.str.partition(":")[0].where(sources_digests.notna())
 
 
 def consent_definitions(settings: Settings | None = None) -> Definitions:

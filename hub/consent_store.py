@@ -175,11 +175,17 @@ def customers_to_derive(
 
 
 def load_derived_digests(connection: sa.Connection) -> pd.Series:
-    """The golden sources digest each customer's consent was last derived with, by ``customer_id`` (every
-    customer has a row per purpose; one purpose says it)."""
+    """The records digest each customer's consent was last derived with (``consent.records_part``), by
+    ``customer_id``; None for a customer without a row for every purpose, so that it is derived again."""
     s = consent_state.c
-    frame = read_frame(connection, sa.select(s.customer_id, s.sources_digest).where(s.purpose == PURPOSES[0]))
-    return pd.Series(frame["sources_digest"].to_numpy(), index=frame["customer_id"].to_numpy(), dtype=object)
+    frame = read_frame(
+        connection,
+        sa.select(s.customer_id, sa.func.min(s.sources_digest).label("digest"), sa.func.count().label("rows")).group_by(
+            s.customer_id
+        ),
+    )
+    whole = frame["rows"].to_numpy() == len(PURPOSES)
+    return pd.Series(frame["digest"].where(whole, None).to_numpy(), index=frame["customer_id"].to_numpy(), dtype=object)
 
 
 def count_decisions(connection: sa.Connection) -> tuple[dict[str, int], dict[str, int]]:

@@ -215,7 +215,8 @@ consent_state = _table(
     sa.Column("rule", sa.String, nullable=False),
     sa.Column("event_id", sa.String),
     sa.Column("updated_at", TS, nullable=False),
-    # The customer's golden sources_digest it was derived with: a customer whose records changed is derived again.
+    # The records part of the customer's golden sources_digest it was derived with: one whose records changed
+    # is derived again.
     sa.Column("sources_digest", sa.String),
 )
 

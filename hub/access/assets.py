@@ -59,8 +59,8 @@ def role_views(context: AssetExecutionContext, database: HubDatabase) -> Materia
 
 def views_digest(connection: sa.Connection, policy: Policy | None = None) -> str:
     """A digest of the views the policy makes over the tables there are now (every statement, so a changed
-    policy, classification or masking changes it) and of the views present (so that a view dropped by a
-    migration or by hand is made again)."""
+    policy, classification or masking changes it), of those tables' columns and types, and of the views
+    present (so that a view dropped by a migration or by hand is made again)."""
     policy = policy or load_policy()
     present = views.database_columns(connection, {rule.schema for rule in policy.tables.values()})
     listed = connection.execute(
@@ -71,7 +71,8 @@ def views_digest(connection: sa.Connection, policy: Policy | None = None) -> str
     ).all()
     made = [f"{schema}.{name}" for schema, name in listed if schema.startswith(views.VIEW_SCHEMA_PREFIX)]
     planned = views.planned_views(policy, present, connection.dialect.name)
-    return hashlib.sha256(json.dumps([planned, made]).encode()).hexdigest()[:16]
+    # the columns' types too: DuckDB keeps a view over a column whose type a migration changed, and fails on it
+    return hashlib.sha256(json.dumps([planned, made, present], sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _roles(groups: list[str]) -> str:
