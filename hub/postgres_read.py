@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 
 import pandas as pd
-import psycopg
 import pyarrow as pa
 import sqlalchemy as sa
 from pyarrow import csv
@@ -32,6 +31,8 @@ def copy_frame(connection: sa.Connection, sql: str) -> pd.DataFrame | None:
     """The result of ``sql`` (compiled for PostgreSQL, without parameters) as ``read_frame`` would give it, or
     None when a column's type is not one this reads (or two columns share a name): the caller then fetches
     rows. Errors are SQLAlchemy's, as on the row path."""
+    import psycopg  # here: an embedded hub's commands need not load the PostgreSQL driver
+
     result = connection.exec_driver_sql(f"SELECT * FROM ({sql}) AS result LIMIT 0")
     description = result.cursor.description
     result.close()
