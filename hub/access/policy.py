@@ -129,7 +129,6 @@ class Policy:
     tables: Mapping[str, TableRule]
     roles: Mapping[str, Role]
     actions: Mapping[str, frozenset[str]]  # action -> the roles that may take it
-    source: str = ""  # the file's text, for digests of what the policy makes (``views_digest``)
 
     @property
     def consent_purposes(self) -> frozenset[str]:
@@ -170,8 +169,8 @@ def load_policy(path: Path | None = None) -> Policy:
 
 @lru_cache(maxsize=4)
 def _load(path: Path) -> Policy:
-    source = path.read_text(encoding="utf-8")
-    raw = tomllib.loads(source)
+    with path.open("rb") as handle:
+        raw = tomllib.load(handle)
     for section in ("purposes", "categories", "tables", "roles", "actions"):
         if section not in raw:
             raise PolicyError(f"{path.name}: missing section [{section}]")
@@ -192,7 +191,7 @@ def _load(path: Path) -> Policy:
         )
     roles = {name: _role(name, spec, purposes, categories, tables) for name, spec in raw["roles"].items()}
     actions = {name: _names(f"of action {name}", "roles", who, roles, "role") for name, who in raw["actions"].items()}
-    return Policy(purposes, categories, tables, roles, actions, source)
+    return Policy(purposes, categories, tables, roles, actions)
 
 
 def _table(qualified: str, spec: dict, categories: Mapping[str, str]) -> TableRule:
