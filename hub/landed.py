@@ -106,7 +106,7 @@ def _read_records(
     for table in tables:
         if table.name not in present:
             continue
-        since = f" AND {LOAD_ID} > {_literal(after[table.name])}" if after and table.name in after else ""
+        since = f" AND {_newer(after, table.name)}" if after and table.name in after else ""
         for records in table.records:
             frames.append(
                 read_frame(
@@ -132,7 +132,7 @@ def read_consent_sources(
         present = table_columns(connection, LANDING_SCHEMA, table.name)
         if table.consent and present:
             selected = ", ".join(_consent_column(c, present) for c in table.consent)
-            since = f" WHERE {LOAD_ID} > {_literal(after[table.name])}" if after and table.name in after else ""
+            since = f" WHERE {_newer(after, table.name)}" if after and table.name in after else ""
             frames[table.name] = read_frame(connection, f"SELECT {selected} FROM {LANDING_SCHEMA}.{table.name}{since}")
     return frames
 
@@ -165,6 +165,11 @@ def save_progress(connection: sa.Connection, step: str, loads: Mapping[str, str]
     if loads:
         rows = [{"step": step, "table_name": t, "load_id": load, "code_digest": digest} for t, load in loads.items()]
         connection.execute(sa.insert(landing_progress), rows)
+
+
+def _newer(after: Mapping[str, str], table: str) -> str:
+    """SQL true for the rows of ``table`` written by loads after the one ``after`` names for it."""
+    return f"{LOAD_ID} > {_literal(after[table])}"
 
 
 def forget_progress(connection: sa.Connection, step: str, tables: Iterable[str]) -> None:
