@@ -206,14 +206,13 @@ def read_frame(connection: sa.Connection, query: str | sa.Executable, **params) 
     minutes.
     """
     statement = sa.text(query) if isinstance(query, str) else query
-    if not params:
-        compiled = statement.compile(dialect=connection.dialect)
-        if not compiled.params and connection.dialect.name == "duckdb":
+    compiled = None if params else statement.compile(dialect=connection.dialect)
+    if compiled is not None and not compiled.params:
+        if connection.dialect.name == "duckdb":
             return connection.connection.driver_connection.execute(str(compiled)).df()
-        if not compiled.params:
-            copied = copy_frame(connection, str(compiled))
-            if copied is not None:
-                return copied
+        copied = copy_frame(connection, str(compiled))
+        if copied is not None:
+            return copied
     result = connection.execute(statement, params)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
