@@ -28,6 +28,7 @@ from transforms.consent import events as events_module
 from transforms.consent import state as state_module
 from transforms.consent.events import consent_events
 from transforms.consent.state import KEY, current_state, differences
+from transforms.survivorship import records_part
 
 PURCHASE_TABLES = ("erp_invoice", "webshop_order", "loyalty_purchase")
 LEDGER_STEP = "consent_events"  # its progress through the landed tables (``hub.landed.read_progress``)
@@ -136,12 +137,6 @@ def _moved(sources: pd.Series, derived_with: pd.Series) -> set[str]:
     then_digest = derived_with.reindex(both).to_numpy(dtype=object)
     differ = (now_digest != then_digest) | pd.isna(now_digest) | pd.isna(then_digest)
     return set(both[differ])
-
-
-def records_part(sources_digests: pd.Series) -> pd.Series:
-    """The part of golden sources digests that says which records a customer holds (``sources_digests``: the
-    records' sum, then the survivorship rules' digest, which says nothing of consent)."""
-    return sources_digests.str.partition(":")[0].where(sources_digests.notna())
 
 
 def consent_definitions(settings: Settings | None = None) -> Definitions:

@@ -175,7 +175,7 @@ def customers_to_derive(
 
 
 def load_derived_digests(connection: sa.Connection) -> pd.Series:
-    """The records digest each customer's consent was last derived with (``consent.records_part``), by
+    """The records digest each customer's consent was last derived with (``transforms.survivorship.records_part``), by
     ``customer_id``; None for a customer without a row for every purpose, so that it is derived again."""
     s = consent_state.c
     frame = read_frame(

@@ -100,6 +100,12 @@ def sources_digests(members: pd.DataFrame, survivorship: str) -> pd.Series:
     return (sums.astype(str) + ":" + survivorship).rename_axis("customer_id")
 
 
+def records_part(digests: pd.Series) -> pd.Series:
+    """Of ``sources_digests``, the part that says which records a customer holds and what they say (not the
+    survivorship rules, which change nothing that depends on records alone, such as consent)."""
+    return digests.str.partition(":")[0].where(digests.notna())
+
+
 def survive(
     records: pd.DataFrame,
     rules: dict[str, AttributeRule],
