@@ -22,7 +22,14 @@ from rich.table import Table
 from hub import golden_store as store
 from hub import storage
 from hub.bench.api_load import measure_api
-from hub.bench.scoring import blocking_recall, cluster_scores, golden_name_scores, pairwise_scores, read_truth
+from hub.bench.scoring import (
+    blocking_recall,
+    cluster_scores,
+    false_merges,
+    golden_name_scores,
+    pairwise_scores,
+    read_truth,
+)
 from hub.bench.stewards import steward_rounds
 from hub.config import load_settings
 from hub.runner import run_pipeline
@@ -200,6 +207,7 @@ def _run_profile(
         "blocking_recall_by_pass": recall_by_pass,
         "scores": {name: asdict(s) for name, s in results.items()},
         "mistakes": _mistakes(records, xref.reindex(ids), truth),
+        "false_merges": asdict(false_merges(records.set_index("unique_id"), xref.reindex(ids), truth)),
         "golden_names": asdict(
             golden_name_scores(golden_names.set_index("customer_id"), xref.reindex(ids), truth, systems)
         ),
@@ -295,6 +303,12 @@ def _print_details(report: dict, console: Console) -> None:
     console.print(
         f"Golden names in the right fields, profile {profile!r}: {names['right_fields']:.4f} "
         f"({names['swapped']:,} of {names['customers']:,} golden customers have first and last name swapped)"
+    )
+    merges = report["false_merges"]
+    told = ", ".join(f"{kind} {count:,}" for kind, count in merges["pairs_by_evidence"].items())
+    console.print(
+        f"False merges, profile {profile!r}, record pairs by what tells the two people apart: {told}; "
+        f"precision if only those told apart by nothing were left: {merges['precision_bound']:.4f}"
     )
     for kind, pairs in report["mistakes"].items():
         console.print(f"[bold]{kind.replace('_', ' ')}[/bold], profile {profile!r} (masked):")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +93,38 @@ def golden_name_scores(golden: pd.DataFrame, predicted: pd.Series, truth: pd.Ser
             typed_last == true_first and typed_last not in surnames
         )
     return NameScores(1 - swapped / len(named) if len(named) else 1.0, swapped, len(named))
+
+
+# What can tell two people's records apart, in the order a false merge is put down to: the first that does.
+TELLING_APART = ("phone", "birth_month_day", "postal_code", "email")
+
+
+@dataclass(frozen=True)
+class FalseMerges:
+    """The record pairs a clustering wrongly puts together, by the first attribute on which the two people's
+    records in that cluster share no value (both having some); ``nothing`` where none does. Those cannot be
+    told apart by any rule over these attributes, so they bound the precision such rules can reach."""
+
+    pairs_by_evidence: dict[str, int]
+    precision_bound: float  # precision if only the ``nothing`` pairs were left, everything else the same
+
+
+def false_merges(records: pd.DataFrame, predicted: pd.Series, truth: pd.Series) -> FalseMerges:
+    """``records`` by unique_id with the ``TELLING_APART`` columns; ``predicted`` and ``truth`` by unique_id."""
+    frame = records.reindex(predicted.index)[list(TELLING_APART)].assign(
+        cluster=predicted.to_numpy(), person=truth.reindex(predicted.index).to_numpy()
+    )
+    frame = frame.dropna(subset=["person"])
+    mixed = frame[frame.groupby("cluster")["person"].transform("nunique") > 1]
+    counts = dict.fromkeys((*TELLING_APART, "nothing"), 0)
+    for _, cluster in mixed.groupby("cluster"):
+        people = [
+            (len(rows), {c: set(rows[c].dropna()) for c in TELLING_APART}) for _, rows in cluster.groupby("person")
+        ]
+        for (n_a, a), (n_b, b) in combinations(people, 2):
+            apart = next((c for c in TELLING_APART if a[c] and b[c] and a[c].isdisjoint(b[c])), "nothing")
+            counts[apart] += n_a * n_b
+    scores = pairwise_scores(predicted, truth)
+    avoidable = sum(counts.values()) - counts["nothing"]
+    kept = scores.predicted_pairs - avoidable
+    return FalseMerges(counts, 1 - counts["nothing"] / kept if kept else 1.0)

@@ -1,0 +1,49 @@
+"""The benchmark's account of false merges: what, if anything, tells the merged people apart."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from hub.bench.scoring import false_merges
+
+pytestmark = pytest.mark.unit
+
+
+def _records(*rows: tuple[str, str | None, str | None, str | None, str | None]) -> pd.DataFrame:
+    columns = ["unique_id", "phone", "birth_month_day", "postal_code", "email"]
+    return pd.DataFrame(rows, columns=columns).set_index("unique_id")
+
+
+def test_false_pairs_are_put_down_to_the_first_attribute_the_two_people_share_no_value_of():
+    records = _records(
+        # cluster c1: person A (2 records) and B (1 record), told apart by postal code only
+        ("a1", None, None, "00100", "a@x.fi"),
+        ("a2", None, None, "00100", None),
+        ("b1", None, None, "33100", "a@x.fi"),
+        # cluster c2: person C and D give one email and nothing else: nothing tells them apart
+        ("c1", None, None, None, "c@x.fi"),
+        ("d1", None, None, None, "c@x.fi"),
+        # cluster c3: E and F differ on phone (and on email, which comes later in the order)
+        ("e1", "+358401", None, None, "e@x.fi"),
+        ("f1", "+358402", None, None, "f@x.fi"),
+        # cluster c4: one person, no false pair
+        ("g1", None, None, None, "g@x.fi"),
+        ("g2", None, None, None, "g@x.fi"),
+    )
+    predicted = pd.Series(["c1", "c1", "c1", "c2", "c2", "c3", "c3", "c4", "c4"], index=records.index)
+    truth = pd.Series(["A", "A", "B", "C", "D", "E", "F", "G", "G"], index=records.index)
+
+    merges = false_merges(records, predicted, truth)
+
+    assert merges.pairs_by_evidence == {"phone": 1, "birth_month_day": 0, "postal_code": 2, "email": 0, "nothing": 1}
+    # 3 + 1 + 1 + 1 = 6 predicted pairs, 4 false; without the 3 told apart, 3 pairs of which 1 false
+    assert merges.precision_bound == pytest.approx(1 - 1 / 3)
+
+
+def test_a_clustering_without_false_merges_has_a_bound_of_one():
+    records = _records(("a1", None, None, None, "a@x.fi"), ("a2", None, None, None, "a@x.fi"))
+    labels = pd.Series(["c", "c"], index=records.index)
+    merges = false_merges(records, labels, pd.Series(["A", "A"], index=records.index))
+    assert sum(merges.pairs_by_evidence.values()) == 0
+    assert merges.precision_bound == 1.0
