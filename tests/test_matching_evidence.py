@@ -111,6 +111,22 @@ def test_namesakes_sharing_an_email_stay_apart_when_their_phones_differ():
     assert labels[0] == labels[1] != labels[2] == labels[3]
 
 
+def test_namesakes_given_one_email_stay_apart_when_they_live_apart_and_share_nothing_else():
+    # Two Aino Mäkis: 0 and 1 are one (her email, Tampere); 2 gave that email too but lives in Oulu and
+    # shares no phone and no birth date with 0 and 1: a slip of the namesake's address, not a second home.
+    # 3 moved from Tampere to Oulu: her phone is in both, so she is one person.
+    frame = records(
+        ("aino", "maki", "aino.maki@gmail.com", None, None, "koivutie 2", "33100"),
+        ("aino", "maki", None, "+358401111111", "1980-02-03", "koivutie 2", "33100"),
+        ("aino", "maki", "aino.maki@gmail.com", None, None, "kuusitie 9", "90100"),
+        ("aila", "maki", "aila.maki@gmail.com", "+358402222222", None, "koivutie 4", "33100"),
+        ("aila", "maki", "aila.maki@gmail.com", "+358402222222", None, "kuusitie 1", "90100"),
+    )
+    labels = clusters(frame, [[0, 1], [0, 2], [3, 4]], [30.0, 20.0, 40.0])
+    assert labels[0] == labels[1] != labels[2]
+    assert labels[3] == labels[4], "a move with a phone in common is one person"
+
+
 def test_one_email_under_two_owners_is_a_conflict_between_the_pair_itself():
     frame = records(
         ("matti", "virtanen", "matti.virtanen@gmail.com", "+358401111111", None, "koivutie 2", "33100"),

@@ -5,7 +5,7 @@ common name: A~B and B~C put A and C together however strongly A and C disagree.
 grow greedily from the strongest edge down, and two clusters join only if nothing across them
 says they are two people: no pair across them is a known conflict (a steward's cannot-link, or a
 pair the model scores as a strong non-match), and, when the records are given, no record of one
-side conflicts with a record of the other on birth date, name or an email's owner
+side conflicts with a record of the other on birth date, name, phone or postal code
 (``coherence``), whether or not blocking ever put those two records side by side.
 Stewards' must-links are applied first and always hold.
 """

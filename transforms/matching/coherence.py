@@ -13,7 +13,10 @@ have two of:
   of the other: a one-off nickname or typo is not a second person, a name systems agree on is;
 - a phone: no phone of one side is like any of the other's (one digit off is a typo), unless a
   birth date is shared. This is also what tells the owners of one email apart: namesakes, or a
-  family, who give one address but each their own phone.
+  family, who give one address but each their own phone;
+- a postal code: no postal code of one side is any of the other's, and neither a phone nor a birth
+  date is shared. A person who moved keeps a phone or a birth date in common with the old address;
+  a namesake who was given the other's email (a clerk's slip, a family's address) does not.
 
 A cluster keeps the distinct values it holds, and each distinct pair of values is judged once, so
 the work grows with the distinct values of the two sides, not with every record pair of the graph.
@@ -40,6 +43,7 @@ COHERENCE_COLUMNS = (
     "phone",
     "birth_date",
     "birth_month_day",
+    "postal_code",
 )
 
 
@@ -60,12 +64,14 @@ class Profile:
     names: set[int]
     births: set[int]
     phones: set[int]
+    postals: set[int]
     firsts: dict[int, int]
 
     def absorb(self, other: Profile) -> None:
         self.names |= other.names
         self.births |= other.births
         self.phones |= other.phones
+        self.postals |= other.postals
         for first, count in other.firsts.items():
             self.firsts[first] = self.firsts.get(first, 0) + count
 
@@ -83,16 +89,18 @@ class Identities:
         md = records["birth_month_day"]
         birth, self.births = _codes(_tuples(date, md, known=md.notna()))
         phone, self.phones = _codes(records["phone"])
-        codes = (name, birth, phone, first_code)
+        postal, _ = _codes(records["postal_code"])
+        codes = (name, birth, phone, postal, first_code)
         self._per_record = list(zip(*(c.tolist() for c in codes), strict=True))  # lists index fast, arrays slowly
         self._judged: dict[tuple[str, int, int], bool] = {}
 
     def profile(self, record: int) -> Profile:
-        name, birth, phone, first = self._per_record[record]
+        name, birth, phone, postal, first = self._per_record[record]
         return Profile(
             {name} if name >= 0 else set(),
             {birth} if birth >= 0 else set(),
             {phone} if phone >= 0 else set(),
+            {postal} if postal >= 0 else set(),
             {first: 1} if first >= 0 else {},
         )
 
@@ -102,6 +110,7 @@ class Identities:
             self._any("birth", a.births, b.births, self._births_differ)
             or self._any("name", a.names, b.names, self._names_differ)
             or self._phones_differ_throughout(a, b)
+            or self._postal_codes_differ_throughout(a, b)
             or self._consistent_firsts_differ(a, b)
         )
 
@@ -129,6 +138,13 @@ class Identities:
         if not (a.phones and b.phones) or not a.births.isdisjoint(b.births):
             return False
         return self._all("phone", a.phones, b.phones, self._phones_differ)
+
+    @staticmethod
+    def _postal_codes_differ_throughout(a: Profile, b: Profile) -> bool:
+        """No postal code in common, and no phone or birth date in common to outweigh it."""
+        if not (a.postals and b.postals) or not a.postals.isdisjoint(b.postals):
+            return False
+        return a.phones.isdisjoint(b.phones) and a.births.isdisjoint(b.births)
 
     def _all(self, kind: str, left: set[int], right: set[int], differ) -> bool:
         return left.isdisjoint(right) and not any(not self._any(kind, {x}, {y}, differ) for x in left for y in right)
