@@ -33,9 +33,10 @@ from hub import storage
 from hub.asset_keys import LANDING_GROUP, landing_key
 from hub.config import Settings
 from hub.gdpr.suppression import load_suppression
+from hub.landed import ensure_lookup_indexes
 from hub.ledger import account, latest_load_id
 from hub.resources import HubDatabase, SourceSystems, landing_pipeline
-from quality.tables import landed_table
+from quality.tables import landed_table, landed_tables
 from sources.erp import erp
 from sources.esp import esp
 from sources.landing import Screen
@@ -129,6 +130,8 @@ def _system_assets(system: LandedSystem, settings: Settings) -> AssetsDefinition
             dlt_pipeline=pipeline,
             loader_file_format=storage.loader_file_format(database.url),
         )
+        with database.engine().begin() as connection:
+            ensure_lookup_indexes(connection, [t for t in landed_tables() if t.system == system.name])
 
     return land
 

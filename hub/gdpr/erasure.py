@@ -26,7 +26,7 @@ from hub.gdpr.locate import Person, run, select
 from hub.gdpr.report import quarantined_rows
 from hub.gdpr.suppression import suppress
 from hub.golden_store import RECORDS_STEP, keep_high_water
-from hub.landed import contact_columns, forget_progress
+from hub.landed import PHONE_TAIL, contact_columns, email_form, forget_progress, phone_tail
 from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, existing_tables, table_columns
 from quality import contract
 from quality.canonical import normalise_phone
@@ -161,7 +161,7 @@ def _blank_shared_contacts(connection: sa.Connection, person: Person) -> int:
                 sql = f"UPDATE {table} SET {cleared} WHERE {column} IN :values"
                 blanked[table] += run(connection, sql, values).rowcount or 0
             elif kind == "email" and emails:
-                sql = f"UPDATE {table} SET {column} = NULL WHERE lower(trim({column})) IN :emails"
+                sql = f"UPDATE {table} SET {column} = NULL WHERE {email_form(column)} IN :emails"
                 blanked[table] += run(connection, sql, {"emails": emails}).rowcount or 0
             elif kind == "phone":
                 blanked[table] += _blank_phones(connection, table, column, phones)
@@ -171,17 +171,14 @@ def _blank_shared_contacts(connection: sa.Connection, person: Person) -> int:
 
 
 def _blank_phones(connection: sa.Connection, table: str, column: str, phones: list[str]) -> int:
-    """Phones are written every which way: find candidates by their last digits, confirm by E.164. One scan of
-    the column for all the person's phones."""
+    """Phones are written every which way: find candidates by their last digits (``phone_tail``, which
+    PostgreSQL answers from an index), confirm by E.164."""
     if not phones:
         return 0
-    tails = {f"tail{i}": f"%{phone[-7:]}" for i, phone in enumerate(phones)}
-    candidates = connection.execute(
-        sa.text(
-            f"SELECT DISTINCT value FROM (SELECT {column} AS value, regexp_replace({column}, '[^0-9]', '', 'g') "
-            f"AS digits FROM {table}) written WHERE " + " OR ".join(f"digits LIKE :{name}" for name in tails)
-        ),
-        tails,
+    candidates = run(
+        connection,
+        f"SELECT DISTINCT {column} FROM {table} WHERE {phone_tail(column)} IN :tails",
+        {"tails": sorted({phone[-PHONE_TAIL:] for phone in phones})},
     ).scalars()
     same = [value for value in candidates if normalise_phone(value) in phones]
     if not same:
