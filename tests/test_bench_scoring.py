@@ -47,3 +47,20 @@ def test_a_clustering_without_false_merges_has_a_bound_of_one():
     merges = false_merges(records, labels, pd.Series(["A", "A"], index=records.index))
     assert sum(merges.pairs_by_evidence.values()) == 0
     assert merges.precision_bound == 1.0
+
+
+@pytest.mark.pipeline
+def test_hub_bench_puts_down_every_false_pair_it_scored(tmp_path):
+    """``hub bench`` end to end on a small world: the breakdown covers exactly the false pairs scored."""
+    from hub import golden_store, storage
+    from hub.bench.runner import run_benchmark
+    from hub.bench.scoring import pairwise_scores, read_truth
+
+    summary = run_benchmark(300, seed=3, workdir=tmp_path, splink=False, profiles=("hard",))
+    report = summary["profiles"]["hard"]
+    with storage.engine(f"duckdb:///{tmp_path / 'hard' / 'hub.duckdb'}").connect() as connection:
+        xref = golden_store.load_xref(connection)
+    scores = pairwise_scores(xref, read_truth(tmp_path / "hard" / "systems"))
+    assert report["scores"]["hub"]["precision"] == pytest.approx(scores.precision)
+    told = report["false_merges"]["pairs_by_evidence"]
+    assert sum(told.values()) == scores.predicted_pairs - scores.true_positive_pairs

@@ -32,6 +32,7 @@ from hub.bench.scoring import (
 )
 from hub.bench.stewards import steward_rounds
 from hub.config import load_settings
+from hub.review import queue_size
 from hub.runner import run_pipeline
 from hub.simulator import generate, running_simulator
 from hub.simulator.profiles import Profile, resolve
@@ -208,6 +209,7 @@ def _run_profile(
         "scores": {name: asdict(s) for name, s in results.items()},
         "mistakes": _mistakes(records, xref.reindex(ids), truth),
         "false_merges": asdict(false_merges(records.set_index("unique_id"), xref.reindex(ids), truth)),
+        "review_queue": queue_size(engine),
         "golden_names": asdict(
             golden_name_scores(golden_names.set_index("customer_id"), xref.reindex(ids), truth, systems)
         ),
@@ -247,7 +249,7 @@ def _print_rounds(profile: str, rounds: list[dict], console: Console) -> None:
     console.print(table)
 
 
-def _cells(report: dict, scores: dict) -> dict[str, str]:
+def _cells(report: dict, matcher: str, scores: dict) -> dict[str, str]:
     """One matcher's scores on one profile's world, as the summary table shows them."""
     return {
         "records": f"{report['records']:,}",
@@ -256,6 +258,7 @@ def _cells(report: dict, scores: dict) -> dict[str, str]:
         "F1": f"{scores['f1']:.4f}",
         "exact": f"{scores['exact_clusters']:.4f}",
         "clusters": f"{scores['clusters']:,}",
+        "review queue": f"{report['review_queue']:,}" if matcher == "hub" else "-",
         "secs": f"{scores['seconds']:.1f}",
         "peak MB": f"{scores['peak_rss_mb']:,.0f}",
     }
@@ -265,15 +268,18 @@ def _print_scores(summary: dict, console: Console) -> None:
     """One table: a column per profile and matcher (the hub's, and Splink's when run), a row per score."""
     quality = Table(
         title=f"Matching quality by simulator profile, {summary['persons']:,} persons",
-        caption="exact: share of people whose records form exactly one cluster; secs and peak MB: matching only",
+        caption=(
+            "exact: share of people whose records form exactly one cluster; review queue: pairs waiting for a "
+            "steward; secs and peak MB: matching only"
+        ),
     )
     quality.add_column("")
     columns = []
     for name, report in summary["profiles"].items():
         for matcher, scores in report["scores"].items():
             quality.add_column(f"{name}\n{matcher}", justify="right")
-            columns.append(_cells(report, scores))
-    for label in ("records", "precision", "recall", "F1", "exact", "clusters", "secs", "peak MB"):
+            columns.append(_cells(report, matcher, scores))
+    for label in ("records", "precision", "recall", "F1", "exact", "clusters", "review queue", "secs", "peak MB"):
         quality.add_row(label, *(cells[label] for cells in columns))
     console.print(quality)
 
