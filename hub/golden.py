@@ -3,9 +3,12 @@
 Matching is incremental by default: records whose standardised fingerprint changed since they were
 last matched are compared with all others, and stored pairs of the rest are kept. A full rebuild
 re-scores every pair with the same model (and gives the same clusters); ``refit`` re-estimates the
-model itself. Clustering redoes only the parts of the match graph that changed, survivorship only the
-customers whose records changed; both give what redoing everything would.
+model itself. Clustering redoes only the parts of the match graph that changed (everything once when its
+code changed), survivorship only the customers whose records changed; both give what redoing everything
+would.
 """
+
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -23,9 +26,13 @@ from hub.pseudonym import fingerprint_with
 from hub.resources import HubDatabase
 from hub.review import labels_changed, read_labels
 from hub.settings import read_settings
+from hub.step_progress import read_step_progress, save_step_progress
 from quality.contract import LandedTable
 from quality.tables import landed_tables
 from transforms.code_digest import code_digest
+from transforms.matching import clustering as clustering_module
+from transforms.matching import coherence as coherence_module
+from transforms.matching import nicknames as nicknames_module
 from transforms.matching.blocking import blocking_keys, candidate_pairs
 from transforms.matching.clustering import ClusterInput, cluster
 from transforms.matching.coherence import COHERENCE_COLUMNS
@@ -46,6 +53,7 @@ from transforms.survivorship import (
 )
 
 DEFAULT_MATCHING = "matching.toml"
+CLUSTERING_STEP = "customer_xref"  # the code it last clustered with (``hub.step_progress``)
 
 
 class MatchingConfig(Config):
@@ -227,14 +235,19 @@ def _positions(ids: pd.Index, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarr
 )
 def customer_xref(context: AssetExecutionContext, database: HubDatabase) -> MaterializeResult:
     """Only the connected parts of the match graph where a record, a pair or a steward's decision changed
-    since the last run are clustered again (``store.clustering_scope``); the rest keep their customers."""
+    since the last run are clustered again (``store.clustering_scope``); the rest keep their customers.
+    Everyone is clustered again once after clustering's code or cut-offs changed (an upgrade's new rule
+    reaches the customers it would have made otherwise)."""
     with measure() as meter:
         with database.engine().connect() as connection:
-            scope = store.clustering_scope(connection)
+            stored = store.load_model(connection)
+            comparisons = stored[1].comparisons if stored and stored[1] else Comparisons()
+            digest = code_digest((clustering_module, coherence_module, nicknames_module), repr(comparisons))
+            code_unchanged = read_step_progress(connection, CLUSTERING_STEP, digest) is not None
+            scope = store.clustering_scope(connection) if code_unchanged else None
             within = None if scope is None else store.stage_ids(connection, scope)
             columns = ["unique_id", "source_system", "source_key", *COHERENCE_COLUMNS]
             records = store.load_records(connection, columns, within)
-            stored = store.load_model(connection)
             pairs = store.load_links(connection, within)
             overrides = store.load_overrides(connection, within)
             previous = store.load_xref(connection, within)
@@ -255,12 +268,13 @@ def customer_xref(context: AssetExecutionContext, database: HubDatabase) -> Mate
                 ),
                 must_links=_positions(ids, overrides[overrides["decision"] == "must_link"])[0],
                 records=records,
-                comparisons=stored[1].comparisons if stored and stored[1] else Comparisons(),
+                comparisons=comparisons,
             )
         )
         customer_ids, events = assign_ids(pd.Series(labels, index=ids), previous, highest)
         with database.engine().begin() as connection:
             store.save_clusters(connection, records, customer_ids, previous, events, context.run_id)
+            save_step_progress(connection, CLUSTERING_STEP, datetime.now(UTC), digest)
             followed = store.follow_merges(connection)
             customers = store.count_customers(connection)
     kinds = pd.Series([e.event for e in events], dtype=object).value_counts().to_dict()

@@ -137,6 +137,11 @@ def test_ids_survive_a_second_run_and_a_full_rebuild(piped_settings):
     assert second.materializations["golden/golden_customer"]["customers_survived"] == 0
     assert second.materializations["golden/customer_xref"]["records_clustered"] == 0
     assert xref(settings.database_url).equals(first)
+    with storage.engine(settings.database_url).begin() as connection:  # as if clustering's code had changed
+        connection.execute(sa.text("UPDATE mdm.step_progress SET code_digest = 'older' WHERE step = 'customer_xref'"))
+    upgraded = run_pipeline(settings)
+    assert upgraded.materializations["golden/customer_xref"]["records_clustered"] == len(first)
+    assert xref(settings.database_url).equals(first)
     rebuilt = run_pipeline(settings, run_config=FULL_REBUILD)
     assert rebuilt.ok and rebuilt.materializations["golden/match_pairs"]["mode"] == "full"
     assert xref(settings.database_url).equals(first)
