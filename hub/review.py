@@ -102,22 +102,37 @@ def _decided_patterns(connection: sa.Connection) -> np.ndarray:
     return patterns(_levels(read_frame(connection, query)))
 
 
+def one_per_customer_pair(pending: pd.DataFrame, order: np.ndarray) -> np.ndarray:
+    """``order`` (positions into ``pending``) keeping the first record pair of each two customers.
+
+    One decision settles the two customers whichever pair it is taken on: an accept joins them, and a reject
+    keeps them apart, since clustering never joins two clusters with a cannot-link between any of their
+    records. A record in no customer yet stands for itself."""
+    left = pending["left_customer"].fillna(pending["left_id"]).to_numpy(dtype=object)
+    right = pending["right_customer"].fillna(pending["right_id"]).to_numpy(dtype=object)
+    first, second = np.where(left <= right, left, right), np.where(left <= right, right, left)
+    customers = pd.Series(list(zip(first[order], second[order], strict=True)), dtype=object)
+    return order[~customers.duplicated().to_numpy()]
+
+
 def queue_size(engine: sa.Engine) -> int:
-    """How many pairs wait for a steward."""
+    """How many decisions wait for a steward: pairs of customers with a possible match between them."""
     with engine.connect() as connection:
-        return len(_pending(connection))
+        pending = _pending(connection)
+    return len(one_per_customer_pair(pending, np.arange(len(pending))))
 
 
 def review_queue(engine: sa.Engine, limit: int = 20) -> list[ReviewItem]:
     """Pairs for a steward, the one whose decision would teach the model most first
-    (``transforms.matching.labels.teaching_order``)."""
+    (``transforms.matching.labels.teaching_order``), one per pair of customers."""
     with engine.connect() as connection:
         pending = _pending(connection)
         pending_patterns = patterns(_levels(pending))
         decided = _decided_patterns(connection)
         order = teaching_order(
             pending_patterns, pending["match_probability"].to_numpy(), pending["records"].to_numpy(), decided
-        )[:limit]
+        )
+        order = one_per_customer_pair(pending, order)[:limit]
         pairs = pending.iloc[order]
         records = _records(connection, sorted(set(pairs["left_id"]) | set(pairs["right_id"])))
     waiting = pd.Series(pending_patterns).value_counts()

@@ -9,7 +9,7 @@ import pytest
 
 from hub import golden_store as store
 from hub import storage
-from hub.review import decide, labels_changed, queue_size, read_labels, review_queue
+from hub.review import decide, labels_changed, one_per_customer_pair, queue_size, read_labels, review_queue
 from hub.runner import run_pipeline
 from transforms.matching.engine import score_pairs
 from transforms.matching.features import LEVELS
@@ -152,3 +152,19 @@ def test_decisions_change_the_clusters_teach_the_model_and_hold_in_later_runs(pi
     with engine.begin() as connection:
         decide(connection, *split, accept=True, steward="tester", reason="changed my mind")
         assert labels_changed(connection, model, read_labels(connection, pd.Index(sorted(after.index))))
+
+
+@pytest.mark.unit
+def test_the_queue_asks_once_per_pair_of_customers_in_teaching_order():
+    pending = pd.DataFrame(
+        {
+            "left_id": ["a1", "a2", "b1", "x1", "a3"],
+            "right_id": ["b1", "b2", "a1", "b2", "c1"],
+            "left_customer": ["A", "A", "B", None, "A"],
+            "right_customer": ["B", "B", "A", "B", "C"],
+        }
+    )
+    order = np.array([1, 0, 4, 2, 3])
+    # 1 and 0 and 2 all ask whether A and B are one person: the first in the order stands for them; a record
+    # in no customer yet (x1) is its own question.
+    assert one_per_customer_pair(pending, order).tolist() == [1, 4, 3]
