@@ -8,8 +8,6 @@ code changed), survivorship only the customers whose records changed; both give 
 would.
 """
 
-from datetime import UTC, datetime
-
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
@@ -274,7 +272,7 @@ def customer_xref(context: AssetExecutionContext, database: HubDatabase) -> Mate
         customer_ids, events = assign_ids(pd.Series(labels, index=ids), previous, highest)
         with database.engine().begin() as connection:
             store.save_clusters(connection, records, customer_ids, previous, events, context.run_id)
-            save_step_progress(connection, CLUSTERING_STEP, datetime.now(UTC), digest)
+            save_step_progress(connection, CLUSTERING_STEP, store.now(), digest)
             followed = store.follow_merges(connection)
             customers = store.count_customers(connection)
     kinds = pd.Series([e.event for e in events], dtype=object).value_counts().to_dict()

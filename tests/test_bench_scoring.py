@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hub.bench.scoring import false_merges
+from hub import golden_store, storage
+from hub.bench.runner import run_benchmark
+from hub.bench.scoring import false_merges, pairwise_scores, read_truth
 
 pytestmark = pytest.mark.unit
 
@@ -52,10 +54,6 @@ def test_a_clustering_without_false_merges_has_a_bound_of_one():
 @pytest.mark.pipeline
 def test_hub_bench_puts_down_every_false_pair_it_scored(tmp_path):
     """``hub bench`` end to end on a small world: the breakdown covers exactly the false pairs scored."""
-    from hub import golden_store, storage
-    from hub.bench.runner import run_benchmark
-    from hub.bench.scoring import pairwise_scores, read_truth
-
     summary = run_benchmark(300, seed=3, workdir=tmp_path, splink=False, profiles=("hard",))
     report = summary["profiles"]["hard"]
     with storage.engine(f"duckdb:///{tmp_path / 'hard' / 'hub.duckdb'}").connect() as connection:

@@ -23,9 +23,11 @@ from hub.gdpr import service
 from hub.gdpr.inventory import free_of_personal_data, holdings
 from hub.gdpr.requests import RequestError
 from hub.golden import source_records
+from hub.landed import lookup_expressions
 from hub.resources import database_resource
 from hub.runner import run_pipeline
 from hub.simulator import running_simulator
+from quality.tables import landed_tables
 
 DPO = Actor("test-dpo", "dpo")
 FOUR = {"erp", "webshop", "loyalty", "esp"}
@@ -366,9 +368,6 @@ def _tools(settings) -> dict[str, str]:
 @pytest.mark.parametrize("piped_backend", ["postgresql"], indirect=True)
 def test_on_postgresql_every_lookup_of_a_request_is_answered_from_an_index(piped_settings):
     """At 400,000 persons an erasure spent most of its five seconds reading whole landing tables for a few rows."""
-    from hub.landed import lookup_expressions
-    from quality.tables import landed_tables
-
     looked_up = 0
     with storage.engine(piped_settings.database_url).begin() as connection:
         connection.execute(sa.text("SET LOCAL enable_seqscan = off"))  # a scan only where no index fits

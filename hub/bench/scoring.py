@@ -124,7 +124,6 @@ def false_merges(records: pd.DataFrame, predicted: pd.Series, truth: pd.Series) 
         for (n_a, a), (n_b, b) in combinations(people, 2):
             apart = next((c for c in TELLING_APART if a[c] and b[c] and a[c].isdisjoint(b[c])), "nothing")
             counts[apart] += n_a * n_b
-    scores = pairwise_scores(predicted, truth)
     avoidable = sum(counts.values()) - counts["nothing"]
-    kept = scores.predicted_pairs - avoidable
+    kept = _pairs_within(predicted) - avoidable
     return FalseMerges(counts, 1 - counts["nothing"] / kept if kept else 1.0)
