@@ -26,7 +26,7 @@ from transforms.code_digest import code_digest
 from transforms.consent import PURPOSES
 from transforms.consent import events as events_module
 from transforms.consent import state as state_module
-from transforms.consent.events import consent_events
+from transforms.consent.events import consent_events, restatements
 from transforms.consent.state import KEY, current_state, differences
 from transforms.survivorship import records_part
 
@@ -56,7 +56,8 @@ def policy_resource(settings: Settings | None) -> ConsentPolicy:
 def consent_ledger(database: HubDatabase) -> MaterializeResult:
     """Only rows landed since the ledger last read their table are turned into events: an event comes from
     one row alone, and a row keeps the load that last wrote it, so older rows' events are in the ledger
-    already (an erasure removes a person's rows and events together)."""
+    already (an erasure removes a person's rows and events together). An event that only restates its
+    record's latest decision at a later touch of the record (the hub's own tag write, say) is not added."""
     sources = [t for t in landed_tables() if t.consent]
     digest = code_digest((events_module,), json.dumps({t.name: t.consent for t in sources}, sort_keys=True))
     with measure() as meter:
@@ -66,7 +67,8 @@ def consent_ledger(database: HubDatabase) -> MaterializeResult:
             rows = read_consent_sources(connection, sources, after=taken_in)
         events = consent_events(rows, now())
         with database.engine().begin() as connection:
-            added = store.append_events(connection, events)
+            restated = restatements(events, store.latest_events(connection, events))
+            added = store.append_events(connection, events[~restated])
             total = store.count_events(connection)
             save_progress(connection, LEDGER_STEP, loads, digest)
     per_system = events["source_system"].value_counts().to_dict()
@@ -74,6 +76,7 @@ def consent_ledger(database: HubDatabase) -> MaterializeResult:
         landed_rows_read=sum(len(frame) for frame in rows.values()),
         events_read=len(events),
         events_added=added,
+        events_restated=int(restated.sum()),
         events_in_ledger=total,
         **{f"events_read_{k}": int(v) for k, v in per_system.items()},
     )

@@ -13,6 +13,7 @@ from datetime import datetime
 import pandas as pd
 import sqlalchemy as sa
 
+from hub.golden_store import stage_ids
 from hub.landed import purchases_sql
 from hub.schema import (
     consent_event,
@@ -23,7 +24,7 @@ from hub.schema import (
 )
 from hub.storage import HUB_SCHEMA, insert_frame, read_frame, write_changes
 from transforms.consent import PURPOSES
-from transforms.consent.events import EVENT_COLUMNS
+from transforms.consent.events import EVENT_COLUMNS, RESTATED, TOUCH_TIMED
 from transforms.consent.state import DECISION, EVENT_INPUT, KEY, STATE_COLUMNS, follow_merges
 
 S = HUB_SCHEMA
@@ -51,6 +52,32 @@ def append_events(connection: sa.Connection, events: pd.DataFrame) -> int:
     unseen = ~sa.exists().where(consent_event.c.event_id == new.c.event_id)
     connection.execute(sa.insert(consent_event).from_select(EVENT_COLUMNS, sa.select(new).where(unseen)))
     return count_events(connection) - before
+
+
+def latest_events(connection: sa.Connection, events: pd.DataFrame) -> pd.DataFrame:
+    """Of the records behind ``events``' touch-timed ones, the ledger's newest event per purpose (its
+    ``RESTATED`` columns and ``occurred_at``): what ``transforms.consent.events.restatements`` holds them against."""
+    touched = events[events[TOUCH_TIMED]]
+    if touched.empty:
+        return pd.DataFrame(columns=[*RESTATED, "occurred_at"])
+    e = consent_event.c
+    ranked = (
+        sa.select(
+            *(e[c] for c in RESTATED),
+            e.occurred_at,
+            sa.func.row_number()
+            .over(partition_by=(e.source_system, e.source_key, e.purpose), order_by=(e.occurred_at.desc(), e.event_id))
+            .label("newest"),
+        )
+        .where(
+            e.source_system.in_(sorted(set(touched["source_system"]))),
+            e.source_key.in_(stage_ids(connection, sorted(set(touched["source_key"])), "source_key")),
+            e.occurred_at.is_not(None),
+        )
+        .subquery()
+    )
+    query = sa.select(*(ranked.c[c] for c in RESTATED), ranked.c.occurred_at).where(ranked.c.newest == 1)
+    return read_frame(connection, query)
 
 
 def stack(first: pd.DataFrame, *more: pd.DataFrame) -> pd.DataFrame:

@@ -22,10 +22,13 @@ from hub.runner import run_pipeline
 from transforms.consent import PURPOSES
 from transforms.consent.events import (
     EVENT_COLUMNS,
+    RESTATED,
+    TOUCH_TIMED,
     consent_events,
     erp_events,
     esp_events,
     loyalty_events,
+    restatements,
     webshop_events,
 )
 from transforms.consent.state import (
@@ -272,12 +275,52 @@ def test_webshop_loyalty_and_erp_rows_become_events_with_the_crosswalk_keys():
 def test_event_ids_are_deterministic_and_change_with_what_the_event_says():
     first = consent_events({"esp_member": ESP_MEMBERS}, NOW)
     again = consent_events({"esp_member": ESP_MEMBERS.copy()}, datetime(2027, 1, 1, tzinfo=UTC))
-    assert list(first.columns) == EVENT_COLUMNS and first["event_id"].is_unique
+    assert list(first.columns) == [*EVENT_COLUMNS, TOUCH_TIMED] and first["event_id"].is_unique
     assert first["event_id"].tolist() == again["event_id"].tolist()
     changed = ESP_MEMBERS.assign(last_changed=ESP_MEMBERS["last_changed"].str.replace("2025", "2026"))
     ids = set(consent_events({"esp_member": changed}, NOW)["event_id"])
     assert ids != set(first["event_id"]) and ids & set(first["event_id"]), "only the events whose time moved are new"
     assert consent_events({}, NOW).empty
+
+
+def test_a_later_touch_restating_the_latest_decision_is_no_new_decision():
+    def stated(key, purpose, action, when, evidence, system="esp", touch=True) -> dict:
+        return {
+            "source_system": system,
+            "source_key": key,
+            "purpose": purpose,
+            "action": action,
+            "occurred_at": pd.Timestamp(when, tz="UTC"),
+            "evidence": evidence,
+            TOUCH_TIMED: touch,
+        }
+
+    email_on = "marketing permission 1 'Email' enabled=true"
+    latest = pd.DataFrame(
+        [
+            stated("m1", "email_marketing", "grant", "2025-01-01", email_on),
+            stated("m1", "ad_targeting", "withdraw", "2025-01-01", "marketing permission 2 enabled=false"),
+            stated("w1", "email_marketing", "grant", "2025-01-01", "newsletter_opt_in=yes", "webshop", False),
+            stated("m3", "email_marketing", "withdraw", "2025-01-01", "status unsubscribed"),
+        ]
+    )[[*RESTATED, "occurred_at"]]
+    read = pd.DataFrame(
+        [
+            stated("m1", "email_marketing", "grant", "2025-06-01", email_on),  # the hub set a tag: restated
+            stated("m1", "ad_targeting", "grant", "2025-06-01", "marketing permission 2 enabled=true"),  # changed
+            stated("w1", "email_marketing", "grant", "2025-06-01", "newsletter_opt_in=yes", "webshop", False),
+            stated("m3", "email_marketing", "withdraw", "2024-06-01", "status unsubscribed"),  # older, not later
+            stated("m4", "email_marketing", "grant", "2025-06-01", email_on),  # nothing in the ledger yet
+        ]
+    )
+    assert restatements(read, latest).tolist() == [True, False, False, False, False]
+
+    # Why it matters: the member's old grant, dated at the hub's write, would outrank a newer withdrawal.
+    withdrawn = event("C1", "email_marketing", "withdraw", "2025-03-01", system="webshop")
+    ledger = [event("C1", "email_marketing", "grant", "2025-01-01"), withdrawn]
+    assert not state_of(ledger).loc[("C1", "email_marketing"), "granted"]
+    redated = event("C1", "email_marketing", "grant", "2025-06-01")
+    assert state_of([*ledger, redated]).loc[("C1", "email_marketing"), "granted"], "what the rule prevents"
 
 
 def test_reload_adds_no_consent_event_and_consent_show_explains_an_esp_decision(piped_settings, tmp_path):

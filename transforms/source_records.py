@@ -41,8 +41,13 @@ def unique_ids(identities: pd.DataFrame) -> pd.Series:
 
 def raw_fingerprints(identities: pd.DataFrame) -> pd.Series:
     """Per raw identity row (as ``hub.landed.read_identities`` gives them), a hash of its fields and of the
-    standardisation: equal to the stored one, the record's standard forms are still right."""
-    raw = identities.astype(str).assign(standardisation=standardisation_digest())
+    standardisation: equal to the stored one, the record's standard forms are still right.
+
+    The row's ``updated_at`` is left out: it is the last time anything touched the row in its system (the
+    hub's own tag write moves an email-platform member's), not a change of what the record says. A record
+    is written again only when its content changed, so it keeps the time of that change, which
+    survivorship's recency reads."""
+    raw = identities.drop(columns="updated_at").astype(str).assign(standardisation=standardisation_digest())
     return pd.util.hash_pandas_object(raw, index=False).astype(str)
 
 

@@ -18,6 +18,13 @@ as a consent decision, per system:
   for it, Art. 21(2)) at ``updated_at``; false grants nothing. Soft-deleted customers are skipped: they
   are no source record of any customer, so their ban would attach to no one.
 
+Some of these times are not the time of a decision but the last time anything touched the record: the
+email platform's ``last_changed`` (which the hub's own tag writes move) and the ERP's ``updated_at``. An
+event timed so (``TOUCH_TIMED``) that says again what the ledger's latest event of its record and purpose
+says is no new decision (``restatements``): the ledger keeps the first time it was stated. Otherwise the
+hub's write of a tag would date a member's old permission after a newer withdrawal in another system,
+and grant again what the person withdrew.
+
 Each extractor reads the consent columns its table's description names (``quality.tables``; a column
 not landed is null). ``source_key`` is the record's key in ``mdm.customer_xref``. ``event_id`` is a hash
 of what the event says, so that reading the same landing rows again yields the same ids and adds nothing to the
@@ -47,7 +54,9 @@ EVENT_COLUMNS = [
     "request_id",
     "recorded_at",
 ]
-_DRAFT_COLUMNS = ["source_system", "source_key", "purpose", "action", "occurred_at", "evidence", "ip"]
+_DRAFT_COLUMNS = ["source_system", "source_key", "purpose", "action", "occurred_at", "evidence", "ip", "touch_timed"]
+TOUCH_TIMED = "touch_timed"  # the column of ``consent_events`` saying an event's time is its record's last touch
+RESTATED = ["source_system", "source_key", "purpose", "action", "evidence"]  # what a restatement repeats
 
 # Systems whose consent time is a date without a time of day.
 DATE_ONLY_SYSTEMS = frozenset({"loyalty"})
@@ -72,8 +81,9 @@ def _positional(values) -> pd.Series:
     return values.reset_index(drop=True) if isinstance(values, pd.Series) else pd.Series(values)
 
 
-def _draft(system: str, keys, purpose, action, occurred_at, evidence, ip=None) -> pd.DataFrame:
-    """Events of one system; every argument is a scalar or holds one value per event, in order."""
+def _draft(system: str, keys, purpose, action, occurred_at, evidence, ip=None, touch_timed=False) -> pd.DataFrame:
+    """Events of one system; every argument is a scalar or holds one value per event, in order.
+    ``touch_timed``: the time is the record's last change of any kind, not the decision's."""
     frame = pd.DataFrame(
         {
             "source_key": _positional(keys).astype(object),
@@ -82,6 +92,7 @@ def _draft(system: str, keys, purpose, action, occurred_at, evidence, ip=None) -
             "occurred_at": _times(_positional(occurred_at)),
             "evidence": evidence,
             "ip": ip,
+            "touch_timed": touch_timed,
         }
     )
     frame.insert(0, "source_system", system)
@@ -89,9 +100,8 @@ def _draft(system: str, keys, purpose, action, occurred_at, evidence, ip=None) -
 
 
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame(
-        {c: pd.Series(dtype="datetime64[ns, UTC]" if c == "occurred_at" else object) for c in _DRAFT_COLUMNS}
-    )
+    kinds = {"occurred_at": "datetime64[ns, UTC]", "touch_timed": bool}
+    return pd.DataFrame({c: pd.Series(dtype=kinds.get(c, object)) for c in _DRAFT_COLUMNS})
 
 
 def _permissions(value) -> list:
@@ -116,8 +126,17 @@ def esp_events(members: pd.DataFrame) -> pd.DataFrame:
             opted[subscribed],
             "status subscribed",
             members.loc[subscribed, "ip_opt"].to_numpy(dtype=object),
+            _times(members["timestamp_opt"])[subscribed].isna().to_numpy(),
         ),
-        _draft("esp", keys[unsubscribed], "email_marketing", WITHDRAW, changed[unsubscribed], "status unsubscribed"),
+        _draft(
+            "esp",
+            keys[unsubscribed],
+            "email_marketing",
+            WITHDRAW,
+            changed[unsubscribed],
+            "status unsubscribed",
+            touch_timed=True,
+        ),
     ]
     permissions = pd.DataFrame(
         {
@@ -151,6 +170,7 @@ def esp_events(members: pd.DataFrame) -> pd.DataFrame:
                     + "' enabled="
                     + np.where(enabled, "true", "false")
                 ).to_numpy(),
+                touch_timed=True,
             )
         )
     return pd.concat(parts, ignore_index=True)
@@ -193,7 +213,8 @@ def erp_events(customers: pd.DataFrame) -> pd.DataFrame:
     deleted = customers["is_deleted"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     banned = customers["marketing_ban"].astype("boolean").fillna(False).to_numpy(dtype=bool) & ~deleted
     chosen = customers[banned]
-    bans = _draft("erp", _keys(chosen["customer_no"]), None, BAN, chosen["updated_at"], "marketing_ban=true")
+    keys = _keys(chosen["customer_no"])
+    bans = _draft("erp", keys, None, BAN, chosen["updated_at"], "marketing_ban=true", touch_timed=True)
     return _per_purpose(bans, ERP_BAN_PURPOSES)
 
 
@@ -221,8 +242,25 @@ def event_ids(events: pd.DataFrame) -> pd.Series:
     return pd.Series(digests, index=events.index, dtype=object)
 
 
+def restatements(events: pd.DataFrame, latest: pd.DataFrame) -> np.ndarray:
+    """Which of ``events`` (as ``consent_events`` gives them) only say again, at a later touch of their record,
+    what the ledger's latest event of the same record and purpose says: ``latest`` holds that event's
+    ``RESTATED`` columns and ``occurred_at``, one row per source system, key and purpose."""
+    if events.empty or latest.empty:
+        return np.zeros(len(events), dtype=bool)
+    keys = ["source_system", "source_key", "purpose"]
+    said = latest.rename(columns={c: f"latest_{c}" for c in ("action", "evidence", "occurred_at")})
+    known = events[keys].merge(said, on=keys, how="left")  # one latest event per key: rows stay in order
+    same = np.ones(len(events), dtype=bool)
+    for column in ("action", "evidence"):
+        same &= known[f"latest_{column}"].to_numpy() == events[column].to_numpy()
+    later = events["occurred_at"].to_numpy() > _times(known["latest_occurred_at"]).to_numpy()
+    return events[TOUCH_TIMED].to_numpy(dtype=bool) & same & later
+
+
 def consent_events(landed: dict[str, pd.DataFrame], recorded_at: datetime) -> pd.DataFrame:
-    """Every consent event the landing tables state, once each, shaped like ``mdm.consent_event``.
+    """Every consent event the landing tables state, once each, shaped like ``mdm.consent_event``, with
+    ``TOUCH_TIMED`` beside (not a column of the ledger).
 
     ``landed`` holds a frame per landing table (a table not landed yet is simply absent).
     """
@@ -233,4 +271,5 @@ def consent_events(landed: dict[str, pd.DataFrame], recorded_at: datetime) -> pd
     events["request_id"] = None
     stamp = pd.Timestamp(recorded_at)
     events["recorded_at"] = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return events.drop_duplicates("event_id", ignore_index=True)[EVENT_COLUMNS]
+    events[TOUCH_TIMED] = events[TOUCH_TIMED].astype(bool)
+    return events.drop_duplicates("event_id", ignore_index=True)[[*EVENT_COLUMNS, TOUCH_TIMED]]
