@@ -84,7 +84,7 @@ def test_birth_dates_from_every_system_and_the_email_platforms_month_day():
     assert records.loc["erp:C1", "street"] == "hameenkatu 1"
 
 
-def test_a_raw_fingerprint_moves_with_any_raw_field_and_with_the_standardisation(monkeypatch):
+def test_a_raw_fingerprint_moves_with_any_raw_field_but_the_touch_time_and_with_the_standardisation(monkeypatch):
     from transforms import source_records
 
     identities = pd.DataFrame(
@@ -93,6 +93,7 @@ def test_a_raw_fingerprint_moves_with_any_raw_field_and_with_the_standardisation
             "source_key": ["1", "2"],
             "first_name": ["Anna", "Anna"],
             "email": ["anna@example.fi", "anna@example.fi"],
+            "updated_at": ["2026-01-01 10:00:00", "2026-01-01 10:00:00"],
             "soft_deleted": [False, False],
         }
     )
@@ -102,5 +103,7 @@ def test_a_raw_fingerprint_moves_with_any_raw_field_and_with_the_standardisation
     after = source_records.raw_fingerprints(edited)
     assert after[0] == before[0] and after[1] != before[1]
     assert source_records.raw_fingerprints(identities.assign(soft_deleted=[True, False]))[0] != before[0]
+    touched = identities.assign(updated_at=["2026-06-01 10:00:00", "2026-01-01 10:00:00"])  # the hub set a tag
+    assert source_records.raw_fingerprints(touched).equals(before), "a touch is no change of the record"
     monkeypatch.setattr(source_records, "standardisation_digest", lambda: "another version of the code")
     assert (source_records.raw_fingerprints(identities) != before).all()
