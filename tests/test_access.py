@@ -357,9 +357,8 @@ def _columns(connection: psycopg.Connection, sql: str) -> tuple[list[str], list[
     return [d.name for d in cursor.description], cursor.fetchall()
 
 
+@pytest.mark.parametrize("piped_backend", ["postgresql"], indirect=True)  # DuckDB has no roles
 def test_postgres_login_roles_read_only_their_views(piped_settings):
-    if storage.is_duckdb(piped_settings.database_url):
-        pytest.skip("DuckDB has no roles")
     engine = storage.engine(piped_settings.database_url)
     flagged = _prepare(engine)
     apply_views(engine)
