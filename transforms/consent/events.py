@@ -54,8 +54,8 @@ EVENT_COLUMNS = [
     "request_id",
     "recorded_at",
 ]
-_DRAFT_COLUMNS = ["source_system", "source_key", "purpose", "action", "occurred_at", "evidence", "ip", "touch_timed"]
 TOUCH_TIMED = "touch_timed"  # the column of ``consent_events`` saying an event's time is its record's last touch
+_DRAFT_COLUMNS = ["source_system", "source_key", "purpose", "action", "occurred_at", "evidence", "ip", TOUCH_TIMED]
 RESTATED = ["source_system", "source_key", "purpose", "action", "evidence"]  # what a restatement repeats
 
 # Systems whose consent time is a date without a time of day.
@@ -92,7 +92,7 @@ def _draft(system: str, keys, purpose, action, occurred_at, evidence, ip=None, t
             "occurred_at": _times(_positional(occurred_at)),
             "evidence": evidence,
             "ip": ip,
-            "touch_timed": touch_timed,
+            TOUCH_TIMED: touch_timed,
         }
     )
     frame.insert(0, "source_system", system)
@@ -100,7 +100,7 @@ def _draft(system: str, keys, purpose, action, occurred_at, evidence, ip=None, t
 
 
 def _empty() -> pd.DataFrame:
-    kinds = {"occurred_at": "datetime64[ns, UTC]", "touch_timed": bool}
+    kinds = {"occurred_at": "datetime64[ns, UTC]", TOUCH_TIMED: bool}
     return pd.DataFrame({c: pd.Series(dtype=kinds.get(c, object)) for c in _DRAFT_COLUMNS})
 
 
@@ -115,7 +115,8 @@ def esp_events(members: pd.DataFrame) -> pd.DataFrame:
     keys = _keys(members["id"])
     status = members["status"]
     changed = _times(members["last_changed"])
-    opted = _times(members["timestamp_opt"]).fillna(changed)
+    opted_at = _times(members["timestamp_opt"])
+    opted = opted_at.fillna(changed)
     subscribed, unsubscribed = status == "subscribed", status == "unsubscribed"
     parts = [
         _draft(
@@ -126,7 +127,7 @@ def esp_events(members: pd.DataFrame) -> pd.DataFrame:
             opted[subscribed],
             "status subscribed",
             members.loc[subscribed, "ip_opt"].to_numpy(dtype=object),
-            _times(members["timestamp_opt"])[subscribed].isna().to_numpy(),
+            opted_at[subscribed].isna().to_numpy(),  # no opt-in time: timed by the last touch
         ),
         _draft(
             "esp",
