@@ -28,6 +28,7 @@ class Store:
         self._capacity = capacity
         self._writes = 0
         self._lock = threading.Lock()
+        self._writer = threading.Lock()
         self._cache: OrderedDict[tuple, tuple[tuple, np.ndarray]] = OrderedDict()
 
     def connect(self) -> sqlite3.Connection:
@@ -44,17 +45,22 @@ class Store:
     @contextmanager
     def writing(self) -> Iterator[sqlite3.Connection]:
         """A connection in an immediate write transaction: committed when the block ends normally,
-        rolled back when it raises; either way listings are told the store changed."""
-        conn = self.connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            yield conn
-            conn.execute("COMMIT")
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            conn.close()
-            self.changed()
+        rolled back when it raises; either way listings are told the store changed.
+
+        This server's writers queue here, one at a time: left to SQLite, concurrent writers poll its
+        lock with sleeps that grow to 100 ms, and a publisher's parallel requests spent most of their
+        time asleep. Another process (``advance``) still waits through SQLite's busy timeout."""
+        with self._writer:
+            conn = self.connect()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                conn.close()
+                self.changed()
 
     def changed(self) -> None:
         """Called after this server committed a write."""
