@@ -33,7 +33,7 @@ from hub import storage
 from hub.asset_keys import LANDING_GROUP, landing_key
 from hub.config import Settings
 from hub.gdpr.suppression import load_suppression
-from hub.landed import ensure_lookup_indexes
+from hub.landed import HeldRows, ensure_lookup_indexes
 from hub.ledger import account, latest_load_id
 from hub.resources import HubDatabase, SourceSystems, landing_pipeline
 from quality.tables import landed_table, landed_tables
@@ -120,7 +120,8 @@ def _system_assets(system: LandedSystem, settings: Settings) -> AssetsDefinition
     ) -> Iterator:
         with database.engine().connect() as connection:
             suppression = load_suppression(connection, database.key())
-        held = Screen(suppression.screen_rows, suppression.holds_raw) if suppression else None
+        landed = HeldRows(database.engine())
+        held = Screen(suppression.screen_rows, suppression.holds_raw, landed) if suppression else Screen(landed=landed)
         pipeline = database.dlt_pipeline(system.name)
         if config.full_reload:
             forget_cursors(pipeline, system.name)
@@ -151,7 +152,10 @@ def _accounting_check(system: str, table: str) -> AssetChecksDefinition:
         asset=landing_key(table),
         name="rows_accounted_for",
         blocking=True,
-        description="Rows read = landed + quarantined (+ superseded copies + an erased person's rows), last load.",
+        description=(
+            "Rows read = landed + quarantined (+ superseded copies + an erased person's rows + rows already "
+            "held as read), last load."
+        ),
     )
     def check(database: HubDatabase) -> AssetCheckResult:
         with database.engine().connect() as connection:
@@ -168,6 +172,7 @@ def _accounting_check(system: str, table: str) -> AssetChecksDefinition:
                 "rows_quarantined": result.quarantined,
                 "rows_superseded": result.superseded,
                 "rows_suppressed": result.suppressed,
+                "rows_unchanged": result.unchanged,
             },
         )
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from hub.schema import landing_progress
 from hub.storage import LANDING_SCHEMA, read_frame, table_columns
 from quality.contract import IDENTITY_KINDS, Condition, LandedTable, Link, Records, column
-from quality.tables import landed_tables
+from quality.tables import described, landed_tables
 
 LOAD_ID = "_dlt_load_id"  # the dlt load that last wrote a landed row (landing merges on keys)
 JSON_COLUMNS = frozenset({"marketing_permissions"})  # read as text: both stores then give the same value
@@ -285,8 +285,9 @@ def phone_tail(column_sql: str) -> str:
 
 def lookup_expressions(table: LandedTable) -> dict[str, str]:
     """The SQL expressions a request looks the table's rows up by, by the column each reads: the key of each
-    link (``person_condition``) and the contacts an erasure blanks in other people's rows."""
-    found = {}
+    link (``person_condition``) and the contacts an erasure blanks in other people's rows; and the column
+    landing reads a settled table's rows by (``HeldRows``)."""
+    found = {column((table.settled_by,)): table.settled_by} if table.settled_by else {}
     for link in table.links:
         found[link_lookup(link)] = column(link.key)
     for name, kind in contact_columns(table).items():
@@ -312,3 +313,49 @@ def ensure_lookup_indexes(connection: sa.Connection, tables: Iterable[LandedTabl
                     f"ON {LANDING_SCHEMA}.{table.name} (({expression}))"
                 )
             )
+
+
+class HeldRows:
+    """Which rows of a batch a settled table (``LandedTable.settled_by``) already holds exactly as read, for the
+    landing screen (``sources.landing.Screen.landed``); never any row of another table.
+
+    The keys held for a value of the settled-by column are read when a batch first brings that value, and
+    kept for the load. Times are compared as instants (the system's ISO text against the stored time); a
+    value that does not parse is never held, so the row goes on to validation and its quarantine.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._held: dict[tuple[str, object], set[tuple]] = {}
+
+    def __call__(self, table: str, rows: list[dict]) -> list[bool]:
+        settled = described(table)
+        if settled is None or settled.settled_by is None:
+            return [False] * len(rows)
+        batch = _key_frame(settled, pd.DataFrame.from_records(rows, columns=settled.key))
+        held: set[tuple] = set()
+        for value in batch[settled.settled_by].dropna().unique():
+            held |= self._keys(settled, value)
+        return [key in held for key in zip(*(batch[k] for k in settled.key), strict=True)]
+
+    def _keys(self, table: LandedTable, value: object) -> set[tuple]:
+        if (table.name, value) not in self._held:
+            with self._engine.connect() as connection:
+                if table.settled_by in table_columns(connection, LANDING_SCHEMA, table.name):
+                    names = ", ".join(f'"{k}"' for k in table.key)
+                    query = f'SELECT {names} FROM {LANDING_SCHEMA}.{table.name} WHERE "{table.settled_by}" = :v'
+                    frame = _key_frame(table, read_frame(connection, query, v=value))
+                else:
+                    frame = pd.DataFrame(columns=table.key)
+            self._held[table.name, value] = set(zip(*(frame[k] for k in table.key), strict=True))
+        return self._held[table.name, value]
+
+
+def _key_frame(table: LandedTable, frame: pd.DataFrame) -> pd.DataFrame:
+    """Key columns in one form for both sides: times as nanoseconds since the epoch (None when unparsable)."""
+    dtypes = table.model.to_schema().columns
+    for name in table.key:
+        if "datetime" in str(dtypes[name].dtype):
+            instants = pd.to_datetime(frame[name], utc=True, format="ISO8601", errors="coerce").dt.as_unit("ns")
+            frame[name] = pd.Series(instants.array.asi8, index=frame.index, dtype=object).where(instants.notna(), None)
+    return frame

@@ -18,10 +18,11 @@ class LoadAccount:
     quarantined: int
     superseded: int
     suppressed: int  # held back at the door as an erased person's, or erased after the load
+    unchanged: int = 0  # rows of a settled table read again that it already held as read
 
     @property
     def balanced(self) -> bool:
-        return self.read == self.landed + self.quarantined + self.superseded + self.suppressed
+        return self.read == self.landed + self.quarantined + self.superseded + self.suppressed + self.unchanged
 
 
 def _scalar(connection: sa.Connection, sql: str, **params) -> int:
@@ -39,19 +40,22 @@ def latest_load_id(connection: sa.Connection, system: str) -> str | None:
 
 
 def account(connection: sa.Connection, system: str, table: str, load_id: str) -> LoadAccount:
-    """Rows read, landed, quarantined and superseded for one table in one load."""
-    read = superseded = suppressed = landed = quarantined = 0
+    """Rows read, landed, quarantined, superseded, held back and already held, for one table in one load."""
+    read = superseded = suppressed = unchanged = landed = quarantined = 0
     ledger_columns = table_columns(connection, LANDING_SCHEMA, LEDGER_TABLE)
     if ledger_columns:
-        held = "coalesce(sum(rows_suppressed), 0)" if "rows_suppressed" in ledger_columns else "0"
+        # dlt adds a column when a load first carries a value for it: older hubs lack the later ones
+        held, same = (
+            f"coalesce(sum({c}), 0)" if c in ledger_columns else "0" for c in ("rows_suppressed", "rows_unchanged")
+        )
         row = connection.execute(
             sa.text(
-                f"SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_superseded), 0), {held} "
+                f"SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_superseded), 0), {held}, {same} "
                 f"FROM {LANDING_SCHEMA}.{LEDGER_TABLE} WHERE table_name = :t AND _dlt_load_id = :l"
             ),
             {"t": table, "l": load_id},
         ).one()
-        read, superseded, suppressed = (int(v) for v in row)
+        read, superseded, suppressed, unchanged = (int(v) for v in row)
     if table_exists(connection, HUB_SCHEMA, "landing_erasure"):
         suppressed += _scalar(
             connection,
@@ -73,4 +77,4 @@ def account(connection: sa.Connection, system: str, table: str, load_id: str) ->
             t=table,
             l=load_id,
         )
-    return LoadAccount(load_id, read, landed, quarantined, superseded, suppressed)
+    return LoadAccount(load_id, read, landed, quarantined, superseded, suppressed, unchanged)

@@ -160,14 +160,27 @@ class LandedTable:
     retained: tuple[str, ...] = ()  # erasure pseudonymises these key columns and keeps the row (bookkeeping)
     processing: Processing | None = None  # None: the rows are about no one (campaigns)
     portable: bool = True  # in the person's portable copy (Art. 20): what they gave or did in the system
+    # A settled table holds facts that never change once written (every column is in the key) and that its
+    # system can only give again whole per value of this column (a campaign's activity): landing leaves out
+    # the rows it already holds instead of writing them again.
+    settled_by: str | None = None
 
     def __post_init__(self) -> None:
+        if self.settled_by is not None:
+            keys, columns = set(self.key), set(self.model.to_schema().columns)
+            if self.settled_by not in keys or not columns <= keys:
+                raise ValueError(f"{self.name}: a settled table's key holds every column, {self.settled_by} too")
         seen: dict[str, str] = {}
         for category, columns in self.categories.items():
             for name in columns:
                 if name in seen:
                     raise ValueError(f"{self.name}: column {name} is in {seen[name]} and {category}")
                 seen[name] = category
+
+    @property
+    def key(self) -> list[str]:
+        """The key's columns, in order."""
+        return [self.primary_key] if isinstance(self.primary_key, str) else list(self.primary_key)
 
     @property
     def links(self) -> tuple[Link, ...]:

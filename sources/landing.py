@@ -6,7 +6,7 @@ not to ``quarantine`` with their reasons, and one line to ``load_ledger`` with h
 read. All three go in the same dlt load package, so ``_dlt_load_id`` ties them together and the
 hub can prove, load by load, that rows read = rows landed + rows quarantined (+ rows superseded
 by a newer copy of the same key in the same load, + rows of erased people held back by the
-screen before validation).
+screen before validation, + rows of a settled table that it already holds as read).
 """
 
 from __future__ import annotations
@@ -32,12 +32,18 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True)
 class Screen:
-    """Rows the wiring says must not land as read (an erased person's), given to the connectors as plain
-    functions: ``rows(table, rows)`` gives the rows that may land (some with a field blanked) and how many
-    were held back; ``broken(table, raw)`` says whether a row too broken to parse is to be held back."""
+    """Rows the wiring says must not land as read, given to the connectors as plain functions.
 
-    rows: Callable[[str, list[Row]], tuple[list[Row], int]]
-    broken: Callable[[str, Row], bool]
+    ``rows(table, rows)`` gives the rows that may land (an erased person's are held back, some have a field
+    blanked) and how many were held back; ``broken(table, raw)`` says whether a row too broken to parse is to
+    be held back. ``landed(table, rows)`` says which rows the table already holds exactly as read: a system
+    that can only be read again whole (a campaign's activity) would otherwise write its old rows again on
+    every run; the wiring answers it for settled tables (``LandedTable.settled_by``) and never for others.
+    """
+
+    rows: Callable[[str, list[Row]], tuple[list[Row], int]] = lambda table, rows: (rows, 0)
+    broken: Callable[[str, Row], bool] = lambda table, raw: False
+    landed: Callable[[str, list[Row]], list[bool]] | None = None
 
 
 _QUARANTINE_HINTS = dlt.mark.make_hints(
@@ -64,6 +70,7 @@ _LEDGER_HINTS = dlt.mark.make_hints(
         {"name": "rows_read", "data_type": "bigint", "nullable": False},
         {"name": "rows_superseded", "data_type": "bigint", "nullable": False},
         {"name": "rows_suppressed", "data_type": "bigint", "nullable": True},
+        {"name": "rows_unchanged", "data_type": "bigint", "nullable": True},
     ],
 )
 
@@ -109,12 +116,16 @@ def landed(
         seen: set[tuple[Any, ...]] = land_state.setdefault(load_id, set())
         for parsed, unparsable in parse(item):
             read = len(parsed) + len(unparsable)
-            suppressed = 0
+            suppressed = unchanged = 0
             if screen:
                 parsed, suppressed = screen.rows(table, parsed)
                 broken = len(unparsable)
                 unparsable = [r for r in unparsable if not screen.broken(table, r.raw)]
                 suppressed += broken - len(unparsable)
+                if screen.landed and parsed:
+                    held = screen.landed(table, parsed)
+                    unchanged = sum(held)
+                    parsed = [row for row, there in zip(parsed, held, strict=True) if not there]
             good, failed = validate_rows(parsed, model)
             repeated = 0
             for row in good:
@@ -132,6 +143,7 @@ def landed(
                     "rows_read": read,
                     "rows_superseded": repeated,
                     "rows_suppressed": suppressed,
+                    "rows_unchanged": unchanged,
                 },
                 _LEDGER_HINTS,
                 create_table_variant=True,

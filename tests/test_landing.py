@@ -111,7 +111,12 @@ def test_a_second_run_reads_nothing_new_and_adds_no_duplicates(piped_settings):
     first_loads = {t: a.load_id for t, a in last_accounts(settings.database_url).items()}
     assert run_pipeline(settings, run_config=PUBLISH_NOTHING).ok
     assert table_counts(settings.database_url) == before
-    for table, result in last_accounts(settings.database_url).items():
+    accounts = last_accounts(settings.database_url)
+    activity = accounts["esp_email_activity"]
+    assert activity.read > 0 and activity.unchanged == activity.read - activity.quarantined, (
+        "recent campaigns' activity is read again, and none of it is written again"
+    )
+    for table, result in accounts.items():
         assert result.balanced
         if table not in RE_READ_BY_DESIGN:
             # Either the system had nothing new (dlt makes no load) or its new load read nothing.

@@ -99,6 +99,7 @@ ACTIVITY = LandedTable(
     system="esp",
     model=EspEmailActivity,
     primary_key=("campaign_id", "email_address", "action", "timestamp"),
+    settled_by="campaign_id",  # a campaign's activity is read again whole while late opens still come
     categories={"email": ("email_address",), "profile": ("action", "timestamp"), "business": ("campaign_id",)},
     belongs=(BY_ADDRESS,),
     processing=Processing(
