@@ -64,8 +64,8 @@ def _as_of(config: MetricsConfig) -> date:
 
 
 def _metrics_day(connection) -> date:
-    days = store.load_metrics(connection)["as_of"]
-    return pd.Timestamp(days.iloc[0]).date() if len(days) else datetime.now(UTC).date()
+    day = store.metrics_day(connection)
+    return day if day is not None else datetime.now(UTC).date()
 
 
 def _replayed(day: date) -> bool:
@@ -110,10 +110,9 @@ def customer_metrics(config: MetricsConfig, database: HubDatabase) -> Materializ
 def revenue_reconciles(database: HubDatabase) -> AssetCheckResult:
     with database.engine().connect() as connection:
         attached, unattached = store.read_landed_sales_totals(connection)
-        metrics = store.load_metrics(connection)
-    as_of = pd.Timestamp(metrics["as_of"].iloc[0]) if len(metrics) else None
-    customers = round(float(metrics["revenue_total_eur"].astype(float).sum()), 2)
-    replayed = as_of is not None and as_of.date() < datetime.now(UTC).date()
+        customers = round(store.metrics_revenue(connection), 2)
+        as_of = store.metrics_day(connection)
+    replayed = as_of is not None and as_of < datetime.now(UTC).date()
     # A replayed day leaves out later sales, so only today's metrics must add up to everything landed.
     return AssetCheckResult(
         passed=replayed or abs(customers - round(attached, 2)) < 0.005,
@@ -136,11 +135,10 @@ def segment_membership(database: HubDatabase) -> MaterializeResult:
     with measure() as meter:
         segments = load_segments()
         with database.engine().connect() as connection:
-            metrics = store.load_metrics(connection)
             as_of = _metrics_day(connection)
             if _replayed(as_of):
                 return meter.result(skipped=REPLAY_NOTE)
-            frame = store.segment_frame(connection, metrics, as_of)
+            frame = store.segment_frame(connection, store.load_metrics(connection), as_of)
         members = pd.concat(
             [pd.DataFrame({"segment": s.name, "customer_id": s.members(frame).to_numpy()}) for s in segments],
             ignore_index=True,

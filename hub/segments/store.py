@@ -126,6 +126,17 @@ def load_metrics(connection: sa.Connection, previous: bool = False) -> pd.DataFr
     return read_frame(connection, sa.select(table).order_by(table.c.customer_id))
 
 
+def metrics_day(connection: sa.Connection) -> date | None:
+    """The day the metrics describe (one for all of them), or None before the first metrics."""
+    day = connection.execute(sa.select(sa.func.max(t.customer_metrics.c.as_of))).scalar()
+    return pd.Timestamp(day).date() if day is not None else None
+
+
+def metrics_revenue(connection: sa.Connection) -> float:
+    """The customers' revenue in all, as the metrics hold it (sales minus returns)."""
+    return float(connection.execute(sa.select(sa.func.sum(t.customer_metrics.c.revenue_total_eur))).scalar() or 0)
+
+
 def segment_frame(connection: sa.Connection, metrics: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """What segment rules read (``transforms.segments.rules.FIELDS``): the metrics, days since the first and
     last purchase, whether today is the birthday, and the postal code and city of the golden record."""
