@@ -333,10 +333,11 @@ class HeldRows:
         if settled is None or settled.settled_by is None:
             return [False] * len(rows)
         batch = _key_frame(settled, pd.DataFrame.from_records(rows, columns=settled.key))
-        held: set[tuple] = set()
-        for value in batch[settled.settled_by].dropna().unique():
-            held |= self._keys(settled, value)
-        return [key in held for key in zip(*(batch[k] for k in settled.key), strict=True)]
+        by = settled.key.index(settled.settled_by)
+        return [
+            isinstance(key[by], str) and key in self._keys(settled, key[by])
+            for key in zip(*(batch[k] for k in settled.key), strict=True)
+        ]
 
     def _keys(self, table: LandedTable, value: object) -> set[tuple]:
         if (table.name, value) not in self._held:

@@ -118,14 +118,16 @@ def landed(
             read = len(parsed) + len(unparsable)
             suppressed = unchanged = 0
             if screen:
-                parsed, suppressed = screen.rows(table, parsed)
-                broken = len(unparsable)
-                unparsable = [r for r in unparsable if not screen.broken(table, r.raw)]
-                suppressed += broken - len(unparsable)
+                # What the table holds as read passed the screen when it landed (an erasure since removed
+                # it), so it is left out first and only the rest is screened.
                 if screen.landed and parsed:
                     held = screen.landed(table, parsed)
                     unchanged = sum(held)
                     parsed = [row for row, there in zip(parsed, held, strict=True) if not there]
+                parsed, suppressed = screen.rows(table, parsed)
+                broken = len(unparsable)
+                unparsable = [r for r in unparsable if not screen.broken(table, r.raw)]
+                suppressed += broken - len(unparsable)
             good, failed = validate_rows(parsed, model)
             repeated = 0
             for row in good:

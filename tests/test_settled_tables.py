@@ -55,6 +55,7 @@ def test_rows_already_landed_are_held_whatever_form_their_time_is_written_in(tmp
         {**row, "campaign_id": "c3", "timestamp": "2026-11-03T10:00:00+00:00"},  # a campaign not landed
         {**row, "timestamp": "yesterday"},  # goes on to validation and quarantine
         {**row, "timestamp": None},
+        {"email_address": "a@example.org", "action": "open", "timestamp": "2026-11-03T10:00:00Z"},  # no campaign
     ]
-    assert held("esp_email_activity", rows) == [True, True, True, False, False, False, False, False]
+    assert held("esp_email_activity", rows) == [True, True, True, False, False, False, False, False, False]
     assert held("esp_member", [{"id": "x"}]) == [False], "only settled tables are ever held"
