@@ -501,7 +501,11 @@ def test_messages_sent_are_traced_back_to_their_customers(piped_settings):
             connection,
             "SELECT tool, count(*) AS n FROM mdm.sync_log WHERE operation = 'add' AND status = 'sent' GROUP BY tool",
         )
-        counted = read_sent_recently(connection, pseudonym_key(piped_settings), datetime(2000, 1, 1, tzinfo=UTC))
+        key, since = pseudonym_key(piped_settings), datetime(2000, 1, 1, tzinfo=UTC)
+        counted = read_sent_recently(connection, key, since, pd.Index(table["customer_id"].unique()))
+        one = table["customer_id"].iloc[0]
+        alone = read_sent_recently(connection, key, since, pd.Index([one]))
     assert set(sent["tool"]) >= {"esp", "webshop", "ads"}
     assert counted.sum() == sent["n"].sum() > 0
     assert set(counted.index) <= set(table["customer_id"])
+    assert list(alone.index) == [one] and alone[one] == counted[one], "only the customers asked about are traced"

@@ -184,13 +184,15 @@ def audiences(database: HubDatabase) -> MaterializeResult:
             if _replayed(as_of):
                 return meter.result(skipped=REPLAY_NOTE)
             since = datetime.now(UTC) - timedelta(days=cap.days if cap else 0)
+            members = store.current_members(connection)
+            wanted = members.loc[members["segment"].isin({a.segment for a in settings.audiences}), "customer_id"]
             decisions = decide(
                 settings,
-                store.current_members(connection),
+                members,
                 granted=store.read_granted(connection),
                 flags=store.read_flags(connection),
                 recent_categories=store.read_recent_categories(connection, settings.product_categories, as_of, window),
-                sent_recently=store.read_sent_recently(connection, database.key(), since),
+                sent_recently=store.read_sent_recently(connection, database.key(), since, pd.Index(wanted.unique())),
                 current=store.current_audiences(connection),
             )
         with database.engine().begin() as connection:

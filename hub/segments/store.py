@@ -240,9 +240,12 @@ def read_recent_categories(
     return frame.groupby(["customer_id", "category"], as_index=False)["days_ago"].min()
 
 
-def read_sent_recently(connection: sa.Connection, key: bytes, since: datetime) -> pd.Series:
-    """Messages the tools were actually sent per customer since ``since``: audience entries the sync log
-    confirms as sent, traced from their pseudonymous target back to the customer through the crosswalk."""
+def read_sent_recently(connection: sa.Connection, key: bytes, since: datetime, customers: pd.Index) -> pd.Series:
+    """Messages the tools were actually sent since ``since``, per customer of ``customers``: audience entries the
+    sync log confirms as sent, traced from their pseudonymous target back to the customer through the crosswalk.
+
+    Only the records of ``customers`` (those an audience may take) are hashed to be traced: the pseudonyms are
+    keyed hashes, made one by one, and every customer's would cost seconds at a million records."""
     if not table_exists(connection, S, "sync_log"):
         return pd.Series(dtype=int)
     log = t.sync_log
@@ -256,6 +259,7 @@ def read_sent_recently(connection: sa.Connection, key: bytes, since: datetime) -
         return pd.Series(dtype=int)
     tools = set(sent["tool"])  # pseudonyms are keyed hashes: made only for the records of tools written to
     xref = read_frame(connection, sa.select(t.customer_xref))
+    xref = xref[xref["customer_id"].isin(customers)]
     written = xref[xref["source_system"].isin(tools)]
     owner = {target_ref(key, s, k): c for s, k, c in written.itertuples(index=False)}
     if "ads" in tools:
