@@ -46,7 +46,9 @@ def with_names_from_email(records: pd.DataFrame) -> pd.DataFrame:
 
     locals_ = records.loc[nameless, "email_local"]
     read_names = {value: read(value) for value in locals_.unique()}
-    out = records.copy()
-    out.loc[nameless, "first_name"] = locals_.map(lambda v: read_names[v][0])
-    out.loc[nameless, "last_name"] = locals_.map(lambda v: read_names[v][1])
+    first, last = records["first_name"].copy(), records["last_name"].copy()
+    first[nameless] = locals_.map(lambda v: read_names[v][0])
+    last[nameless] = locals_.map(lambda v: read_names[v][1])
+    out = records.copy(deep=False)  # the two name columns are replaced, not written into: the caller's stay
+    out["first_name"], out["last_name"] = first, last
     return out
