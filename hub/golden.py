@@ -8,6 +8,8 @@ code changed), survivorship only the customers whose records changed; both give 
 would.
 """
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
@@ -31,13 +33,14 @@ from transforms.code_digest import code_digest
 from transforms.matching import clustering as clustering_module
 from transforms.matching import coherence as coherence_module
 from transforms.matching import nicknames as nicknames_module
-from transforms.matching.blocking import blocking_keys, candidate_pairs
+from transforms.matching.blocking import candidate_pairs, hashed_keys, keys_digest, record_keys
 from transforms.matching.clustering import ClusterInput, cluster
 from transforms.matching.coherence import COHERENCE_COLUMNS
+from transforms.matching.email_names import borrows_names, with_names_from_email
 from transforms.matching.engine import score_pairs
 from transforms.matching.labels import Labels
 from transforms.matching.model import MatchModel
-from transforms.matching.settings import Comparisons, MatchSettings
+from transforms.matching.settings import BLOCKING_KEYS, Comparisons, MatchSettings
 from transforms.matching.stable_ids import assign_ids
 from transforms.rectification import apply_rectifications
 from transforms.source_records import raw_fingerprints, standardisation_digest, standardise, unique_ids
@@ -147,7 +150,7 @@ def match_pairs(context: AssetExecutionContext, config: MatchingConfig, database
     with measure() as meter:
         records, model, settings, labels = load_matching(config, database)
         full = config.full_rebuild or model is None
-        pairs, touching = candidates(records, settings, full)
+        pairs, touching = candidates(records, settings, full, database)
         scored, fitted = score_pairs(records, pairs, model, settings, labels)
         save_matching(database, records, scored, None if model else (fitted, settings), touching)
     context.log.info(f"scored {len(scored):,} candidate pairs ({'full' if full else 'incremental'})")
@@ -172,14 +175,43 @@ def load_matching(
     return records, model, settings, labels
 
 
-def candidates(records: pd.DataFrame, settings: MatchSettings, full: bool) -> tuple[np.ndarray, list[str] | None]:
+def candidates(
+    records: pd.DataFrame, settings: MatchSettings, full: bool, database: HubDatabase
+) -> tuple[np.ndarray, list[str] | None]:
     """The candidate pairs (positions, sorted) and, in an incremental run, the records whose pairs they replace."""
-    keys = blocking_keys(records)
+    keys = kept_blocking_keys(records, database)
     if full:
         return candidate_pairs(keys, settings.blocking), None
     changed = changed_records(records)
     pairs = candidate_pairs(keys, settings.blocking, changed) if len(changed) else np.empty((0, 2), np.int64)
     return pairs, records.loc[changed, "unique_id"].tolist()
+
+
+def kept_blocking_keys(records: pd.DataFrame, database: HubDatabase) -> pd.DataFrame:
+    """Every record's blocking keys as keyed hashes (``blocking.hashed_keys``), indexed as ``records``.
+
+    Kept keys are taken for the records whose basis (fingerprint, the keys' code, the hub's key) is the one
+    they were made from; the others' are made now and kept, in a transaction of their own: a kept key is right
+    for its basis whatever happens to the run. Records that borrow names from their email are made every time.
+    """
+    secret = database.key()
+    salt = hashlib.sha256(secret + b":blocking").hexdigest()[:16]
+    basis = records["fingerprint"].astype(str) + ":" + keys_digest() + hashlib.sha256(salt.encode()).hexdigest()[:8]
+    with database.engine().connect() as connection:
+        kept = store.load_blocking_keys(connection)
+    held = kept.reindex(records["unique_id"].to_numpy())
+    borrowed = borrows_names(records).to_numpy()
+    redo = (held["basis"].to_numpy() != basis.to_numpy()) | borrowed
+    keys = held[list(BLOCKING_KEYS)].set_axis(records.index)
+    if redo.any():
+        made = hashed_keys(record_keys(with_names_from_email(records)[redo]), salt)
+        keys.loc[redo] = made[list(BLOCKING_KEYS)]
+        own = redo & ~borrowed
+        fresh = made[own[redo]].assign(unique_id=records["unique_id"].to_numpy()[own], basis=basis.to_numpy()[own])
+        gone = kept.index.difference(pd.Index(records["unique_id"])).tolist()
+        with database.engine().begin() as connection:
+            store.save_blocking_keys(connection, fresh, gone)
+    return keys
 
 
 def changed_records(records: pd.DataFrame) -> pd.Index:

@@ -97,7 +97,7 @@ def _plan_op(shards: int):
         started = time.time()
         with measure() as meter:
             records, model, settings, _ = load_matching(config, database)
-            pairs, _ = candidates(records, settings, config.full_rebuild or model is None)
+            pairs, _ = candidates(records, settings, config.full_rebuild or model is None, database)
             slices = split_pairs(pairs, shards)
         context.log.info(f"{len(pairs):,} candidate pairs in {shards} shards")
         yield Output(Plan(pairs, len(records), started, meter), "plan")

@@ -89,6 +89,25 @@ def load_records(
     return frame.astype({c: object for c in wanted if c not in ("birth_date", "updated_at")})
 
 
+def load_blocking_keys(connection: sa.Connection) -> pd.DataFrame:
+    """The kept blocking keys (``schema.blocking_key``), indexed by ``unique_id``; a missing key is <NA>.
+
+    Read with the missing keys as 0 (never a hash: 2^-64) so that both stores hand over plain 64-bit integers."""
+    key = t.blocking_key.c
+    hashes = [sa.func.coalesce(key[name], 0).label(name) for name in t.BLOCKING_KEY_COLUMNS]
+    frame = read_frame(connection, sa.select(key.unique_id, key.basis, *hashes)).set_index("unique_id")
+    for name in t.BLOCKING_KEY_COLUMNS:
+        codes = frame[name].to_numpy(np.int64)
+        frame[name] = pd.arrays.IntegerArray(codes, codes == 0)
+    return frame
+
+
+def save_blocking_keys(connection: sa.Connection, keys: pd.DataFrame, gone: list[str]) -> None:
+    """Keep the blocking keys made this run (``unique_id``, ``basis`` and one column per key); forget those of
+    the records ``gone``."""
+    write_changes(connection, t.blocking_key, keys, gone)
+
+
 def mark_matched(connection: sa.Connection) -> None:
     _caught_up(connection, "matched_fingerprint")
 

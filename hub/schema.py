@@ -86,6 +86,29 @@ match_settings = _table(
     sa.Column("settings", sa.Text, nullable=False),  # JSON of transforms.matching.settings.MatchSettings
 )
 
+# Each record's blocking keys as keyed 64-bit hashes (``transforms.matching.blocking.hashed_keys``), with the basis
+# they were made from (the record's fingerprint, the keys' code and key): an incremental run makes again only
+# the keys of records whose basis changed. A record that borrows names from its email has no row.
+BLOCKING_KEY_COLUMNS = (
+    "email",
+    "phone",
+    "email_local",
+    "email_words",
+    "name_provider",
+    "name_set",
+    "last_birthday",
+    "first_birthday",
+    "postcode_first",
+    "street_initial",
+    "name_sounds_postcode",
+)
+blocking_key = _table(
+    "blocking_key",
+    sa.Column("unique_id", sa.String, primary_key=True),
+    sa.Column("basis", sa.String, nullable=False),
+    *(sa.Column(name, sa.BigInteger) for name in BLOCKING_KEY_COLUMNS),
+)
+
 match_pair = _table(
     "match_pair",
     sa.Column("left_id", sa.String, primary_key=True),

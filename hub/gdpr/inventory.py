@@ -146,6 +146,18 @@ HUB_HOLDINGS: tuple[Holding, ...] = (
     ),
     Holding(
         HUB_SCHEMA,
+        "blocking_key",
+        "keyed hashes of the keys the matcher groups the person's records by",
+        "record linkage",
+        "legitimate interest (Art. 6(1)(f))",
+        _MIRROR,
+        "the hub",
+        "pipeline",
+        "unique_id IN :unique_ids",
+        "delete",
+    ),
+    Holding(
+        HUB_SCHEMA,
         "match_pair",
         "match scores between the person's records",
         "record linkage",

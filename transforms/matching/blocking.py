@@ -8,14 +8,20 @@ and counted. Recall of every pass is measured by the benchmark.
 
 from __future__ import annotations
 
+import sys
+from importlib.metadata import version
+
 import jellyfish
 import numpy as np
 import pandas as pd
 from recordlinkage.base import BaseIndexAlgorithm
 
+from transforms.code_digest import code_digest
+from transforms.matching import email_names, emails
 from transforms.matching.email_names import with_names_from_email
 from transforms.matching.emails import email_words
-from transforms.matching.settings import BlockingPass
+from transforms.matching.settings import BLOCKING_KEYS, BlockingPass
+from transforms.standardise import text
 from transforms.standardise.text import first_word, last_word, per_unique
 
 
@@ -26,7 +32,17 @@ def _soundex(value: str) -> str:
 def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     """One column per key the settings may name (``settings.BLOCKING_KEYS``); None where a record lacks what
     the key needs. Records without names are keyed by the names their email gives, if any."""
-    records = with_names_from_email(records)
+    return record_keys(with_names_from_email(records))
+
+
+def keys_digest() -> str:
+    """A digest of the code that makes a record's keys: keys kept from an earlier run hold while it is equal."""
+    return code_digest((sys.modules[__name__], email_names, emails, text), version("jellyfish"))
+
+
+def record_keys(records: pd.DataFrame) -> pd.DataFrame:
+    """The keys of records whose names were read from their emails already (``with_names_from_email``): each
+    row's keys follow from that row alone (but a nameless record's: ``email_names.borrows_names``)."""
     first, last = records["first_name"], records["last_name"]
     first1 = first_word(first)
     mmdd = records["birth_month_day"]
@@ -47,7 +63,24 @@ def blocking_keys(records: pd.DataFrame) -> pd.DataFrame:
     keys["street_initial"] = records["street"] + "|" + first1.str[:1]
     sounds = per_unique(first1, _soundex) + per_unique(last_word(last), _soundex)
     keys["name_sounds_postcode"] = sounds + "|" + records["postal_code"].str[:3]
-    return keys.astype(object).where(keys.notna(), None)
+    return keys[list(BLOCKING_KEYS)].astype(object).where(keys.notna(), None)
+
+
+def hashed_keys(keys: pd.DataFrame, salt: str) -> pd.DataFrame:
+    """``keys`` as keyed 64-bit hashes (``salt``: 16 characters of the hub's secret), missing where the key is.
+
+    Blocking asks only whether two records share a key, which the hashes answer as well as the values do (a
+    collision, at 2^-64 a pair, adds a candidate pair that comparison then judges); kept between runs they hold
+    no name, email or phone in clear."""
+    hashed = pd.DataFrame(index=keys.index)
+    for name in keys.columns:
+        values = keys[name]
+        present = values.notna().to_numpy()
+        codes = np.zeros(len(values), dtype=np.int64)
+        if present.any():
+            codes[present] = pd.util.hash_array(values[present].to_numpy(object), hash_key=salt).view(np.int64)
+        hashed[name] = pd.arrays.IntegerArray(codes, ~present)
+    return hashed
 
 
 class CappedBlock(BaseIndexAlgorithm):

@@ -25,9 +25,15 @@ def _known(names: pd.Series) -> set[str]:
     return set(counts.index[counts >= 2])
 
 
+def borrows_names(records: pd.DataFrame) -> pd.Series:
+    """Whether a record would be given names from its email: what it gets depends on the other records (a word
+    is a name while two records use it), so whatever is derived from its names is its own only for this run."""
+    return records["first_name"].isna() & records["last_name"].isna() & records["email_local"].notna()
+
+
 def with_names_from_email(records: pd.DataFrame) -> pd.DataFrame:
     """``records`` with first and last name filled from the email where both were missing."""
-    nameless = records["first_name"].isna() & records["last_name"].isna() & records["email_local"].notna()
+    nameless = borrows_names(records)
     if not nameless.any():
         return records
     firsts = _known(first_word(records["first_name"]))
