@@ -17,6 +17,24 @@ from filelock import FileLock
 # good; without it the width is read at each use, so a test can widen it for one command.
 os.environ.pop("COLUMNS", None)
 
+# The tests' folders (hubs, simulated systems, Dagster's SQLite event logs, dlt's load packages) go to a RAM
+# folder where one is big enough: every commit of Dagster's event log, DuckDB's checkpoints and dlt's files
+# then skip the disk flush, which otherwise cost several seconds of every pipeline run. Nothing a test checks
+# depends on where its folder is. PYTEST_DEBUG_TEMPROOT (or --basetemp) still chooses another place.
+RAM_FOLDER, RAM_FOLDER_NEEDED = Path("/dev/shm"), 4 * 2**30
+
+
+def _ram_folder_fits() -> bool:
+    try:
+        free = os.statvfs(RAM_FOLDER)
+    except OSError:
+        return False
+    return os.access(RAM_FOLDER, os.W_OK) and free.f_bavail * free.f_frsize >= RAM_FOLDER_NEEDED
+
+
+if "PYTEST_DEBUG_TEMPROOT" not in os.environ and _ram_folder_fits():
+    os.environ["PYTEST_DEBUG_TEMPROOT"] = str(RAM_FOLDER)  # read by pytest's tmp_path, inherited by xdist workers
+
 from hub import storage
 from hub.config import Settings, load_settings
 from hub.runner import run_pipeline
@@ -137,8 +155,13 @@ def _on_server(sql: str, **params) -> list:
 
 
 def _create_database(name: str, template: str | None = None) -> str:
-    """A new database on the server (a copy of ``template`` if given); its URL."""
+    """A new database on the server (a copy of ``template`` if given); its URL.
+
+    Its commits do not wait for the server's disk flush (``synchronous_commit = off``: a crash of the server
+    could lose the last commits, never corrupt them), as a throwaway test database can afford: a pipeline run
+    commits several hundred times. What a transaction sees and what it holds are unchanged."""
     _on_server(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    _on_server(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     return sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
