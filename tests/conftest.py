@@ -17,6 +17,11 @@ from filelock import FileLock
 # good; without it the width is read at each use, so a test can widen it for one command.
 os.environ.pop("COLUMNS", None)
 
+from hub import storage
+from hub.config import Settings, load_settings
+from hub.runner import run_pipeline
+from hub.simulator import generate, running_simulator
+
 # The tests' folders (hubs, simulated systems, Dagster's SQLite event logs, dlt's load packages) go to a RAM
 # folder where one is big enough: every commit of Dagster's event log, DuckDB's checkpoints and dlt's files
 # then skip the disk flush, which otherwise cost several seconds of every pipeline run. Nothing a test checks
@@ -34,11 +39,6 @@ def _ram_folder_fits() -> bool:
 
 if "PYTEST_DEBUG_TEMPROOT" not in os.environ and _ram_folder_fits():
     os.environ["PYTEST_DEBUG_TEMPROOT"] = str(RAM_FOLDER)  # read by pytest's tmp_path, inherited by xdist workers
-
-from hub import storage
-from hub.config import Settings, load_settings
-from hub.runner import run_pipeline
-from hub.simulator import generate, running_simulator
 
 POSTGRES_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 RUN_VARIABLE = "CUSTOMER_HUB_TEST_RUN"  # names the shared template databases of one test run
