@@ -33,7 +33,7 @@ from transforms.code_digest import code_digest
 from transforms.matching import clustering as clustering_module
 from transforms.matching import coherence as coherence_module
 from transforms.matching import nicknames as nicknames_module
-from transforms.matching.blocking import candidate_pairs, hashed_keys, keys_digest, record_keys
+from transforms.matching.blocking import blocking_salt, candidate_pairs, hashed_keys, keys_digest, record_keys
 from transforms.matching.clustering import ClusterInput, cluster
 from transforms.matching.coherence import COHERENCE_COLUMNS
 from transforms.matching.email_names import borrows_names, with_names_from_email
@@ -194,8 +194,7 @@ def kept_blocking_keys(records: pd.DataFrame, database: HubDatabase) -> pd.DataF
     they were made from; the others' are made now and kept, in a transaction of their own: a kept key is right
     for its basis whatever happens to the run. Records that borrow names from their email are made every time.
     """
-    secret = database.key()
-    salt = hashlib.sha256(secret + b":blocking").hexdigest()[:16]
+    salt = blocking_salt(database.key())
     basis = records["fingerprint"].astype(str) + ":" + keys_digest() + hashlib.sha256(salt.encode()).hexdigest()[:8]
     with database.engine().connect() as connection:
         kept = store.load_blocking_keys(connection)
@@ -203,12 +202,12 @@ def kept_blocking_keys(records: pd.DataFrame, database: HubDatabase) -> pd.DataF
     borrowed = borrows_names(records).to_numpy()
     redo = (held["basis"].to_numpy() != basis.to_numpy()) | borrowed
     keys = held[list(BLOCKING_KEYS)].set_axis(records.index)
-    if redo.any():
-        made = hashed_keys(record_keys(with_names_from_email(records)[redo]), salt)
-        keys.loc[redo] = made[list(BLOCKING_KEYS)]
-        own = redo & ~borrowed
-        fresh = made[own[redo]].assign(unique_id=records["unique_id"].to_numpy()[own], basis=basis.to_numpy()[own])
-        gone = kept.index.difference(pd.Index(records["unique_id"])).tolist()
+    made = hashed_keys(record_keys(with_names_from_email(records)[redo]), salt)
+    keys.loc[redo] = made[list(BLOCKING_KEYS)]
+    own = redo & ~borrowed
+    fresh = made[own[redo]].assign(unique_id=records["unique_id"].to_numpy()[own], basis=basis.to_numpy()[own])
+    gone = kept.index.difference(pd.Index(records["unique_id"])).tolist()
+    if len(fresh) or gone:
         with database.engine().begin() as connection:
             store.save_blocking_keys(connection, fresh, gone)
     return keys

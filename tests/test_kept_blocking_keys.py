@@ -4,8 +4,6 @@ in clear, is the schema's: ``tests/test_schema.py`` checks the database against 
 
 from __future__ import annotations
 
-import hashlib
-
 import pandas as pd
 from test_gdpr import carry_out, customer_in_all_four_systems
 
@@ -13,7 +11,7 @@ from hub import golden_store as store
 from hub import storage
 from hub.golden import kept_blocking_keys
 from hub.resources import HubDatabase
-from transforms.matching.blocking import blocking_keys, hashed_keys
+from transforms.matching.blocking import blocking_keys, blocking_salt, hashed_keys
 from transforms.matching.email_names import borrows_names
 
 
@@ -29,8 +27,7 @@ def _records(database: HubDatabase) -> pd.DataFrame:
 
 
 def _from_scratch(records: pd.DataFrame, database: HubDatabase) -> pd.DataFrame:
-    salt = hashlib.sha256(database.key() + b":blocking").hexdigest()[:16]
-    return hashed_keys(blocking_keys(records), salt)
+    return hashed_keys(blocking_keys(records), blocking_salt(database.key()))
 
 
 def _kept(database: HubDatabase) -> pd.DataFrame:

@@ -8,6 +8,7 @@ and counted. Recall of every pass is measured by the benchmark.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from importlib.metadata import version
 
@@ -64,6 +65,11 @@ def record_keys(records: pd.DataFrame) -> pd.DataFrame:
     sounds = per_unique(first1, _soundex) + per_unique(last_word(last), _soundex)
     keys["name_sounds_postcode"] = sounds + "|" + records["postal_code"].str[:3]
     return keys[list(BLOCKING_KEYS)].astype(object).where(keys.notna(), None)
+
+
+def blocking_salt(secret: bytes) -> str:
+    """The 16 characters ``hashed_keys`` hashes with, from the hub's secret key (not the key itself)."""
+    return hashlib.sha256(secret + b":blocking").hexdigest()[:16]
 
 
 def hashed_keys(keys: pd.DataFrame, salt: str) -> pd.DataFrame:
