@@ -1,6 +1,7 @@
 """Golden customers end to end: matching quality, stable IDs, incremental runs, stewards' decisions.
 
-Each test starts from the prepared hub (``piped_settings``: one pipeline run over the pristine systems).
+Each test starts from the prepared hub (``piped_settings``: one pipeline run over the pristine systems). Its
+further runs land and match (``run_assets``): consent, segments and publishing come after and change nothing here.
 
 The simulator's truth file is read here only to score the result, never by the pipeline.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 import sqlalchemy as sa
-from conftest import PUBLISH_NOTHING
+from conftest import run_assets
 from dagster import materialize
 from typer.testing import CliRunner
 
@@ -21,7 +22,6 @@ from hub.golden import source_records
 from hub.landed import forget_progress, read_identities
 from hub.resources import database_resource
 from hub.review import decide, review_queue, unmerge
-from hub.runner import run_pipeline
 from hub.simulator import advance
 from transforms.source_records import standardise
 
@@ -132,17 +132,17 @@ def test_source_records_read_only_rows_landed_since_and_agree_with_a_full_read(p
 def test_ids_survive_a_second_run_and_a_full_rebuild(piped_settings):
     settings = piped_settings
     first = xref(settings.database_url)
-    second = run_pipeline(settings)
+    second = run_assets(settings, "landing", "golden")  # the systems read again: they hold nothing new
     assert second.ok and second.materializations["golden/source_records"]["standardised"] == 0
     assert second.materializations["golden/golden_customer"]["customers_survived"] == 0
     assert second.materializations["golden/customer_xref"]["records_clustered"] == 0
     assert xref(settings.database_url).equals(first)
     with storage.engine(settings.database_url).begin() as connection:  # as if clustering's code had changed
         connection.execute(sa.text("UPDATE mdm.step_progress SET code_digest = 'older' WHERE step = 'customer_xref'"))
-    upgraded = run_pipeline(settings)
-    assert upgraded.materializations["golden/customer_xref"]["records_clustered"] == len(first)
+    upgraded = run_assets(settings, "golden")
+    assert upgraded.ok and upgraded.materializations["golden/customer_xref"]["records_clustered"] == len(first)
     assert xref(settings.database_url).equals(first)
-    rebuilt = run_pipeline(settings, run_config=FULL_REBUILD)
+    rebuilt = run_assets(settings, "golden", run_config=FULL_REBUILD)
     assert rebuilt.ok and rebuilt.materializations["golden/match_pairs"]["mode"] == "full"
     assert xref(settings.database_url).equals(first)
 
@@ -150,7 +150,7 @@ def test_ids_survive_a_second_run_and_a_full_rebuild(piped_settings):
 def test_incremental_matching_compares_only_changed_records_and_agrees_with_a_full_rebuild(piped_settings, systems_dir):
     settings = piped_settings
     advance(systems_dir, days=7)
-    incremental = run_pipeline(settings, run_config=PUBLISH_NOTHING)  # no write-back lands in the next run
+    incremental = run_assets(settings, "landing", "golden")
     assert incremental.ok
     stage = incremental.materializations["golden/match_pairs"]
     assert stage["mode"] == "incremental"
@@ -171,7 +171,7 @@ def test_incremental_matching_compares_only_changed_records_and_agrees_with_a_fu
 
     with storage.engine(settings.database_url).begin() as connection:  # as after an upgrade: survive everyone
         connection.execute(sa.text("UPDATE mdm.golden_customer SET sources_digest = NULL"))
-    rebuilt = run_pipeline(settings, run_config={"ops": FULL_REBUILD["ops"] | PUBLISH_NOTHING["ops"]})
+    rebuilt = run_assets(settings, "golden", run_config=FULL_REBUILD)
     assert rebuilt.ok and rebuilt.materializations["golden/golden_customer"]["customers_survived"] == len(golden[0])
     assert rebuilt.materializations["golden/customer_xref"]["records_clustered"] == total  # a rebuild clusters all
     assert xref(settings.database_url).equals(after_incremental)
@@ -192,7 +192,7 @@ def test_a_stewards_accept_merges_two_customers_and_an_unmerge_splits_them_again
     older, newer = sorted([links[left], links[right]], key=store.id_number)
     with engine.begin() as connection:
         decide(connection, left, right, accept=True, steward="tester", reason="same person, checked by phone")
-    assert run_pipeline(settings).ok
+    assert run_assets(settings, "golden").ok
     merged = xref(url)
     assert merged[left] == merged[right] == older
     assert (
@@ -208,7 +208,7 @@ def test_a_stewards_accept_merges_two_customers_and_an_unmerge_splits_them_again
 
     with engine.begin() as connection:
         unmerge(connection, older, right, steward="tester", reason="was wrong")
-    assert run_pipeline(settings).ok
+    assert run_assets(settings, "golden").ok
     split = xref(url)
     assert split[right] != older and (split == older).any(), "the larger part keeps the ID"
     assert (
