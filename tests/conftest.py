@@ -76,7 +76,7 @@ def run_assets(settings: Settings, *groups: str, run_config: dict | None = None)
     return PipelineOutcome(
         result.success,
         failed_steps=[event.step_key for event in failures],
-        errors=[f"{event.step_key}: {event.step_failure_data.error.to_string()[:2000]}" for event in failures],
+        errors=[_failure(event) for event in failures],
         failed_checks=[
             f"{check.asset_key.to_user_string()}:{check.check_name}"
             for check in result.get_asset_check_evaluations()
@@ -90,6 +90,14 @@ def run_assets(settings: Settings, *groups: str, run_config: dict | None = None)
             if event.is_step_materialization
         },
     )
+
+
+def _failure(event) -> str:
+    """A failed step's exception class and message, as ``run_pipeline`` gives them (the step's own error)."""
+    error = event.step_failure_data.error
+    while error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
+        error = error.cause
+    return f"{event.step_key}: {error.cls_name}: {error.message.strip()}"
 
 
 PIPELINE_FIXTURES = {"settings", "piped_settings", "simulator", "systems_dir", "pristine_systems"}

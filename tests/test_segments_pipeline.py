@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from conftest import run_assets
 from typer.testing import CliRunner
 
 from hub import storage
 from hub.access.reader import read_table
 from hub.cli import app
-from hub.runner import run_pipeline
 from hub.simulator import erp
 
 FAILED_SIZE_CHECK = "segments/segment_membership:sizes_steady"
@@ -67,7 +67,7 @@ def test_a_soft_deleted_erp_customer_keeps_its_invoices_and_gives_no_values(pipe
             "UPDATE customer SET is_deleted = 1, updated_at = ? WHERE customer_no = ?",
             (datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"), invoiced["source_key"]),
         )
-    outcome = run_pipeline(piped_settings)
+    outcome = run_assets(piped_settings, "landing", "golden", "consent", "segments")  # nothing published
     assert outcome.ok, outcome.errors + outcome.failed_checks
     record = frame(
         piped_settings,
@@ -93,7 +93,7 @@ def test_a_bad_segment_file_stops_the_run_before_anything_is_published(piped_set
         "    - {field: churn_risk, op: gte, value: high}\n"
     )
     monkeypatch.setenv("HUB_SEGMENTS_DIR", str(folder))
-    outcome = run_pipeline(piped_settings)
+    outcome = run_assets(piped_settings, "segments", "publish")  # what comes before segments is the prepared hub's
     assert not outcome.ok
     assert any("broken.yaml line 7: rule.all[0]: value 'high' is not a number" in e for e in outcome.errors)
     assert "publish/deliveries" not in outcome.materializations
@@ -102,7 +102,7 @@ def test_a_bad_segment_file_stops_the_run_before_anything_is_published(piped_set
 def test_a_segment_that_jumps_in_size_stops_publishing(piped_settings):
     with storage.engine(piped_settings.database_url).begin() as connection:
         connection.execute(sa.text("UPDATE mdm.segment_size SET members = members * 10 + 100"))
-    outcome = run_pipeline(piped_settings)
+    outcome = run_assets(piped_settings, "segments", "publish")
     assert FAILED_SIZE_CHECK in outcome.failed_checks
     assert "publish/deliveries" not in outcome.materializations, "a failed check publishes nothing"
 
