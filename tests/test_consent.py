@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from conftest import run_assets
 from dagster import materialize
 from typer.testing import CliRunner
 
@@ -18,7 +19,6 @@ from hub.consent import ConsentPolicy, consent_ledger, consent_state
 from hub.consent_store import load_purchasers
 from hub.consent_view import explain
 from hub.resources import database_resource
-from hub.runner import run_pipeline
 from transforms.consent import PURPOSES
 from transforms.consent.events import (
     EVENT_COLUMNS,
@@ -330,7 +330,7 @@ def test_reload_adds_no_consent_event_and_consent_show_explains_an_esp_decision(
         before = connection.execute(sa.text(count)).scalar()
     assert before > 0
 
-    outcome = run_pipeline(piped_settings)
+    outcome = run_assets(piped_settings, "landing", "golden", "consent")  # a reload, up to the consent state
     assert outcome.ok, outcome.errors
     with storage.engine(url).connect() as connection:
         assert connection.execute(sa.text(count)).scalar() == before, "a reload of the same data adds nothing"

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_assets
 
 from hub import golden_store as store
 from hub import storage
 from hub.review import decide, labels_changed, one_per_customer_pair, queue_size, read_labels, review_queue
-from hub.runner import run_pipeline
 from transforms.matching.engine import score_pairs
 from transforms.matching.features import LEVELS
 from transforms.matching.labels import Labels, pattern_corrections, patterns, teaching_order
@@ -134,7 +134,7 @@ def test_decisions_change_the_clusters_teach_the_model_and_hold_in_later_runs(pi
         decide(connection, *joined, accept=True, steward="tester", reason=None)
         decide(connection, *split, accept=False, steward="tester", reason=None)
 
-    learned = run_pipeline(piped_settings)
+    learned = run_assets(piped_settings, "golden")  # a steward's decision needs matching again, not a reload
     assert learned.ok, learned.errors
     stage = learned.materializations["golden/match_pairs"]
     assert stage["model_refitted"] and stage["decisions_learned"] == 2
@@ -146,7 +146,7 @@ def test_decisions_change_the_clusters_teach_the_model_and_hold_in_later_runs(pi
     assert after[split[0]] != after[split[1]]
     assert queue_size(engine) <= waiting
 
-    again = run_pipeline(piped_settings)
+    again = run_assets(piped_settings, "golden")
     assert again.ok and not again.materializations["golden/match_pairs"]["model_refitted"], "nothing new to learn"
     assert _xref(url).equals(after)
     with engine.begin() as connection:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import pandas as pd
 import sqlalchemy as sa
-from conftest import PUBLISH_NOTHING
+from conftest import run_assets
 
 from exports.publishing.esp_tags import TagWrite, send_tags
 from exports.publishing.transport import SENT
 from hub import storage
-from hub.runner import run_pipeline
 
 PERMISSION_GRANTS = (
     "SELECT e.source_key, x.customer_id, e.purpose, e.occurred_at FROM mdm.consent_event e "
@@ -74,7 +73,7 @@ def test_a_tag_the_hub_set_is_no_consent_decision_and_no_newer_record(piped_sett
     send_tags(settings.esp_url, settings.esp_key, settings.esp_list_id, [write], answers.extend)
     assert [a.status for _, a in answers] == [SENT]
 
-    outcome = run_pipeline(settings, run_config=PUBLISH_NOTHING)
+    outcome = run_assets(settings, "landing", "golden", "consent")  # lands the touched member; nothing published
     assert outcome.ok, outcome.errors
     with storage.engine(url).connect() as connection:
         after = _snapshot(connection, member, customer)
