@@ -45,6 +45,7 @@ if "PYTEST_DEBUG_TEMPROOT" not in os.environ and _ram_folder_fits():
 
 POSTGRES_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 RUN_VARIABLE = "CUSTOMER_HUB_TEST_RUN"  # names the shared template databases of one test run
+BACKENDS = ("duckdb", "postgresql")  # the hub's two stores, both first-class: every store test runs on each
 TEST_PERSONS = 300
 TEST_SEED = 7
 TEST_TODAY = date(2026, 11, 1)
@@ -194,12 +195,14 @@ def simulator(systems_dir: Path):
         yield sim
 
 
-def _on_server(sql: str, **params) -> list:
-    """One statement outside any transaction on the test server's admin database; its first column's values."""
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+def _on_server(*statements: str, **params) -> list:
+    """Statements outside any transaction on the test server's admin database, on one connection; the first
+    column's values of the last."""
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     try:
         with admin.connect() as connection:
-            result = connection.execute(sa.text(sql), params)
+            for sql in statements:
+                result = connection.execute(sa.text(sql), params)
             return list(result.scalars()) if result.returns_rows else []
     finally:
         admin.dispose()
@@ -211,8 +214,10 @@ def _create_database(name: str, template: str | None = None) -> str:
     Its commits do not wait for the server's disk flush (``synchronous_commit = off``: a crash of the server
     could lose the last commits, never corrupt them), as a throwaway test database can afford: a pipeline run
     commits several hundred times. What a transaction sees and what it holds are unchanged."""
-    _on_server(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-    _on_server(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    _on_server(
+        f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""),
+        f'ALTER DATABASE "{name}" SET synchronous_commit = off',
+    )
     return sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
@@ -227,7 +232,7 @@ def _postgres_database(template: str | None = None) -> Iterator[str]:
         _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The hub's database, once on an embedded DuckDB file and once on the PostgreSQL server."""
     if request.param == "duckdb":
@@ -279,13 +284,20 @@ def _piped_templates(tmp_path_factory: pytest.TempPathFactory, pristine_systems:
             storage.engine(url).dispose()
             return url
 
+        # Each xdist worker first builds the template its number points at, so that the two are built at
+        # once by two workers, not one after the other while the second worker waits for the first.
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+        if worker.startswith("gw") and worker[2:].isdigit():
+            first = BACKENDS[int(worker[2:]) % len(BACKENDS)]
+            if first != backend:
+                template(first)
         url = _built_once(_shared_root(tmp_path_factory), f"piped-{backend}", build)
         return _shared_root(tmp_path_factory) / f"piped-{backend}" / "hub", url
 
     return template
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def piped_backend(request: pytest.FixtureRequest) -> str:
     """The store of ``piped_settings``; a test narrows it: ``parametrize("piped_backend", [...], indirect=True)``."""
     return request.param
