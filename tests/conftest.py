@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import queue
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -187,12 +189,53 @@ def systems_dir(pristine_systems: Path, tmp_path: Path) -> Path:
     return copy
 
 
+class _Afterwards:
+    """Clean-ups that nothing after a test waits for, done in order on one background thread of the process.
+
+    Stopping a test's simulator (its server finishes its current tick and lets its connections go: about
+    0.2 s) and dropping a test's PostgreSQL database take longer than most tests; the next test starts
+    meanwhile. The session waits for every one at its end and fails if one failed (``_clean_ups_done``)."""
+
+    def __init__(self) -> None:
+        self.work: queue.Queue[Callable[[], object]] = queue.Queue()
+        self.failures: list[str] = []
+        threading.Thread(target=self._run, name="test-clean-ups", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            task = self.work.get()
+            try:
+                task()
+            except Exception as error:  # noqa: BLE001 (reported when the session ends)
+                self.failures.append(f"{type(error).__name__}: {error}")
+            finally:
+                self.work.task_done()
+
+    def finish(self) -> None:
+        self.work.join()
+        assert not self.failures, f"clean-ups after tests failed: {self.failures}"
+
+
+_afterwards = _Afterwards()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_ups_done() -> Iterator[None]:
+    yield
+    _afterwards.finish()
+
+
 @pytest.fixture
 def simulator(systems_dir: Path):
     """The simulated systems as a server of the contract page alone would serve them (``strict``): the hub
-    must work with any implementation of that page, not with the real products' extras."""
-    with running_simulator(systems_dir, strict=True) as sim:
+    must work with any implementation of that page, not with the real products' extras. The server stops
+    in the background once the test is done."""
+    served = running_simulator(systems_dir, strict=True)
+    sim = served.__enter__()
+    try:
         yield sim
+    finally:
+        _afterwards.work.put(lambda: served.__exit__(None, None, None))
 
 
 def _on_server(*statements: str, **params) -> list:
@@ -222,14 +265,14 @@ def _create_database(name: str, template: str | None = None) -> str:
 
 
 def _postgres_database(template: str | None = None) -> Iterator[str]:
-    """A database of the test's own, dropped after it."""
+    """A database of the test's own, dropped after it (in the background: ``_Afterwards``)."""
     name = f"hub_test_{uuid.uuid4().hex[:12]}"
     url = _create_database(name, template)
     try:
         yield url
     finally:
         storage.engine(url).dispose()
-        _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _afterwards.work.put(lambda: _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=BACKENDS)
