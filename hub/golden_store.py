@@ -18,7 +18,7 @@ from hub import schema as t
 from hub.storage import insert_frame, read_frame, write_changes, write_differences
 from transforms.matching.levels import LEVELS
 from transforms.matching.model import MatchModel
-from transforms.matching.settings import MatchSettings
+from transforms.matching.settings import BLOCKING_KEYS, MatchSettings
 from transforms.matching.stable_ids import IdEvent, id_number
 
 FINGERPRINTS = ("fingerprint", "matched_fingerprint", "clustered_fingerprint")
@@ -94,9 +94,9 @@ def load_blocking_keys(connection: sa.Connection) -> pd.DataFrame:
 
     Read with the missing keys as 0 (never a hash: 2^-64) so that both stores hand over plain 64-bit integers."""
     key = t.blocking_key.c
-    hashes = [sa.func.coalesce(key[name], 0).label(name) for name in t.BLOCKING_KEY_COLUMNS]
+    hashes = [sa.func.coalesce(key[name], 0).label(name) for name in BLOCKING_KEYS]
     frame = read_frame(connection, sa.select(key.unique_id, key.basis, *hashes)).set_index("unique_id")
-    for name in t.BLOCKING_KEY_COLUMNS:
+    for name in BLOCKING_KEYS:
         codes = frame[name].to_numpy(np.int64)
         frame[name] = pd.arrays.IntegerArray(codes, codes == 0)
     return frame

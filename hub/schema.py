@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from transforms.matching.settings import BLOCKING_KEYS
+
 SCHEMA = "mdm"
 TS = sa.DateTime(timezone=True)
 MATCH_FEATURES = ("first_name", "last_name", "email", "phone", "birth", "address")
@@ -89,24 +91,11 @@ match_settings = _table(
 # Each record's blocking keys as keyed 64-bit hashes (``transforms.matching.blocking.hashed_keys``), with the basis
 # they were made from (the record's fingerprint, the keys' code and key): an incremental run makes again only
 # the keys of records whose basis changed. A record that borrows names from its email has no row.
-BLOCKING_KEY_COLUMNS = (
-    "email",
-    "phone",
-    "email_local",
-    "email_words",
-    "name_provider",
-    "name_set",
-    "last_birthday",
-    "first_birthday",
-    "postcode_first",
-    "street_initial",
-    "name_sounds_postcode",
-)
 blocking_key = _table(
     "blocking_key",
     sa.Column("unique_id", sa.String, primary_key=True),
     sa.Column("basis", sa.String, nullable=False),
-    *(sa.Column(name, sa.BigInteger) for name in BLOCKING_KEY_COLUMNS),
+    *(sa.Column(name, sa.BigInteger) for name in BLOCKING_KEYS),  # one column per key the matcher knows
 )
 
 match_pair = _table(
