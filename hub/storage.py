@@ -1,7 +1,7 @@
 """The hub's database: one SQLAlchemy URL, DuckDB by default and PostgreSQL in production.
 
-dlt lands data through its own destinations (the native DuckDB writer and the PostgreSQL COPY
-writer are far faster than row inserts through SQLAlchemy), so the same URL is translated here
+dlt lands data through its own destinations (the native DuckDB Parquet reader and dlt's batched
+INSERT statements on PostgreSQL are far faster than row inserts through SQLAlchemy), so the same URL is translated here
 into a dlt destination as well. dlt and Alembic are imported where they are used: together they take
 about a second to import, and a data-subject request or an API server needs neither once the schema is
 up to date.
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 from hub.config import ConfigurationError
-from hub.postgres_read import copy_frame
+from hub.postgres_copy import copy_frame, copy_in
 
 LANDING_SCHEMA = "landing"
 HUB_SCHEMA = "mdm"
@@ -202,7 +202,7 @@ def read_frame(connection: sa.Connection, query: str | sa.Executable, **params) 
     """A whole query result as a frame; ``query`` is SQL text or a Core statement over ``hub.schema``.
 
     Without parameters DuckDB hands its columns over natively and PostgreSQL sends them through COPY
-    (``hub.postgres_read``), without building Python rows: at a million records that is seconds against
+    (``hub.postgres_copy``), without building Python rows: at a million records that is seconds against
     minutes.
     """
     statement = sa.text(query) if isinstance(query, str) else query
@@ -244,10 +244,7 @@ def insert_frame(connection: sa.Connection, table: str, frame: pd.DataFrame, sch
         finally:
             raw.unregister("_hub_frame")
         return
-    clean = frame.astype(object).where(frame.notna(), None)
-    with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
-        for row in clean.itertuples(index=False, name=None):
-            copy.write_row(row)
+    copy_in(raw, target, frame)
 
 
 def write_differences(

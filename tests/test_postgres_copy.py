@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import POSTGRES_ADMIN_URL
 
-from hub.postgres_read import copy_frame
+from hub.postgres_copy import copy_frame, copy_in
 
 pytestmark = pytest.mark.postgres
 
@@ -70,3 +70,68 @@ def test_a_type_copy_does_not_read_goes_to_the_row_path(connection):
 def test_a_failing_query_raises_what_the_row_path_raises(connection):
     with pytest.raises(sa.exc.ProgrammingError):
         copy_frame(connection, "SELECT * FROM no_such_table")
+
+
+WRITTEN = """
+CREATE TEMP TABLE {name} (
+    position integer, name text, flag boolean, big bigint, small integer, ratio double precision, born date,
+    seen timestamptz, local timestamp, never text, raw bytea
+)
+"""
+
+
+def _every_kind() -> pd.DataFrame:
+    """A frame of the values the hub writes: quotes, separators, newlines, empty strings beside missing ones,
+    integers beyond a double's precision, nanoseconds, dates outside a nanosecond stamp's years."""
+    return pd.DataFrame(
+        {
+            "position": [1, 2, 3, 4],
+            "name": ['Äijälä, "Ossi"', "", None, "line one\nline two\t\\N"],
+            "flag": [True, None, False, True],
+            "big": [9007199254740993, -1, 0, 42],
+            "small": pd.array([7, None, 8, 9], dtype="Int64"),
+            "ratio": [0.1, float("nan"), 1 / 3, 1e-7],
+            "born": [pd.Timestamp("1999-12-31").date(), None, pd.Timestamp("2026-02-28").date(), None],
+            "seen": pd.to_datetime(
+                [
+                    "2026-11-28 12:00:00.123456789+02:00",
+                    None,
+                    "1970-01-01 00:00:00+00:00",
+                    "2026-06-30 23:59:59.9999999Z",
+                ],
+                utc=True,
+                format="ISO8601",
+            ),
+            "local": pd.to_datetime(
+                ["2026-11-28 12:00:00", "2000-01-01 00:00:00.5", None, "2026-01-01"], format="ISO8601"
+            ),
+            "never": [None, None, None, None],
+        }
+    )
+
+
+def _written(connection: sa.Connection, name: str) -> pd.DataFrame:
+    return _rows(connection, f"SELECT * FROM {name} ORDER BY position")
+
+
+def test_a_frame_copied_in_reads_back_as_inserted_row_by_row(connection):
+    """The oracle is SQLAlchemy's own parameterised INSERT of the same values."""
+    frame = _every_kind()
+    for name in ("copied", "inserted"):
+        connection.exec_driver_sql(WRITTEN.format(name=name))
+    copy_in(connection.connection.driver_connection, "copied", frame)
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    columns = ", ".join(frame.columns)
+    values = ", ".join(f":{c}" for c in frame.columns)
+    connection.execute(sa.text(f"INSERT INTO inserted ({columns}) VALUES ({values})"), records)
+    copied, inserted = _written(connection, "copied"), _written(connection, "inserted")
+    pd.testing.assert_frame_equal(copied, inserted, check_exact=True)
+    assert copied["name"].tolist()[:3] == ['Äijälä, "Ossi"', "", None]  # the empty string is not NULL
+
+
+def test_a_frame_with_a_column_csv_cannot_carry_goes_row_by_row(connection):
+    connection.exec_driver_sql(WRITTEN.format(name="bytes_kept"))
+    frame = pd.DataFrame({"position": [1, 2], "raw": [b"\x00\xff,\n", None], "name": ["", None]})
+    copy_in(connection.connection.driver_connection, "bytes_kept", frame)
+    written = _written(connection, "bytes_kept")
+    assert written["raw"].tolist() == [b"\x00\xff,\n", None] and written["name"].tolist() == ["", None]

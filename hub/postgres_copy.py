@@ -1,10 +1,14 @@
-"""Reading a whole query result from PostgreSQL through COPY, as fast as DuckDB hands its columns over.
+"""Frames to and from PostgreSQL through COPY, as fast as DuckDB hands its columns over or reads a frame in place.
 
-Fetching rows makes a Python tuple per row and a Python object per value: at two million rows of consent
-decisions that is about 20 s, most of an incremental step. ``COPY (query) TO STDOUT`` sends the same
+Reading: fetching rows makes a Python tuple per row and a Python object per value: at two million rows of
+consent decisions that is about 20 s, most of an incremental step. ``COPY (query) TO STDOUT`` sends the same
 result as CSV, which pyarrow parses column by column; each column is then given the type psycopg would
-have given it, so a caller cannot tell the two paths apart (``tests/test_postgres_read.py`` holds them
+have given it, so a caller cannot tell the two paths apart (``tests/test_postgres_copy.py`` holds them
 equal). A result with a column of any other type is left to the row path (``None``).
+
+Writing: handing psycopg one row at a time converted every value to a Python object first (a timestamp
+column alone to a million ``Timestamp`` objects); pyarrow writes the frame as CSV column by column instead,
+and a frame with a column it cannot write so that PostgreSQL reads back the same value goes row by row.
 """
 
 from __future__ import annotations
@@ -25,6 +29,60 @@ DATE = frozenset({1082})
 TIMESTAMP = frozenset({1114})  # without time zone
 TIMESTAMPTZ = frozenset({1184})
 COPIED = TEXT | BOOLEAN | INTEGER | FLOAT | DATE | TIMESTAMP | TIMESTAMPTZ
+
+
+def copy_in(driver, target: str, frame: pd.DataFrame) -> None:
+    """Append the rows of ``frame`` (columns named as ``target``'s) to the table ``target`` through COPY, in the
+    transaction of the psycopg connection ``driver``."""
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    batches = _csv_batches(frame)
+    with driver.cursor() as cursor:
+        if batches is None:
+            rows = frame.astype(object).where(frame.notna(), None)
+            with cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+                for row in rows.itertuples(index=False, name=None):
+                    copy.write_row(row)
+            return
+        with cursor.copy(f"COPY {target} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+            for batch in batches:
+                text = io.BytesIO()
+                # Every value quoted, NULL left empty: COPY reads an empty quoted field as the empty string and
+                # an unquoted one as NULL, so the two stay apart.
+                csv.write_csv(batch, text, csv.WriteOptions(include_header=False, quoting_style="all_valid"))
+                copy.write(text.getbuffer())
+
+
+def _csv_batches(frame: pd.DataFrame, rows: int = 100_000) -> list[pa.RecordBatch] | None:
+    """``frame`` as record batches whose CSV text PostgreSQL reads as the values the row path sends, or None
+    when a column is of another kind (binary, nested, categorical, mixed Python objects)."""
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    if not all(_writes_as_text(field.type) for field in table.schema):
+        return None
+    for position, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):  # microseconds, cut as the row path cuts them, not rounded
+            table = table.set_column(
+                position, field.name, table.column(position).cast(pa.timestamp("us", field.type.tz), safe=False)
+            )
+    return table.to_batches(max_chunksize=rows)
+
+
+def _writes_as_text(kind: pa.DataType) -> bool:
+    return any(
+        test(kind)
+        for test in (
+            pa.types.is_string,
+            pa.types.is_large_string,
+            pa.types.is_integer,
+            pa.types.is_floating,
+            pa.types.is_boolean,
+            pa.types.is_date32,
+            pa.types.is_timestamp,
+            pa.types.is_null,
+        )
+    )
 
 
 def copy_frame(connection: sa.Connection, sql: str) -> pd.DataFrame | None:
