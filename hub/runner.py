@@ -118,10 +118,13 @@ def run_pipeline(
     run_config: dict | None = None,
     *,
     wait: float = 0.0,
+    groups: tuple[str, ...] = (),
 ) -> PipelineOutcome:
     """Materialise every asset of the hub once, in this process, and say what failed.
 
-    ``run_config`` reaches the assets' config, e.g. a full rebuild of matching. The run holds the hub's
+    ``groups`` narrows the run to the assets of those asset groups and their checks (a test whose claim is
+    about landing or matching need not publish). ``run_config`` reaches the assets' config, e.g. a full
+    rebuild of matching. The run holds the hub's
     lock (``hub.locking``) throughout, waiting ``wait`` seconds for another holder before ``Busy``, and
     stops after ``settings.run_timeout_seconds``. It is recorded in the hub's persistent Dagster instance
     (``hub.instance``), so the Dagster UI shows its logs and check results beside the runs it started.
@@ -131,6 +134,7 @@ def run_pipeline(
         persistent_instance(settings) as instance,
     ):
         job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
+        selection = _group_keys(job, groups)
         if report is not None:
             job = job.with_logger_defs({"progress": _progress_logger(report)})
             run_config = {**(run_config or {}), "loggers": {"progress": {}}}
@@ -138,7 +142,11 @@ def run_pipeline(
         result = None
         with _time_limit(settings.run_timeout_seconds) as timed_out:  # the run alone: reading its events is not
             result = job.execute_in_process(
-                instance=instance, raise_on_error=False, run_config=run_config, tags={LAUNCHED_BY_TAG: "hub run"}
+                instance=instance,
+                raise_on_error=False,
+                run_config=run_config,
+                asset_selection=selection,
+                tags={LAUNCHED_BY_TAG: "hub run"},
             )
         total_seconds = time.monotonic() - started
         if result is None:  # stopped by its limit before Dagster could say how it ended
@@ -176,6 +184,17 @@ def run_pipeline(
         result.run_id,
         failed_step_seconds,
     )
+
+
+def _group_keys(job, groups: tuple[str, ...]) -> list | None:
+    """The executable asset keys of ``groups`` (None: every asset); a name that is no group is refused."""
+    if not groups:
+        return None
+    keys = job.asset_layer.executable_asset_keys
+    unknown = set(groups) - {job.asset_layer.get(key).group_name for key in keys}
+    if unknown:
+        raise ValueError(f"not an asset group of the pipeline: {sorted(unknown)}")
+    return [key for key in keys if job.asset_layer.get(key).group_name in groups]
 
 
 def _timed_out(settings: Settings) -> str:

@@ -13,17 +13,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from dagster import AssetCheckSeverity
 from filelock import FileLock
 
 # pytest-xdist starts its workers with COLUMNS=80, and a rich console made at import keeps that width for
 # good; without it the width is read at each use, so a test can widen it for one command.
 os.environ.pop("COLUMNS", None)
 
-from hub import locking, storage
+from hub import storage
 from hub.config import Settings, load_settings
-from hub.definitions import PIPELINE_JOB, build_definitions
-from hub.instance import persistent_instance
 from hub.runner import PipelineOutcome, run_pipeline
 from hub.simulator import generate, running_simulator
 
@@ -55,52 +52,15 @@ TEST_TODAY = date(2026, 11, 1)
 PUBLISH_NOTHING = {"ops": {"publish__deliveries": {"config": {"dry_run": True}}}}
 
 
-# The pipeline's asset groups, in the order they run: the first part of every asset key.
-GROUPS = ("landing", "golden", "consent", "access", "segments", "publish")
-
-
 def run_assets(settings: Settings, *groups: str, run_config: dict | None = None) -> PipelineOutcome:
-    """The hub's pipeline job run for the assets of ``groups`` (and their checks) only, as ``run_pipeline`` runs
-    it: the hub's lock held, on its persistent Dagster instance, in this process.
+    """The hub's pipeline run for the assets of ``groups`` (and their checks) only.
 
     For a test whose claim is about part of a run (what matching does with a steward's decision, what a
     reload lands): the groups after the ones it looks at cost most of a run and change nothing it checks.
-    A test of the whole run, the command line or the run's lock uses ``run_pipeline`` itself.
+    A test of the whole run, the command line or the run's lock runs every group.
     """
-    unknown = set(groups) - set(GROUPS)
-    assert groups and not unknown, f"not a group of the pipeline: {sorted(unknown)}"
-    job = build_definitions(settings).resolve_job_def(PIPELINE_JOB)
-    keys = [key for key in job.asset_layer.executable_asset_keys if key.path[0] in groups]
-    with locking.exclusive(settings.database_url, "test run"), persistent_instance(settings) as instance:
-        result = job.execute_in_process(
-            instance=instance, asset_selection=keys, raise_on_error=False, run_config=run_config
-        )
-    failures = [event for event in result.all_events if event.is_step_failure]
-    return PipelineOutcome(
-        result.success,
-        failed_steps=[event.step_key for event in failures],
-        errors=[_failure(event) for event in failures],
-        failed_checks=[
-            f"{check.asset_key.to_user_string()}:{check.check_name}"
-            for check in result.get_asset_check_evaluations()
-            if not check.passed and check.severity == AssetCheckSeverity.ERROR  # as run_pipeline counts them
-        ],
-        materializations={
-            event.asset_key.to_user_string(): {
-                name: value.value for name, value in event.step_materialization_data.materialization.metadata.items()
-            }
-            for event in result.all_events
-            if event.is_step_materialization
-        },
-    )
-
-
-def _failure(event) -> str:
-    """A failed step's exception class and message, as ``run_pipeline`` gives them (the step's own error)."""
-    error = event.step_failure_data.error
-    while error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
-        error = error.cause
-    return f"{event.step_key}: {error.cls_name}: {error.message.strip()}"
+    assert groups, "name the groups to run"
+    return run_pipeline(settings, run_config=run_config, groups=groups)
 
 
 PIPELINE_FIXTURES = {"settings", "piped_settings", "simulator", "systems_dir", "pristine_systems"}
