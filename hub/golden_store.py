@@ -92,9 +92,10 @@ def load_records(
 def load_blocking_keys(connection: sa.Connection) -> pd.DataFrame:
     """The kept blocking keys (``schema.blocking_key``), indexed by ``unique_id``; a missing key is <NA>.
 
-    Read with the missing keys as 0 (never a hash: 2^-64) so that both stores hand over plain 64-bit integers."""
+    Read with the missing keys as 0 (never a hash: 2^-64) so that both stores hand over plain 64-bit integers;
+    a literal 0, not a bound one: a query with parameters cannot go through PostgreSQL's COPY."""
     key = t.blocking_key.c
-    hashes = [sa.func.coalesce(key[name], 0).label(name) for name in BLOCKING_KEYS]
+    hashes = [sa.func.coalesce(key[name], sa.literal_column("0")).label(name) for name in BLOCKING_KEYS]
     frame = read_frame(connection, sa.select(key.unique_id, key.basis, *hashes)).set_index("unique_id")
     for name in BLOCKING_KEYS:
         codes = frame[name].to_numpy(np.int64)

@@ -7,7 +7,10 @@ import pytest
 import sqlalchemy as sa
 from conftest import POSTGRES_ADMIN_URL
 
+from hub import storage
+from hub.golden_store import load_blocking_keys
 from hub.postgres_copy import copy_frame, copy_in
+from hub.segments.store import load_metrics, read_engagement
 
 pytestmark = pytest.mark.postgres
 
@@ -135,3 +138,24 @@ def test_a_frame_with_a_column_csv_cannot_carry_goes_row_by_row(connection):
     copy_in(connection.connection.driver_connection, "bytes_kept", frame)
     written = _written(connection, "bytes_kept")
     assert written["raw"].tolist() == [b"\x00\xff,\n", None] and written["name"].tolist() == ["", None]
+
+
+@pytest.mark.parametrize("piped_backend", ["postgresql"], indirect=True)
+def test_a_runs_large_reads_go_through_copy(piped_settings, monkeypatch):
+    """At 400,000 persons each of these reads, row by row, cost a run seconds: a numeric column (money, a sum of
+    bigints) or a bound parameter sent them there."""
+    fetched: list[str] = []
+
+    def watched(connection, sql):
+        frame = copy_frame(connection, sql)
+        if frame is None:
+            fetched.append(sql)
+        return frame
+
+    monkeypatch.setattr(storage, "copy_frame", watched)
+    with storage.engine(piped_settings.database_url).connect() as connection:
+        metrics, _ = load_metrics(connection), load_metrics(connection, previous=True)
+        keys, engagement = load_blocking_keys(connection), read_engagement(connection)
+    assert not fetched
+    assert len(metrics) > 100 and metrics["revenue_total_eur"].dtype == float
+    assert len(keys) > 100 and engagement["bounces"].dtype == "int64"

@@ -94,7 +94,7 @@ def read_engagement(connection: sa.Connection) -> pd.DataFrame:
     frame = read_frame(
         connection,
         f"SELECT x.customer_id, max(a.last_engaged_at) AS last_engaged_at, "
-        f"coalesce(sum(a.bounces), 0) AS bounces, "
+        f"CAST(coalesce(sum(a.bounces), 0) AS bigint) AS bounces, "  # PostgreSQL's sum of bigints is numeric
         f"bool_or(m.status = 'unsubscribed') AS unsubscribed, "
         f"max(CASE WHEN m.status = 'unsubscribed' THEN m.last_changed END) AS last_unsubscribed_at "
         f"FROM {LANDING_SCHEMA}.esp_member m JOIN {S}.customer_xref x "
@@ -122,8 +122,11 @@ def save_metrics(connection: sa.Connection, metrics: pd.DataFrame, as_of: date, 
 
 
 def load_metrics(connection: sa.Connection, previous: bool = False) -> pd.DataFrame:
+    """The metrics, amounts as floats on both stores: DuckDB hands its decimals over as doubles, and PostgreSQL's
+    COPY reads doubles but not numerics (which would send every metric of every customer row by row)."""
     table = t.customer_metrics_previous if previous else t.customer_metrics
-    return read_frame(connection, sa.select(table).order_by(table.c.customer_id))
+    columns = [sa.cast(c, sa.Double).label(c.name) if c.name in MONEY else c for c in table.columns]
+    return read_frame(connection, sa.select(*columns).order_by(table.c.customer_id))
 
 
 def metrics_day(connection: sa.Connection) -> date | None:
