@@ -39,9 +39,12 @@ def landing_pipeline(system: str, database_url: str, state_dir: Path) -> dlt.Pip
 
     Loaded package files and the staging copies of merged tables are personal data the hub would
     otherwise keep beside its tables (and out of an erasure's reach): both are emptied after each load.
+    The package files are not gzipped: they live minutes on local disk, and compressing them took 164 s
+    of a 400,000-person landing on PostgreSQL (a quarter of it), 76 s of it on DuckDB too.
     """
     dlt.config["load.delete_completed_jobs"] = True
     dlt.config["load.truncate_staging_dataset"] = True
+    dlt.config["data_writer.disable_compression"] = True
     return dlt.pipeline(
         pipeline_name=f"hub_{system}",
         destination=storage.dlt_destination(database_url),
