@@ -124,10 +124,10 @@ def run_pipeline(
 
     ``groups`` narrows the run to the assets of those asset groups and their checks (a test whose claim is
     about landing or matching need not publish). ``run_config`` reaches the assets' config, e.g. a full
-    rebuild of matching. The run holds the hub's
-    lock (``hub.locking``) throughout, waiting ``wait`` seconds for another holder before ``Busy``, and
-    stops after ``settings.run_timeout_seconds``. It is recorded in the hub's persistent Dagster instance
-    (``hub.instance``), so the Dagster UI shows its logs and check results beside the runs it started.
+    rebuild of matching. The run holds the hub's lock (``hub.locking``) throughout, waiting ``wait`` seconds
+    for another holder before ``Busy``, and stops after ``settings.run_timeout_seconds``. It is recorded in the
+    hub's persistent Dagster instance (``hub.instance``), so the Dagster UI shows its logs and check results
+    beside the runs it started.
     """
     with (
         locking.exclusive(settings.database_url, "hub run", wait=wait, notice=report),  # first: a holder sees it
