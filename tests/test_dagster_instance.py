@@ -35,11 +35,19 @@ from hub.config import load_settings
 from hub.definitions import PIPELINE_JOB, build_definitions
 from hub.instance import instance_dir, persistent_instance, prepare
 from hub.run_executor import LOCK_WAIT_TAG, run_locked
-from hub.runner import LAUNCHED_BY_TAG
+from hub.runner import LAUNCHED_BY_TAG, run_pipeline
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 LOCK_URL_VARIABLE = "HUB_TEST_LOCK_URL"  # the tiny job below is rebuilt by name, so it reads its store from here
+
+
+def test_a_run_of_a_group_the_pipeline_does_not_have_is_refused_before_it_starts(tmp_path):
+    settings = load_settings({"HUB_HOME": str(tmp_path)})
+    with pytest.raises(ValueError, match="'lands'"):
+        run_pipeline(settings, groups=("landing", "lands"))
+    with persistent_instance(settings) as instance:
+        assert not instance.get_runs(), "nothing ran"
 
 
 def test_the_instance_lives_under_the_hub_home_and_queues_one_run_at_a_time(tmp_path):
