@@ -190,11 +190,11 @@ def _group_keys(job, groups: tuple[str, ...]) -> list | None:
     """The executable asset keys of ``groups`` (None: every asset); a name that is no group is refused."""
     if not groups:
         return None
-    keys = job.asset_layer.executable_asset_keys
-    unknown = set(groups) - {job.asset_layer.get(key).group_name for key in keys}
+    group_of = {key: job.asset_layer.get(key).group_name for key in job.asset_layer.executable_asset_keys}
+    unknown = set(groups) - set(group_of.values())
     if unknown:
         raise ValueError(f"not an asset group of the pipeline: {sorted(unknown)}")
-    return [key for key in keys if job.asset_layer.get(key).group_name in groups]
+    return [key for key, group in group_of.items() if group in groups]
 
 
 def _timed_out(settings: Settings) -> str:

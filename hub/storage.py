@@ -234,10 +234,10 @@ def insert_frame(connection: sa.Connection, table: str, frame: pd.DataFrame, sch
     """
     if frame.empty:
         return
-    columns = ", ".join(f'"{c}"' for c in frame.columns)
     target = f"{schema}.{table}" if schema else table
     raw = connection.connection.driver_connection
     if connection.dialect.name == "duckdb":
+        columns = ", ".join(f'"{c}"' for c in frame.columns)
         raw.register("_hub_frame", frame)
         try:
             raw.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM _hub_frame")
