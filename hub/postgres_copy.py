@@ -118,7 +118,26 @@ def copy_frame(connection: sa.Connection, sql: str) -> pd.DataFrame | None:
         return None  # a value out of the frame's range (a year 1 timestamp, a date BC): the rows keep it
 
 
+def _arrow_type(oid: int) -> pa.DataType:
+    """What pyarrow parses a column of this PostgreSQL type as (text for the text types)."""
+    if oid in INTEGER:
+        return pa.int64()
+    if oid in FLOAT:
+        return pa.float64()  # reads NaN, Infinity and -Infinity as PostgreSQL writes them
+    if oid in BOOLEAN:
+        return pa.bool_()
+    if oid in DATE:
+        return pa.date32()
+    if oid in TIMESTAMP:
+        return pa.timestamp("us")
+    if oid in TIMESTAMPTZ:
+        return pa.timestamp("us", tz="UTC")  # COPY writes the offset (+00, +02): the instant is exact
+    return pa.string()
+
+
 def _parsed(buffer: io.BytesIO, names: list[str], types: list[int], zone) -> pd.DataFrame:
+    """The CSV parsed by pyarrow column by column into each column's own type: converting text in pandas
+    afterwards took most of a read (a timestamp column of 350,000 rows 0.7 s of a 2 s read)."""
     positions = [f"c{i}" for i in range(len(names))]
     table = csv.read_csv(
         buffer,
@@ -126,38 +145,25 @@ def _parsed(buffer: io.BytesIO, names: list[str], types: list[int], zone) -> pd.
         parse_options=csv.ParseOptions(newlines_in_values=True),
         # COPY writes NULL as an empty field and an empty string as "": only the unquoted one is null.
         convert_options=csv.ConvertOptions(
-            column_types={
-                p: pa.date32() if oid in DATE else pa.string() for p, oid in zip(positions, types, strict=True)
-            },
+            column_types={p: _arrow_type(oid) for p, oid in zip(positions, types, strict=True)},
             null_values=[""],  # not pyarrow's default list, which would read a name "NA" or "NULL" as NULL
             strings_can_be_null=True,
             quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
         ),
     )
-    columns = {
-        name: _typed(table.column(i).to_pandas(), oid, zone)
-        for i, (name, oid) in enumerate(zip(names, types, strict=True))
-    }
+    columns = {name: _typed(table.column(i), oid, zone) for i, (name, oid) in enumerate(zip(names, types, strict=True))}
     return pd.DataFrame(columns)
 
 
-def _typed(text: pd.Series, oid: int, zone) -> pd.Series:
-    """One column's CSV text (dates already parsed) as the values psycopg gives, in the dtype a frame of those
-    values has."""
-    present = text.notna()
-    if not present.any():
-        return pd.Series([None] * len(text), dtype=object)
-    if oid in TEXT:
-        return text.astype(object).where(present, None)
-    if oid in BOOLEAN:
-        values = text.map({"t": True, "f": False})
-        return values.astype(bool) if present.all() else values.astype(object).where(present, None)
-    if oid in INTEGER:
-        return text.astype("int64") if present.all() else text.astype(float)
-    if oid in FLOAT:
-        return text.astype(float)
-    if oid in DATE:  # parsed by pyarrow: datetime.date objects, beyond the years a nanosecond stamp holds
-        return text.astype(object).where(present, None)
-    if oid in TIMESTAMP:
-        return pd.to_datetime(text, format="ISO8601")
-    return pd.to_datetime(text, format="ISO8601", utc=True).dt.tz_convert(zone)
+def _typed(column: pa.ChunkedArray, oid: int, zone) -> pd.Series:
+    """One parsed column in the dtype a frame of psycopg's values has: text and dates as objects with None,
+    integers as int64 (float where one is missing), booleans as bool (objects where one is missing),
+    timestamps in nanoseconds, zoned ones in the connection's time zone."""
+    if column.null_count == len(column):
+        return pd.Series([None] * len(column), dtype=object)
+    values = column.to_pandas(coerce_temporal_nanoseconds=True)
+    if oid in TIMESTAMPTZ:
+        return values.dt.tz_convert(zone)
+    return values
