@@ -261,8 +261,10 @@ def write_differences(
     after a day's changes rewrites about one row in a hundred, and deleting every row of a keyed table is
     what costs: on DuckDB it takes twenty times the insert (each key leaves its index one by one), on
     PostgreSQL it leaves a dead row per row. The comparison runs in the database against ``frame`` staged in
-    a temporary table of the target's column types, so values are compared as stored. A column in
-    ``refreshed`` (bookkeeping, such as a digest of the row's sources) is not compared but set where it differs.
+    a temporary table of the target's column types, so values are compared as stored: a join on the key,
+    which both stores hash, rather than a set difference of whole rows, which PostgreSQL sorts on disk beyond
+    its ``work_mem`` (two million rows: 14 s against 4 s). A column in ``refreshed`` (bookkeeping, such as a
+    digest of the row's sources) is not compared but set where it differs.
     """
     if connection.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None:
         insert_frame(connection, table.name, frame, schema=table.schema)  # a first run: nothing to compare
@@ -273,11 +275,14 @@ def write_differences(
     columns = ", ".join(f'"{c}"' for c in frame.columns)
     stage = _stage(connection, "_hub_differences", frame, target)
     same_key = " AND ".join(f't."{k}" = d."{k}"' for k in keys)
-    listed = ", ".join(f'"{c}"' for c in compared)
     deleted = connection.exec_driver_sql(
-        f"DELETE FROM {target} t USING (SELECT {listed} FROM {target} EXCEPT SELECT {listed} FROM {stage}) d "
-        f"WHERE {same_key}"
+        f"DELETE FROM {target} t WHERE NOT EXISTS (SELECT 1 FROM {stage} d WHERE {same_key})"
     ).rowcount
+    differ = " OR ".join(f't."{c}" IS DISTINCT FROM d."{c}"' for c in compared if c not in keys)
+    if differ:
+        deleted += connection.exec_driver_sql(
+            f"DELETE FROM {target} t USING {stage} d WHERE {same_key} AND ({differ})"
+        ).rowcount
     inserted = connection.exec_driver_sql(
         f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage} d "
         f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {same_key})"
