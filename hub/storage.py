@@ -198,18 +198,29 @@ def newest_revision() -> str:
     return max(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
 
 
+_CONSTANTS_INLINE = {"render_postcompile": True}  # writes ``constant`` values into the text; binds the rest
+
+
+def constant(value: str | int) -> sa.BindParameter:
+    """A value of the hub's own (a system's name, a purpose, a key prefix) written into a statement's text rather
+    than bound, so that ``read_frame`` can still send the result through COPY, which takes no parameters. Never
+    for a value a request or a record brought: those stay parameters, out of the text and the server's logs."""
+    return sa.literal(value, literal_execute=True)
+
+
 def read_frame(connection: sa.Connection, query: str | sa.Executable, **params) -> pd.DataFrame:
     """A whole query result as a frame; ``query`` is SQL text or a Core statement over ``hub.schema``.
 
-    Without parameters DuckDB hands its columns over natively and PostgreSQL sends them through COPY
-    (``hub.postgres_copy``), without building Python rows: at a million records that is seconds against
-    minutes.
+    Without parameters (``constant`` values are none) DuckDB hands its columns over natively and PostgreSQL
+    sends them through COPY (``hub.postgres_copy``), without building Python rows: at a million records that
+    is seconds against minutes.
     """
     statement = sa.text(query) if isinstance(query, str) else query
-    compiled = None if params else statement.compile(dialect=connection.dialect)
+    compiled = None if params else statement.compile(dialect=connection.dialect, compile_kwargs=_CONSTANTS_INLINE)
     if compiled is not None and not compiled.params:
         if connection.dialect.name == "duckdb":
-            return connection.connection.driver_connection.execute(str(compiled)).df()
+            # the compiled text doubles every literal % for the driver's placeholders; sent as is, it takes none
+            return connection.connection.driver_connection.execute(str(compiled).replace("%%", "%")).df()
         copied = copy_frame(connection, str(compiled))
         if copied is not None:
             return copied

@@ -10,7 +10,7 @@ from conftest import POSTGRES_ADMIN_URL
 from hub import storage
 from hub.golden_store import load_blocking_keys
 from hub.postgres_copy import copy_frame, copy_in
-from hub.segments.store import load_metrics, read_engagement
+from hub.segments.store import load_metrics, read_contacts, read_engagement
 
 pytestmark = pytest.mark.postgres
 
@@ -143,7 +143,7 @@ def test_a_frame_with_a_column_csv_cannot_carry_goes_row_by_row(connection):
 @pytest.mark.parametrize("piped_backend", ["postgresql"], indirect=True)
 def test_a_runs_large_reads_go_through_copy(piped_settings, monkeypatch):
     """At 400,000 persons each of these reads, row by row, cost a run seconds: a numeric column (money, a sum of
-    bigints) or a bound parameter sent them there."""
+    bigints) or a bound parameter sent them there (the contacts' system names and purposes are ``constant``)."""
     fetched: list[str] = []
 
     def watched(connection, sql):
@@ -156,6 +156,8 @@ def test_a_runs_large_reads_go_through_copy(piped_settings, monkeypatch):
     with storage.engine(piped_settings.database_url).connect() as connection:
         metrics, _ = load_metrics(connection), load_metrics(connection, previous=True)
         keys, engagement = load_blocking_keys(connection), read_engagement(connection)
+        contacts = read_contacts(connection)
     assert not fetched
     assert len(metrics) > 100 and metrics["revenue_total_eur"].dtype == float
     assert len(keys) > 100 and engagement["bounces"].dtype == "int64"
+    assert contacts["has_account"].any() and not contacts["has_account"].all() and contacts["consents"].any()

@@ -17,7 +17,15 @@ import sqlalchemy as sa
 from hub import schema as t
 from hub.landed import order_lines_sql, purchases_sql
 from hub.publish.store import target_ref
-from hub.storage import HUB_SCHEMA, LANDING_SCHEMA, insert_frame, read_frame, table_exists, write_differences
+from hub.storage import (
+    HUB_SCHEMA,
+    LANDING_SCHEMA,
+    constant,
+    insert_frame,
+    read_frame,
+    table_exists,
+    write_differences,
+)
 from transforms.consent import PURPOSES
 from transforms.segments.greetings import birthdays_on
 from transforms.segments.metrics import METRIC_COLUMNS
@@ -65,11 +73,12 @@ def read_contacts(connection: sa.Connection) -> pd.DataFrame:
     member, not only a guest checkout or a newsletter address) and whether they consent to any marketing."""
     g, x, c = t.golden_customer, t.customer_xref, t.consent_state
     account = sa.or_(
-        x.c.source_system.in_(["erp", "loyalty"]),
-        sa.and_(x.c.source_system == "webshop", x.c.source_key.not_like("order:%")),
+        x.c.source_system.in_([constant("erp"), constant("loyalty")]),
+        sa.and_(x.c.source_system == constant("webshop"), x.c.source_key.not_like(constant("order:%"))),
     )
     has_account = sa.exists().where(x.c.customer_id == g.c.customer_id, account)
-    consents = sa.exists().where(c.c.customer_id == g.c.customer_id, c.c.granted, c.c.purpose.in_(list(PURPOSES)))
+    purposes = [constant(purpose) for purpose in PURPOSES]
+    consents = sa.exists().where(c.c.customer_id == g.c.customer_id, c.c.granted, c.c.purpose.in_(purposes))
     return read_frame(
         connection,
         sa.select(g.c.customer_id, has_account.label("has_account"), consents.label("consents")),
