@@ -186,7 +186,11 @@ def forget_clustering(connection: sa.Connection, ids: sa.Select | list[str] | No
     changes a record's pairs or a steward's decision about it clears its ``clustered_fingerprint``: both
     records of every pair that changes, so that a part that lost a link is redone as well."""
     record = t.source_record.c
-    forget = sa.update(t.source_record).values(clustered_fingerprint=None)
+    # a row already forgotten is not written again: a run forgets from several calls, and each rewritten row
+    # costs PostgreSQL a new version of it in every index of the table
+    forget = (
+        sa.update(t.source_record).where(record.clustered_fingerprint.is_not(None)).values(clustered_fingerprint=None)
+    )
     connection.execute(forget if ids is None else forget.where(record.unique_id.in_(ids)))
 
 

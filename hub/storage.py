@@ -241,7 +241,10 @@ def insert_frame(connection: sa.Connection, table: str, frame: pd.DataFrame, sch
     """Bulk-insert ``frame`` (columns named as the table's) inside the caller's transaction.
 
     DuckDB reads the frame in place; PostgreSQL gets it through COPY. Row-by-row INSERTs through
-    SQLAlchemy would take minutes at a million rows.
+    SQLAlchemy would take minutes at a million rows. ``schema=None`` names a temporary table (a stage that
+    the next statements join against): PostgreSQL's autovacuum never analyses those, and without their size
+    its planner walked a whole index instead of hashing them (12,000 customers against 2.8 million lineage
+    rows: 3.4 s, analysed 0.8 s), so they are analysed here.
     """
     if frame.empty:
         return
@@ -256,6 +259,8 @@ def insert_frame(connection: sa.Connection, table: str, frame: pd.DataFrame, sch
             raw.unregister("_hub_frame")
         return
     copy_in(raw, target, frame)
+    if schema is None:
+        raw.execute(f"ANALYZE {target}")
 
 
 def write_differences(
