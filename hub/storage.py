@@ -219,8 +219,7 @@ def read_frame(connection: sa.Connection, query: str | sa.Executable, **params) 
     compiled = None if params else statement.compile(dialect=connection.dialect, compile_kwargs=_CONSTANTS_INLINE)
     if compiled is not None and not compiled.params:
         if connection.dialect.name == "duckdb":
-            # the compiled text doubles every literal % for the driver's placeholders; sent as is, it takes none
-            return connection.connection.driver_connection.execute(str(compiled).replace("%%", "%")).df()
+            return connection.connection.driver_connection.execute(str(compiled)).df()
         copied = copy_frame(connection, str(compiled))
         if copied is not None:
             return copied
