@@ -127,6 +127,35 @@ def test_namesakes_given_one_email_stay_apart_when_they_live_apart_and_share_not
     assert labels[3] == labels[4], "a move with a phone in common is one person"
 
 
+def test_namesakes_a_few_doors_apart_stay_apart_unless_a_phone_or_birth_date_joins_them():
+    # Two Tuula Ylälaaksos on Bostaksenpolku, numbers 2 and 8: 1 gave 0's email (a slip), and shares
+    # no phone and no birth date with 0. Pertti (3, 4) lives at number 6, written once without his flat:
+    # one building, one person. Jari (5, 6) moved within the postal code and kept his phone.
+    frame = records(
+        ("tuula", "ylalaakso", "tuula.y@gmail.com", "+358408448542", None, "bostaksenpolku 2", "37120"),
+        ("tuula", "ylalaakso", "tuula.y@gmail.com", None, "1982-07-25", "bostaksenpolku 8 e 10", "37120"),
+        ("tuula", "ylalaakso", None, "+358408448542", None, "bostaksenpolku 2", "37120"),
+        ("pertti", "peltola", "pertti.p@gmail.com", None, None, "harjurinne 6 a 3", "40790"),
+        ("pertti", "peltola", "pertti.p@gmail.com", None, "1960-01-02", "harjurinne 6", "40790"),
+        ("jari", "aho", "jari.aho@gmail.com", "+358401234567", None, "koulutie 3", "40790"),
+        ("jari", "aho", None, "+358401234567", None, "koulutie 9", "40790"),
+    )
+    labels = clusters(frame, [[0, 2], [0, 1], [3, 4], [5, 6]], [30.0, 20.0, 20.0, 20.0])
+    assert labels[0] == labels[2] != labels[1]
+    assert labels[3] == labels[4], "a flat left out is the same home"
+    assert labels[5] == labels[6], "a move with a phone in common is one person"
+
+
+def test_a_house_number_that_differs_on_one_street_is_no_typo_of_the_address():
+    frame = records(
+        ("pertti", "peltola", None, None, None, "harjurinne 6", "40790"),
+        ("pertti", "peltola", None, None, None, "harjurinne 10", "40790"),
+        ("pertti", "peltola", None, None, None, "harjurine 6 b 2", "40790"),
+    )
+    levels = levels_of(frame, [[0, 1], [0, 2]])
+    assert levels["address"].tolist() == [level("address", "same postal code"), level("address", "same building")]
+
+
 def test_one_email_under_two_owners_is_a_conflict_between_the_pair_itself():
     frame = records(
         ("matti", "virtanen", "matti.virtanen@gmail.com", "+358401111111", None, "koivutie 2", "33100"),

@@ -5,7 +5,7 @@ import pytest
 
 from quality.canonical import email_local_part, normalise_email, normalise_phone
 from transforms.source_records import standardise
-from transforms.standardise.addresses import normalise_postcode, normalise_street, street_name
+from transforms.standardise.addresses import house_number, normalise_postcode, normalise_street, street_name
 from transforms.standardise.names import clean_name, fold_name
 
 
@@ -52,6 +52,13 @@ def test_emails_are_trimmed_lower_cased_and_keep_their_user_part():
 def test_street_abbreviations_and_unit_styles_agree(raw, normalised):
     assert normalise_street(raw) == normalised
     assert street_name(normalised).isalpha()
+
+
+def test_a_house_number_leaves_out_the_unit_and_the_letter():
+    assert house_number("hameenkatu 12 b 7") == "12"
+    assert house_number("koivutie 3a") == "3"
+    assert house_number("bertel jungin tie 20 c 15") == "20"
+    assert house_number("kauppatori") is None
 
 
 def test_postal_codes_must_have_five_digits():

@@ -16,7 +16,10 @@ have two of:
   family, who give one address but each their own phone;
 - a postal code: no postal code of one side is any of the other's, and neither a phone nor a birth
   date is shared. A person who moved keeps a phone or a birth date in common with the old address;
-  a namesake who was given the other's email (a clerk's slip, a family's address) does not.
+  a namesake who was given the other's email (a clerk's slip, a family's address) does not;
+- a home: no street address of one side is the other's building (the same postal code, a street alike,
+  the same house number), and neither a phone nor a birth date is shared. The postal-code rule one step
+  finer: namesakes and kin live a few doors apart in one postal code.
 
 A cluster keeps the distinct values it holds, and each distinct pair of values is judged once, so
 the work grows with the distinct values of the two sides, not with every record pair of the graph.
@@ -33,7 +36,8 @@ from rapidfuzz.distance import JaroWinkler, Levenshtein
 from transforms.matching.email_names import with_names_from_email
 from transforms.matching.nicknames import equivalent
 from transforms.matching.settings import Comparisons
-from transforms.standardise.text import first_word
+from transforms.standardise.addresses import house_number, street_name
+from transforms.standardise.text import first_word, per_unique
 
 # The standardised columns the judgement reads.
 COHERENCE_COLUMNS = (
@@ -44,6 +48,7 @@ COHERENCE_COLUMNS = (
     "birth_date",
     "birth_month_day",
     "postal_code",
+    "street",
 )
 
 
@@ -65,6 +70,7 @@ class Profile:
     births: set[int]
     phones: set[int]
     postals: set[int]
+    homes: set[int]
     firsts: dict[int, int]
 
     def absorb(self, other: Profile) -> None:
@@ -72,6 +78,7 @@ class Profile:
         self.births |= other.births
         self.phones |= other.phones
         self.postals |= other.postals
+        self.homes |= other.homes
         for first, count in other.firsts.items():
             self.firsts[first] = self.firsts.get(first, 0) + count
 
@@ -90,17 +97,22 @@ class Identities:
         birth, self.births = _codes(_tuples(date, md, known=md.notna()))
         phone, self.phones = _codes(records["phone"])
         postal, _ = _codes(records["postal_code"])
-        codes = (name, birth, phone, postal, first_code)
+        street, postal_code = records["street"], records["postal_code"]
+        street_names, number = per_unique(street, street_name), per_unique(street, house_number)
+        whole = number.notna() & postal_code.notna() & street_names.fillna("").ne("")
+        home, self.homes = _codes(_tuples(postal_code, street_names, number, known=whole))
+        codes = (name, birth, phone, postal, home, first_code)
         self._per_record = list(zip(*(c.tolist() for c in codes), strict=True))  # lists index fast, arrays slowly
         self._judged: dict[tuple[str, int, int], bool] = {}
 
     def profile(self, record: int) -> Profile:
-        name, birth, phone, postal, first = self._per_record[record]
+        name, birth, phone, postal, home, first = self._per_record[record]
         return Profile(
             {name} if name >= 0 else set(),
             {birth} if birth >= 0 else set(),
             {phone} if phone >= 0 else set(),
             {postal} if postal >= 0 else set(),
+            {home} if home >= 0 else set(),
             {first: 1} if first >= 0 else {},
         )
 
@@ -111,6 +123,7 @@ class Identities:
             or self._any("name", a.names, b.names, self._names_differ)
             or self._phones_differ_throughout(a, b)
             or self._postal_codes_differ_throughout(a, b)
+            or self._homes_differ_throughout(a, b)
             or self._consistent_firsts_differ(a, b)
         )
 
@@ -146,6 +159,12 @@ class Identities:
             return False
         return a.phones.isdisjoint(b.phones) and a.births.isdisjoint(b.births)
 
+    def _homes_differ_throughout(self, a: Profile, b: Profile) -> bool:
+        """No street address of one side in the other's building, and no phone or birth date in common."""
+        if not (a.homes and b.homes) or not (a.phones.isdisjoint(b.phones) and a.births.isdisjoint(b.births)):
+            return False
+        return self._all("home", a.homes, b.homes, self._homes_differ)
+
     def _all(self, kind: str, left: set[int], right: set[int], differ) -> bool:
         return left.isdisjoint(right) and not any(not self._any(kind, {x}, {y}, differ) for x in left for y in right)
 
@@ -163,6 +182,11 @@ class Identities:
 
     def _firsts_differ(self, x: int, y: int) -> bool:
         return JaroWinkler.normalized_similarity(self.firsts[x], self.firsts[y]) < self.cutoffs.name_typo
+
+    def _homes_differ(self, x: int, y: int) -> bool:
+        (postal1, street1, number1), (postal2, street2, number2) = self.homes[x], self.homes[y]
+        alike = JaroWinkler.normalized_similarity(street1, street2) >= self.cutoffs.street_typo
+        return postal1 != postal2 or number1 != number2 or not alike
 
     def _phones_differ(self, x: int, y: int) -> bool:
         return Levenshtein.distance(self.phones[x], self.phones[y]) > 1

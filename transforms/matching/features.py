@@ -19,7 +19,8 @@ from transforms.matching.levels import LEVELS, MISSING
 from transforms.matching.nicknames import equivalent
 from transforms.matching.owners import shared_by_several
 from transforms.matching.settings import Comparisons
-from transforms.standardise.text import first_word
+from transforms.standardise.addresses import house_number
+from transforms.standardise.text import first_word, per_unique
 
 
 def _text(series: pd.Series) -> list[str]:
@@ -140,7 +141,12 @@ class Birth(BaseCompareFeature):
 
 
 class Address(BaseCompareFeature):
-    """Street, number and postal code as one piece of evidence: households share all three."""
+    """Street, number and postal code as one piece of evidence: households share all three.
+
+    Two addresses on one street are one building only when their house numbers agree (a unit left out
+    is not a second home): namesakes and kin live a few doors apart, and the street alone would call
+    their addresses a typo of each other.
+    """
 
     def __init__(self, cutoffs: Comparisons, label: str = "address") -> None:
         super().__init__(
@@ -151,12 +157,15 @@ class Address(BaseCompareFeature):
     def _compute_vectorized(self, s1, n1, p1, s2, n2, p2):
         same_postcode = p1.to_numpy() == p2.to_numpy()
         postcode_known = p1.notna().to_numpy() & p2.notna().to_numpy()
-        street = _similarity(s1, s2)
         street_known = s1.notna().to_numpy() & s2.notna().to_numpy()
         compatible = same_postcode | ~postcode_known
-        exact = street_known & (street == 1.0) & compatible
-        close = street_known & (street >= self.street_typo) & compatible
-        level = np.select([exact, close, same_postcode & postcode_known], [3, 2, 1], 0)
+        h1, h2 = per_unique(s1, house_number), per_unique(s2, house_number)
+        numbers_agree = (h1.to_numpy() == h2.to_numpy()) | h1.isna().to_numpy() | h2.isna().to_numpy()
+        named = (n1.fillna("").to_numpy() != "") & (n2.fillna("").to_numpy() != "")
+        alike = (_similarity(s1, s2) >= self.street_typo) | (named & (_similarity(n1, n2) >= self.street_typo))
+        exact = street_known & (s1.to_numpy() == s2.to_numpy()) & compatible
+        building = street_known & alike & numbers_agree & compatible
+        level = np.select([exact, building, same_postcode & postcode_known], [3, 2, 1], 0)
         nothing = ~(street_known | postcode_known)
         return np.where(nothing, MISSING, level)
 

@@ -23,6 +23,7 @@ _FLAT_WORD = re.compile(r"\bas\.?\s*")
 _UNIT_GLUED = re.compile(r"\b(\d+)\s*([a-z])\s*(\d+)\b")
 _STAIRCASE_GLUED = re.compile(r"\b([a-z])(\d+)\b")
 _POSTCODE = re.compile(r"^\d{5}$")
+_LEADING_DIGITS = re.compile(r"\d+")
 
 
 def normalise_street(value: str) -> str | None:
@@ -46,6 +47,15 @@ def street_name(street: str) -> str:
             break
         words.append(word)
     return " ".join(words)
+
+
+def house_number(street: str) -> str | None:
+    """The house number without its unit or letter: 'hameenkatu 12 b 7' -> '12', 'koivutie 3a' -> '3'; None
+    when the street has none. Two addresses on one street are one home only if their numbers agree."""
+    for word in street.split():
+        if word[0].isdigit():
+            return _LEADING_DIGITS.match(word).group()
+    return None
 
 
 def normalise_postcode(value: str) -> str | None:
