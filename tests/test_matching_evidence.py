@@ -151,9 +151,14 @@ def test_a_house_number_that_differs_on_one_street_is_no_typo_of_the_address():
         ("pertti", "peltola", None, None, None, "harjurinne 6", "40790"),
         ("pertti", "peltola", None, None, None, "harjurinne 10", "40790"),
         ("pertti", "peltola", None, None, None, "harjurine 6 b 2", "40790"),
+        ("pertti", "peltola", None, None, None, None, "40790"),
     )
-    levels = levels_of(frame, [[0, 1], [0, 2]])
-    assert levels["address"].tolist() == [level("address", "same postal code"), level("address", "same building")]
+    levels = levels_of(frame, [[0, 1], [0, 2], [0, 3]])
+    assert levels["address"].tolist() == [
+        level("address", "another home, same postal code"),
+        level("address", "same building"),
+        level("address", "same postal code"),
+    ], "a postal code is all that is known of 3's home"
 
 
 def test_one_email_under_two_owners_is_a_conflict_between_the_pair_itself():

@@ -29,12 +29,13 @@ def classify(probability: np.ndarray, conflict: np.ndarray, thresholds: Threshol
 
 def hard_conflicts(levels: pd.DataFrame) -> np.ndarray:
     """Pairs no amount of shared contact data can join: a different full birth date, no name in common,
-    or one email under two owners (a shared address given with another phone and another postal
-    address, and no birth date in common: a family's or a namesake's address)."""
+    or one email under two owners (a shared address given with another phone and another home, and no
+    birth date in common: a family's or a namesake's address)."""
     birth = levels["birth"].to_numpy()
     names_differ = (levels["first_name"].to_numpy() == 0) & (levels["last_name"].to_numpy() == 0)
     shared_email = levels["email"].to_numpy() == len(LEVELS["email"]) - 1
-    owners_differ = shared_email & (levels["phone"].to_numpy() == 0) & (levels["address"].to_numpy() == 0) & (birth < 2)
+    elsewhere = np.isin(levels["address"].to_numpy(), (0, LEVELS["address"].index("another home, same postal code")))
+    owners_differ = shared_email & (levels["phone"].to_numpy() == 0) & elsewhere & (birth < 2)
     return (birth == 0) | names_differ | owners_differ
 
 

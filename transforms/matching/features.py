@@ -145,7 +145,8 @@ class Address(BaseCompareFeature):
 
     Two addresses on one street are one building only when their house numbers agree (a unit left out
     is not a second home): namesakes and kin live a few doors apart, and the street alone would call
-    their addresses a typo of each other.
+    their addresses a typo of each other. A shared postal code is two kinds of evidence: with a street
+    missing on one side it is all that is known, with two streets known it says they live apart.
     """
 
     def __init__(self, cutoffs: Comparisons, label: str = "address") -> None:
@@ -165,7 +166,8 @@ class Address(BaseCompareFeature):
         alike = (_similarity(s1, s2) >= self.street_typo) | (named & (_similarity(n1, n2) >= self.street_typo))
         exact = street_known & (s1.to_numpy() == s2.to_numpy()) & compatible
         building = street_known & alike & numbers_agree & compatible
-        level = np.select([exact, building, same_postcode & postcode_known], [3, 2, 1], 0)
+        same_area = same_postcode & postcode_known
+        level = np.select([exact, building, same_area & ~street_known, same_area], [4, 3, 2, 1], 0)
         nothing = ~(street_known | postcode_known)
         return np.where(nothing, MISSING, level)
 

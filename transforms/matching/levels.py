@@ -16,5 +16,5 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "email": ("different", "one letter off", "user part reordered", "exact"),
     "phone": ("different", "one digit off", "exact"),
     "birth": ("different", "day and month swapped", "same day and month", "exact"),
-    "address": ("different", "same postal code", "same building", "exact"),
+    "address": ("different", "another home, same postal code", "same postal code", "same building", "exact"),
 }
