@@ -220,11 +220,32 @@ def test_a_nameless_record_is_named_by_its_email_only_when_the_email_is_made_of_
         (None, None, "leppavuori.paula86@saunalahti.fi", None, None, None, None),
         (None, None, "perhe.leppavuori@gmail.com", None, None, None, None),
         (None, None, "sauna10@hotmail.com", None, None, None, None),
+        (None, None, "paula.m.aho@gmail.com", None, None, None, None),
+        (None, None, "pleppavuori77@gmail.com", None, None, None, None),
+        ("ville", "aho", None, None, None, None, None),
     )
     named = with_names_from_email(frame)
     assert named.loc[3, ["first_name", "last_name"]].tolist() == ["paula", "leppavuori"]
-    assert named.loc[4:, "first_name"].isna().all(), "'perhe' (family) is no first name; 'sauna10' no name"
+    assert named.loc[6, ["first_name", "last_name"]].tolist() == ["paula", "aho"], "a middle initial"
+    assert named.loc[[4, 5, 7], "first_name"].isna().all(), "'perhe' (family) is no first name; 'sauna10' no name"
+    assert named.loc[[4, 5, 7], "email_family"].tolist() == ["leppavuori", None, "leppavuori"], "the family's name"
     assert frame.loc[3, "first_name"] is None, "the records themselves are not changed"
+
+
+def test_another_familys_name_in_a_nameless_records_email_makes_a_shared_phone_and_home_no_evidence():
+    # Pertti's household gives one phone; the nameless order 2 is a Honkanen's ('hhonkanen'), placed at
+    # his home with his phone. Order 3 ('haukkamaa.p') is his own. (A word is a name when two records use it.)
+    frame = records(
+        ("pertti", "haukkamaa", None, "+358440654278", None, "rautatienpolku 5", "00850"),
+        ("hanna", "honkanen", "hanna.honkanen@iki.fi", None, None, "asemakatu 1", "00100"),
+        (None, None, "hhonkanen@kolumbus.fi", "+358440654278", None, "rautatienpolku 5", "00850"),
+        (None, None, "haukkamaa.p@kolumbus.fi", "+358440654278", None, "rautatienpolku 5", "00850"),
+        ("pertti", "haukkamaa", None, None, None, None, None),
+        ("hanna", "honkanen", None, None, None, None, None),
+    )
+    levels = levels_of(with_names_from_email(frame), [[0, 2], [0, 3]])
+    assert levels.loc[0, ["phone", "address"]].tolist() == [MISSING, MISSING]
+    assert levels.loc[1, ["phone", "address"]].tolist() == [level("phone", "exact"), level("address", "exact")]
 
 
 # Missed merges --------------------------------------------------------------------------------------------

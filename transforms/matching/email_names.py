@@ -3,9 +3,14 @@
 A webshop account may hold only an email; with no names its phone and postal address, which a
 household shares, are all there is to match on, and such records join the wrong member of a
 family. People build their address from their names ('paula.leppavuori86@', 'leppavuori.paula@'),
-so a user part of exactly two words, one a first name and the other a last name that the records
-themselves use, names its owner. Anything else ('perhe.alanen', 'sauna10', 'e.rosenblad') names
-no one and the record stays nameless.
+so a user part of two words, one a first name and the other a last name that the records themselves
+use (a middle initial between them is allowed: 'leo.m.vainiomaki'), names its owner. A user part
+that holds only a last name the records use, alone or beside an initial or another word
+('ylijokinummi20', 'ttakala', 'e.rosenblad', 'perhe.alanen'), names the family but not the member:
+the record stays nameless and gets that name as ``email_family``, evidence against only, so that
+another family's phone or home it shares is not taken for its owner's (a family's address is
+everyone's in it, so the name is no evidence for any one of them). Anything else ('sauna10') names
+no one.
 """
 
 from __future__ import annotations
@@ -16,13 +21,24 @@ import pandas as pd
 
 from transforms.standardise.text import first_word
 
-_TWO_WORDS = re.compile(r"^([a-z]{2,})[._-]([a-z]{2,})\d*$")
+_TWO_WORDS = re.compile(r"^([a-z]{2,})[._-](?:[a-z][._-])?([a-z]{2,})\d*$")
+_WORDS = re.compile(r"[a-z]+")
 
 
 def _known(names: pd.Series) -> set[str]:
     """Names used by at least two records: a single record's typo is not a name."""
     counts = names.dropna().value_counts()
     return set(counts.index[counts >= 2])
+
+
+def _family_name(local: str, lasts: set[str]) -> str | None:
+    """A last name the user part holds: one of its words, or a word less its first or last letter (an
+    initial written without a dot: 'ttakala', 'honkih')."""
+    for word in _WORDS.findall(local):
+        for candidate in (word, word[1:], word[:-1]):
+            if len(candidate) >= 4 and candidate in lasts:
+                return candidate
+    return None
 
 
 def borrows_names(records: pd.DataFrame) -> pd.Series:
@@ -32,7 +48,8 @@ def borrows_names(records: pd.DataFrame) -> pd.Series:
 
 
 def with_names_from_email(records: pd.DataFrame) -> pd.DataFrame:
-    """``records`` with first and last name filled from the email where both were missing."""
+    """``records`` with first and last name filled from the email where both were missing, and the family
+    name the email gives where it names no one (``email_family``)."""
     nameless = borrows_names(records)
     if not nameless.any():
         return records
@@ -41,13 +58,12 @@ def with_names_from_email(records: pd.DataFrame) -> pd.DataFrame:
 
     def read(local: str) -> tuple[str | None, str | None]:
         words = _TWO_WORDS.match(local)
-        if words is None:
-            return None, None
-        a, b = words.groups()
-        if a in firsts and b in lasts:
-            return a, b
-        if b in firsts and a in lasts:
-            return b, a
+        if words is not None:
+            a, b = words.groups()
+            if a in firsts and b in lasts:
+                return a, b
+            if b in firsts and a in lasts:
+                return b, a
         return None, None
 
     locals_ = records.loc[nameless, "email_local"]
@@ -55,6 +71,9 @@ def with_names_from_email(records: pd.DataFrame) -> pd.DataFrame:
     first, last = records["first_name"].copy(), records["last_name"].copy()
     first[nameless] = locals_.map(lambda v: read_names[v][0])
     last[nameless] = locals_.map(lambda v: read_names[v][1])
-    out = records.copy(deep=False)  # the two name columns are replaced, not written into: the caller's stay
-    out["first_name"], out["last_name"] = first, last
+    family = pd.Series(None, index=records.index, dtype=object)
+    unnamed = locals_[last[nameless].isna().to_numpy()]
+    family[unnamed.index] = unnamed.map({v: _family_name(v, lasts) for v in unnamed.unique()})
+    out = records.copy(deep=False)  # the name columns are replaced, not written into: the caller's stay
+    out["first_name"], out["last_name"], out["email_family"] = first, last, family
     return out

@@ -205,15 +205,17 @@ def _top(feature: str) -> int:
 def _in_context(levels: pd.DataFrame, records: pd.DataFrame, pairs: np.ndarray, cutoffs: Comparisons) -> pd.DataFrame:
     """What a feature proves depends on the others; where it proves nothing it counts as missing.
 
-    Between records whose first names differ, a shared email, phone or address is what a family
-    has, not proof of one person. So is an email or phone that several people use (``owners``)
-    between records without names, or with first names only close to each other (siblings named
-    alike). A last name that differs between records with the same first name and an email or
-    phone of their own is a name replaced at marriage: no evidence against.
+    Between records whose first names differ, or a nameless one whose email names another family
+    (``email_names``), a shared email, phone or address is what a family has, not proof of one person.
+    So is an email or phone that several people use (``owners``) between records without names, or
+    with first names only close to each other (siblings named alike). A last name that differs
+    between records with the same first name and an email or phone of their own is a name replaced
+    at marriage: no evidence against.
     """
     first, last = levels["first_name"].to_numpy(), levels["last_name"].to_numpy()
+    another_family = (first == 0) | _other_family_in_email(records, pairs)
     for feature in CONTACT_FEATURES:
-        levels.loc[first == 0, feature] = MISSING
+        levels.loc[another_family, feature] = MISSING
     unsure_who = (first == 1) | ((first == MISSING) & (last == MISSING))
     shared = {f: s[pairs[:, 0]] | s[pairs[:, 1]] for f, s in shared_by_several(records, cutoffs).items()}
     for feature, several in shared.items():
@@ -223,3 +225,18 @@ def _in_context(levels: pd.DataFrame, records: pd.DataFrame, pairs: np.ndarray, 
     )
     levels.loc[(first == _top("first_name")) & (last == 0) & own_contact, "last_name"] = MISSING
     return levels
+
+
+def _other_family_in_email(records: pd.DataFrame, pairs: np.ndarray) -> np.ndarray:
+    """Pairs where one record is nameless and its email gives a family name the other's last name does not hold."""
+    if "email_family" not in records:
+        return np.zeros(len(pairs), dtype=bool)
+    family, last = records["email_family"].to_numpy(object), records["last_name"].to_numpy(object)
+    out = np.zeros(len(pairs), dtype=bool)
+    for mine, other in ((pairs[:, 0], pairs[:, 1]), (pairs[:, 1], pairs[:, 0])):
+        known = pd.notna(family[mine]) & pd.notna(last[other])
+        if known.any():
+            out[known] |= ~_per_distinct_pair(
+                _text(pd.Series(family[mine][known])), _text(pd.Series(last[other][known])), _shares_a_part
+            )
+    return out
