@@ -223,12 +223,16 @@ def test_a_nameless_record_is_named_by_its_email_only_when_the_email_is_made_of_
         (None, None, "paula.m.aho@gmail.com", None, None, None, None),
         (None, None, "pleppavuori77@gmail.com", None, None, None, None),
         ("ville", "aho", None, None, None, None, None),
+        (None, None, "karhu88@gmail.com", None, None, None, None),
+        ("ville", "karhu", None, None, None, None, None),
+        ("sami", "karhu", None, None, None, None, None),
     )
     named = with_names_from_email(frame)
     assert named.loc[3, ["first_name", "last_name"]].tolist() == ["paula", "leppavuori"]
     assert named.loc[6, ["first_name", "last_name"]].tolist() == ["paula", "aho"], "a middle initial"
     assert named.loc[[4, 5, 7], "first_name"].isna().all(), "'perhe' (family) is no first name; 'sauna10' no name"
     assert named.loc[[4, 5, 7], "email_family"].tolist() == ["leppavuori", None, "leppavuori"], "the family's name"
+    assert named.loc[9, "email_family"] is None, "a short last name may be any word ('karhu88')"
     assert frame.loc[3, "first_name"] is None, "the records themselves are not changed"
 
 

@@ -23,6 +23,7 @@ from transforms.standardise.text import first_word
 
 _TWO_WORDS = re.compile(r"^([a-z]{2,})[._-](?:[a-z][._-])?([a-z]{2,})\d*$")
 _WORDS = re.compile(r"[a-z]+")
+FAMILY_NAME_LETTERS = 6  # the shortest last name an email is read for
 
 
 def _known(names: pd.Series) -> set[str]:
@@ -33,10 +34,11 @@ def _known(names: pd.Series) -> set[str]:
 
 def _family_name(local: str, lasts: set[str]) -> str | None:
     """A last name the user part holds: one of its words, or a word less its first or last letter (an
-    initial written without a dot: 'ttakala', 'honkih')."""
+    initial written without a dot: 'ttakala', 'honkanenm'). Names of five letters or fewer are left out:
+    many Finnish surnames are words people put in addresses for their own sake ('karhu88', 'lumi7')."""
     for word in _WORDS.findall(local):
         for candidate in (word, word[1:], word[:-1]):
-            if len(candidate) >= 4 and candidate in lasts:
+            if len(candidate) >= FAMILY_NAME_LETTERS and candidate in lasts:
                 return candidate
     return None
 
