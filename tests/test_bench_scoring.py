@@ -12,9 +12,10 @@ from hub.bench.scoring import false_merges, pairwise_scores, read_truth
 pytestmark = pytest.mark.unit
 
 
-def _records(*rows: tuple[str, str | None, str | None, str | None, str | None]) -> pd.DataFrame:
-    columns = ["unique_id", "phone", "birth_month_day", "postal_code", "email"]
-    return pd.DataFrame(rows, columns=columns).set_index("unique_id")
+def _records(*rows: tuple) -> pd.DataFrame:
+    """Rows of unique_id, phone, birth_month_day, postal_code, email and (if given) street."""
+    columns = ["unique_id", "phone", "birth_month_day", "postal_code", "email", "street"]
+    return pd.DataFrame([(*r, None)[:6] for r in rows], columns=columns).set_index("unique_id")
 
 
 def test_false_pairs_are_put_down_to_the_first_attribute_the_two_people_share_no_value_of():
@@ -32,14 +33,18 @@ def test_false_pairs_are_put_down_to_the_first_attribute_the_two_people_share_no
         # cluster c4: one person, no false pair
         ("g1", None, None, None, "g@x.fi"),
         ("g2", None, None, None, "g@x.fi"),
+        # cluster c5: H and I live in one postal code, at two homes
+        ("h1", None, None, "00100", "h@x.fi", "koivutie 2"),
+        ("i1", None, None, "00100", "h@x.fi", "koivutie 8"),
     )
-    predicted = pd.Series(["c1", "c1", "c1", "c2", "c2", "c3", "c3", "c4", "c4"], index=records.index)
-    truth = pd.Series(["A", "A", "B", "C", "D", "E", "F", "G", "G"], index=records.index)
+    predicted = pd.Series(["c1", "c1", "c1", "c2", "c2", "c3", "c3", "c4", "c4", "c5", "c5"], index=records.index)
+    truth = pd.Series(["A", "A", "B", "C", "D", "E", "F", "G", "G", "H", "I"], index=records.index)
 
     merges = false_merges(records, predicted, truth)
 
-    assert merges.pairs_by_evidence == {"phone": 1, "birth_month_day": 0, "postal_code": 2, "email": 0, "nothing": 1}
-    # 3 + 1 + 1 + 1 = 6 predicted pairs, 4 false; without the 3 told apart, 3 pairs of which 1 false
+    told = {"phone": 1, "birth_month_day": 0, "postal_code": 2, "home": 1, "email": 0, "nothing": 1}
+    assert merges.pairs_by_evidence == told
+    # 3 + 1 + 1 + 1 + 1 = 7 predicted pairs, 5 false; without the 4 told apart, 3 pairs of which 1 false
     assert merges.precision_bound == pytest.approx(1 - 1 / 3)
 
 

@@ -96,7 +96,8 @@ def golden_name_scores(golden: pd.DataFrame, predicted: pd.Series, truth: pd.Ser
 
 
 # What can tell two people's records apart, in the order a false merge is put down to: the first that does.
-TELLING_APART = ("phone", "birth_month_day", "postal_code", "email")
+# ``home`` is a record's street and postal code as standardised (two records of one home may still differ).
+TELLING_APART = ("phone", "birth_month_day", "postal_code", "home", "email")
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,9 @@ class FalseMerges:
 
 
 def false_merges(records: pd.DataFrame, predicted: pd.Series, truth: pd.Series) -> FalseMerges:
-    """``records`` by unique_id with the ``TELLING_APART`` columns; ``predicted`` and ``truth`` by unique_id."""
+    """``records`` by unique_id with the ``TELLING_APART`` columns (``street`` for the home); ``predicted`` and
+    ``truth`` by unique_id."""
+    records = records.assign(home=(records["street"] + " " + records["postal_code"]).astype(object))
     frame = records.reindex(predicted.index)[list(TELLING_APART)].assign(
         cluster=predicted.to_numpy(), person=truth.reindex(predicted.index).to_numpy()
     )
