@@ -32,6 +32,7 @@ from quality.tables import landed_tables
 from transforms.code_digest import code_digest
 from transforms.matching import clustering as clustering_module
 from transforms.matching import coherence as coherence_module
+from transforms.matching import email_names as email_names_module
 from transforms.matching import nicknames as nicknames_module
 from transforms.matching.blocking import blocking_salt, candidate_pairs, hashed_keys, keys_digest, record_keys
 from transforms.matching.clustering import ClusterInput, cluster
@@ -44,6 +45,7 @@ from transforms.matching.settings import BLOCKING_KEYS, Comparisons, MatchSettin
 from transforms.matching.stable_ids import assign_ids
 from transforms.rectification import apply_rectifications
 from transforms.source_records import raw_fingerprints, standardisation_digest, standardise, unique_ids
+from transforms.standardise import addresses as addresses_module
 from transforms.survivorship import (
     name_order_from,
     name_statistics,
@@ -271,7 +273,8 @@ def customer_xref(context: AssetExecutionContext, database: HubDatabase) -> Mate
         with database.engine().connect() as connection:
             stored = store.load_model(connection)
             comparisons = stored[1].comparisons if stored and stored[1] else Comparisons()
-            digest = code_digest((clustering_module, coherence_module, nicknames_module), repr(comparisons))
+            judges = (clustering_module, coherence_module, nicknames_module, email_names_module, addresses_module)
+            digest = code_digest(judges, repr(comparisons))
             code_unchanged = read_step_progress(connection, CLUSTERING_STEP, digest) is not None
             scope = store.clustering_scope(connection) if code_unchanged else None
             within = None if scope is None else store.stage_ids(connection, scope)

@@ -152,13 +152,16 @@ def test_a_house_number_that_differs_on_one_street_is_no_typo_of_the_address():
         ("pertti", "peltola", None, None, None, "harjurinne 10", "40790"),
         ("pertti", "peltola", None, None, None, "harjurine 6 b 2", "40790"),
         ("pertti", "peltola", None, None, None, None, "40790"),
+        ("pertti", "peltola", None, None, None, "rantatie 5 b 12", "40790"),
+        ("pertti", "peltola", None, None, None, "rantakatu 5 b 12", "40790"),
     )
-    levels = levels_of(frame, [[0, 1], [0, 2], [0, 3]])
+    levels = levels_of(frame, [[0, 1], [0, 2], [0, 3], [4, 5]])
     assert levels["address"].tolist() == [
         level("address", "another home, same postal code"),
         level("address", "same building"),
         level("address", "same postal code"),
-    ], "a postal code is all that is known of 3's home"
+        level("address", "another home, same postal code"),
+    ], "a postal code is all that is known of 3's home; two streets are not one for a shared number and flat"
 
 
 def test_one_email_under_two_owners_is_a_conflict_between_the_pair_itself():
@@ -169,6 +172,16 @@ def test_one_email_under_two_owners_is_a_conflict_between_the_pair_itself():
     )
     conflicts = hard_conflicts(levels_of(frame, [[0, 1], [0, 2]]))
     assert conflicts.tolist() == [True, False], "a household's phone or a move alone is no second owner"
+
+
+def test_one_email_given_at_another_home_in_the_postal_code_with_another_phone_has_two_owners():
+    frame = records(
+        ("matti", "virtanen", "matti.virtanen@gmail.com", "+358401111111", None, "koivutie 2", "33100"),
+        ("matti", "virtanen", "matti.virtanen@gmail.com", "+358409999999", None, "koivutie 8", "33100"),
+        ("matti", "virtanen", "matti.virtanen@gmail.com", "+358409999999", None, "koivutie 2 a 1", "33100"),
+    )
+    conflicts = hard_conflicts(levels_of(frame, [[0, 1], [0, 2]]))
+    assert conflicts.tolist() == [True, False], "another home and another phone; the same home is a household's"
 
 
 def test_birth_dates_that_differ_anywhere_across_two_clusters_keep_them_apart_but_a_day_month_swap_does_not():

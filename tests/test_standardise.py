@@ -59,6 +59,7 @@ def test_a_house_number_leaves_out_the_unit_and_the_letter():
     assert house_number("koivutie 3a") == "3"
     assert house_number("bertel jungin tie 20 c 15") == "20"
     assert house_number("kauppatori") is None
+    assert house_number("2. linja 5") == "5", "a number before the street's words is part of its name"
 
 
 def test_postal_codes_must_have_five_digits():

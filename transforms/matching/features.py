@@ -143,10 +143,12 @@ class Birth(BaseCompareFeature):
 class Address(BaseCompareFeature):
     """Street, number and postal code as one piece of evidence: households share all three.
 
-    Two addresses on one street are one building only when their house numbers agree (a unit left out
-    is not a second home): namesakes and kin live a few doors apart, and the street alone would call
-    their addresses a typo of each other. A shared postal code is two kinds of evidence: with a street
-    missing on one side it is all that is known, with two streets known it says they live apart.
+    Two addresses on one street are one building only when their street names are alike and their house
+    numbers agree, or one of them gives no number (a unit left out is not a second home): namesakes and kin
+    live a few doors apart, and the whole line alone would call their addresses a typo of each other. The
+    names are judged as the coherence rules judge homes; the whole line only where a street has no name
+    before its number. A shared postal code is two kinds of evidence: with a street missing on one side it
+    is all that is known, with two streets known it says they live apart.
     """
 
     def __init__(self, cutoffs: Comparisons, label: str = "address") -> None:
@@ -163,7 +165,7 @@ class Address(BaseCompareFeature):
         h1, h2 = per_unique(s1, house_number), per_unique(s2, house_number)
         numbers_agree = (h1.to_numpy() == h2.to_numpy()) | h1.isna().to_numpy() | h2.isna().to_numpy()
         named = (n1.fillna("").to_numpy() != "") & (n2.fillna("").to_numpy() != "")
-        alike = (_similarity(s1, s2) >= self.street_typo) | (named & (_similarity(n1, n2) >= self.street_typo))
+        alike = np.where(named, _similarity(n1, n2), _similarity(s1, s2)) >= self.street_typo
         exact = street_known & (s1.to_numpy() == s2.to_numpy()) & compatible
         building = street_known & alike & numbers_agree & compatible
         same_area = same_postcode & postcode_known

@@ -50,11 +50,14 @@ def street_name(street: str) -> str:
 
 
 def house_number(street: str) -> str | None:
-    """The house number without its unit or letter: 'hameenkatu 12 b 7' -> '12', 'koivutie 3a' -> '3'; None
-    when the street has none. Two addresses on one street are one home only if their numbers agree."""
+    """The house number without its unit or letter: 'hameenkatu 12 b 7' -> '12', 'koivutie 3a' -> '3', '2. linja
+    5' -> '5' (a number before the street's words is part of its name); None when the street has none. Two
+    addresses on one street are one home only if their numbers agree."""
+    named = False
     for word in street.split():
-        if word[0].isdigit():
+        if word[0].isdigit() and named:
             return _LEADING_DIGITS.match(word).group()
+        named = named or word[0].isalpha()
     return None
 
 
