@@ -15,7 +15,8 @@ pytestmark = pytest.mark.unit
 def _records(*rows: tuple) -> pd.DataFrame:
     """Rows of unique_id, phone, birth_month_day, postal_code, email and (if given) street."""
     columns = ["unique_id", "phone", "birth_month_day", "postal_code", "email", "street"]
-    return pd.DataFrame([(*r, None)[:6] for r in rows], columns=columns).set_index("unique_id")
+    frame = pd.DataFrame([(*r, None)[:6] for r in rows], columns=columns).set_index("unique_id")
+    return frame.assign(street_name=frame["street"].str.split(" ").str[0])
 
 
 def test_false_pairs_are_put_down_to_the_first_attribute_the_two_people_share_no_value_of():

@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 
 from hub.simulator import state
-from transforms.standardise.addresses import house_number, street_name
+from transforms.matching.coherence import homes
 from transforms.standardise.names import fold_name
-from transforms.standardise.text import per_unique
 
 
 def read_truth(systems_dir: Path) -> pd.Series:
@@ -98,7 +97,7 @@ def golden_name_scores(golden: pd.DataFrame, predicted: pd.Series, truth: pd.Ser
 
 
 # What can tell two people's records apart, in the order a false merge is put down to: the first that does.
-# ``home`` is a record's postal code, street name and house number (a flat left out is the same home).
+# ``home`` is a record's home as the home rule has it (``coherence.homes``).
 TELLING_APART = ("phone", "birth_month_day", "postal_code", "home", "email")
 
 
@@ -113,12 +112,9 @@ class FalseMerges:
 
 
 def false_merges(records: pd.DataFrame, predicted: pd.Series, truth: pd.Series) -> FalseMerges:
-    """``records`` by unique_id with the ``TELLING_APART`` columns (``street`` for the home); ``predicted`` and
-    ``truth`` by unique_id."""
-    street = records["street"].astype(object)
-    number = per_unique(street, house_number)
-    home = records["postal_code"].astype(object) + " " + per_unique(street, street_name) + " " + number
-    records = records.assign(home=home.astype(object).where(number.notna()))
+    """``records`` by unique_id with the ``TELLING_APART`` columns (``street`` and ``street_name`` for the home);
+    ``predicted`` and ``truth`` by unique_id."""
+    records = records.assign(home=homes(records))
     frame = records.reindex(predicted.index)[list(TELLING_APART)].assign(
         cluster=predicted.to_numpy(), person=truth.reindex(predicted.index).to_numpy()
     )

@@ -36,7 +36,7 @@ from rapidfuzz.distance import JaroWinkler, Levenshtein
 from transforms.matching.email_names import with_names_from_email
 from transforms.matching.nicknames import equivalent
 from transforms.matching.settings import Comparisons
-from transforms.standardise.addresses import house_number, street_name
+from transforms.standardise.addresses import house_number
 from transforms.standardise.text import first_word, per_unique
 
 # The standardised columns the judgement reads.
@@ -49,6 +49,7 @@ COHERENCE_COLUMNS = (
     "birth_month_day",
     "postal_code",
     "street",
+    "street_name",
 )
 
 
@@ -59,7 +60,16 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, list]:
 
 def _tuples(*columns: pd.Series, known: pd.Series) -> pd.Series:
     frame = pd.DataFrame({i: c.fillna("").to_numpy() for i, c in enumerate(columns)})
-    return pd.Series(list(frame.itertuples(index=False, name=None)), dtype=object).where(known.to_numpy())
+    values = pd.Series(list(frame.itertuples(index=False, name=None)), index=known.index, dtype=object)
+    return values.where(known.to_numpy())
+
+
+def homes(records: pd.DataFrame) -> pd.Series:
+    """Each record's home as (postal code, street name, house number), missing where any of them is unknown:
+    what the home rule holds two clusters' records against (a flat left out is the same home)."""
+    names, postal_code = records["street_name"], records["postal_code"]
+    number = per_unique(records["street"], house_number)
+    return _tuples(postal_code, names, number, known=number.notna() & postal_code.notna() & names.fillna("").ne(""))
 
 
 @dataclass
@@ -97,10 +107,7 @@ class Identities:
         birth, self.births = _codes(_tuples(date, md, known=md.notna()))
         phone, self.phones = _codes(records["phone"])
         postal, _ = _codes(records["postal_code"])
-        street, postal_code = records["street"], records["postal_code"]
-        street_names, number = per_unique(street, street_name), per_unique(street, house_number)
-        whole = number.notna() & postal_code.notna() & street_names.fillna("").ne("")
-        home, self.homes = _codes(_tuples(postal_code, street_names, number, known=whole))
+        home, self.homes = _codes(homes(records))
         codes = (name, birth, phone, postal, home, first_code)
         self._per_record = list(zip(*(c.tolist() for c in codes), strict=True))  # lists index fast, arrays slowly
         self._judged: dict[tuple[str, int, int], bool] = {}
