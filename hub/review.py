@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from hub import golden_store as store
 from hub.schema import customer_xref, match_model, match_override, match_pair, source_record
 from hub.storage import read_frame
-from transforms.matching.labels import Labels, patterns, teaching_order
+from transforms.matching.labels import Labels, corroborated, patterns, teaching_order
 from transforms.matching.levels import LEVELS
 from transforms.matching.model import MatchModel
 
@@ -63,9 +63,10 @@ SHOWN_FIELDS = [
 ]
 
 
-def _pending(connection: sa.Connection) -> pd.DataFrame:
+def _pending(connection: sa.Connection, held_back: bool = False) -> pd.DataFrame:
     """Possible matches that sit in different customers and no steward has decided yet, with the
-    number of records of each side's customer."""
+    number of records of each side's customer: those whose evidence is corroborated
+    (``labels.corroborated``), or with ``held_back`` the others."""
     pair, decided = match_pair.c, match_override.c
     left, right = customer_xref.alias("l"), customer_xref.alias("r")
     joined = (
@@ -81,6 +82,8 @@ def _pending(connection: sa.Connection) -> pd.DataFrame:
         .order_by(pair.left_id, pair.right_id)
     )
     pending = read_frame(connection, query)
+    judged = corroborated(_levels(pending))
+    pending = pending[~judged if held_back else judged].reset_index(drop=True)
     xref = customer_xref.c
     sizes = read_frame(
         connection, sa.select(xref.customer_id, sa.func.count().label("records")).group_by(xref.customer_id)
@@ -115,18 +118,20 @@ def one_per_customer_pair(pending: pd.DataFrame, order: np.ndarray) -> np.ndarra
     return order[~customers.duplicated().to_numpy()]
 
 
-def queue_size(engine: sa.Engine) -> int:
-    """How many decisions wait for a steward: pairs of customers with a possible match between them."""
+def queue_size(engine: sa.Engine, held_back: bool = False) -> int:
+    """How many decisions wait for a steward: pairs of customers with a possible match between them (with
+    ``held_back``, how many are held back as resting on one kind of evidence)."""
     with engine.connect() as connection:
-        pending = _pending(connection)
+        pending = _pending(connection, held_back)
     return len(one_per_customer_pair(pending, np.arange(len(pending))))
 
 
-def review_queue(engine: sa.Engine, limit: int = 20) -> list[ReviewItem]:
+def review_queue(engine: sa.Engine, limit: int = 20, held_back: bool = False) -> list[ReviewItem]:
     """Pairs for a steward, the one whose decision would teach the model most first
-    (``transforms.matching.labels.teaching_order``), one per pair of customers."""
+    (``transforms.matching.labels.teaching_order``), one per pair of customers; with ``held_back`` the
+    pairs held back, resting on one kind of evidence."""
     with engine.connect() as connection:
-        pending = _pending(connection)
+        pending = _pending(connection, held_back)
         pending_patterns = patterns(_levels(pending))
         decided = _decided_patterns(connection)
         order = teaching_order(

@@ -1,5 +1,10 @@
-"""The Dagster definitions load, and their asset keys do not change by accident."""
+"""The Dagster definitions load, from the code location `workspace.yaml` names too, and their asset keys do
+not change by accident."""
 
+import importlib
+from pathlib import Path
+
+import yaml
 from dagster import Definitions, RunRequest, build_sensor_context
 
 from hub.asset_keys import access_key, consent_key, golden_key, landing_key, publish_key, segments_key
@@ -48,6 +53,18 @@ def test_definitions_load_with_every_landing_asset_and_its_checks(tmp_path):
     assert graph.get(publish_key("deliveries")).parent_keys == {segments_key("audiences")}
     assert defs.resolve_job_def(PIPELINE_JOB).name == PIPELINE_JOB
     assert defs.resolve_schedule_def("daily_hub_pipeline").cron_schedule == "0 3 * * *"
+
+
+def test_the_workspace_file_names_loadable_definitions():
+    """What `make dagster` (and `dagster definitions validate -w workspace.yaml`) loads: every code location's
+    module and attribute exist and hold definitions Dagster accepts."""
+    workspace = yaml.safe_load((Path(__file__).parents[1] / "workspace.yaml").read_text())
+    locations = [entry["python_module"] for entry in workspace["load_from"]]
+    assert locations
+    for location in locations:
+        defs = getattr(importlib.import_module(location["module_name"]), location["attribute"])
+        assert isinstance(defs, Definitions)
+        Definitions.validate_loadable(defs)
 
 
 def test_loyalty_sensor_asks_for_a_run_once_per_new_drop(simulator, tmp_path, make_settings):

@@ -7,13 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_assets
+from typer.testing import CliRunner
 
 from hub import golden_store as store
-from hub import storage
+from hub import schema, storage
+from hub.cli import app
 from hub.review import decide, labels_changed, one_per_customer_pair, queue_size, read_labels, review_queue
 from transforms.matching.engine import score_pairs
 from transforms.matching.features import LEVELS
-from transforms.matching.labels import Labels, pattern_corrections, patterns, teaching_order
+from transforms.matching.labels import Labels, corroborated, pattern_corrections, patterns, teaching_order
 from transforms.matching.model import MatchModel, fit
 from transforms.matching.settings import MatchSettings
 
@@ -168,3 +170,61 @@ def test_the_queue_asks_once_per_pair_of_customers_in_teaching_order():
     # 1 and 0 and 2 all ask whether A and B are one person: the first in the order stands for them; a record
     # in no customer yet (x1) is its own question.
     assert one_per_customer_pair(pending, order).tolist() == [1, 4, 3]
+
+
+@pytest.mark.unit
+def test_only_pairs_with_two_kinds_of_evidence_are_asked():
+    rows = [  # first_name, last_name, email, phone, birth, address
+        (3, 3, 0, -1, -1, -1),  # one name, two emails, nothing else known: nothing to weigh
+        (3, 3, -1, -1, -1, -1),
+        (1, 3, 0, 0, -1, 0),  # everything else differs
+        (-1, -1, 3, -1, -1, -1),  # no names, one email
+        (-1, -1, -1, 2, -1, -1),  # no names, one phone
+        (3, 3, 0, -1, -1, 2),  # a name and the same postal code
+        (1, 3, -1, -1, 2, -1),  # a name and the same day and month of birth
+        (0, 3, 3, -1, -1, -1),  # a last name and an email
+        (-1, -1, 3, 2, -1, -1),  # no names, but an email and a phone
+    ]
+    levels = pd.DataFrame(rows, columns=list(LEVELS))
+    assert corroborated(levels).tolist() == [False] * 5 + [True] * 4
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize("piped_backend", ["duckdb"], indirect=True)
+def test_a_possible_match_on_names_alone_is_held_back_from_the_queue(piped_settings):
+    """Two possible matches between customers: one whose records share only names is not asked (and is
+    listed with ``held_back``), one that shares a phone as well is."""
+    engine = storage.engine(piped_settings.database_url)
+    links = _xref(piped_settings.database_url)
+    first = links.groupby(links).head(1)  # one record of each customer
+    (a, b, c, d) = sorted(first.index[:4])
+    names_only, with_phone = (3, 3, 0, -1, -1, -1), (3, 3, 0, 2, -1, -1)
+    table = schema.match_pair
+    with engine.begin() as connection:
+        for left, right in ((a, b), (c, d)):
+            connection.execute(table.delete().where(table.c.left_id == left, table.c.right_id == right))
+        for (left, right), levels in (((a, b), names_only), ((c, d), with_phone)):
+            connection.execute(
+                table.insert().values(
+                    left_id=left,
+                    right_id=right,
+                    **{f"level_{f}": level for f, level in zip(LEVELS, levels, strict=True)},
+                    **{f"weight_{f}": 0.0 for f in LEVELS},
+                    match_weight=0.0,
+                    match_probability=0.5,
+                    outcome="possible",
+                    conflict=False,
+                    scored_at=pd.Timestamp("2026-11-01"),
+                )
+            )
+    asked = {(i.left_id, i.right_id) for i in review_queue(engine, 100_000)}
+    held = {(i.left_id, i.right_id) for i in review_queue(engine, 100_000, held_back=True)}
+    assert (c, d) in asked and (a, b) not in asked
+    assert (a, b) in held and (c, d) not in held
+    assert queue_size(engine) == len(asked) and queue_size(engine, held_back=True) == len(held)
+    env = {**piped_settings.environment(), "COLUMNS": "200"}
+    listed = CliRunner().invoke(app, ["--role", "steward", "review", "--limit", "100000"], env=env)
+    held_listed = CliRunner().invoke(app, ["--role", "steward", "review", "--held-back", "--limit", "100000"], env=env)
+    assert listed.exit_code == held_listed.exit_code == 0, listed.output + held_listed.output
+    assert c in listed.output and a not in listed.output and f"{len(held):,} more possible matches" in listed.output
+    assert a in held_listed.output and c not in held_listed.output

@@ -210,6 +210,7 @@ def _run_profile(
         "mistakes": _mistakes(records, xref.reindex(ids), truth),
         "false_merges": asdict(false_merges(records.set_index("unique_id"), xref.reindex(ids), truth)),
         "review_queue": queue_size(engine),
+        "review_held_back": queue_size(engine, held_back=True),
         "golden_names": asdict(
             golden_name_scores(golden_names.set_index("customer_id"), xref.reindex(ids), truth, systems)
         ),
@@ -259,6 +260,7 @@ def _cells(report: dict, matcher: str, scores: dict) -> dict[str, str]:
         "exact": f"{scores['exact_clusters']:.4f}",
         "clusters": f"{scores['clusters']:,}",
         "review queue": f"{report['review_queue']:,}" if matcher == "hub" else "-",
+        "held back": f"{report['review_held_back']:,}" if matcher == "hub" else "-",
         "secs": f"{scores['seconds']:.1f}",
         "peak MB": f"{scores['peak_rss_mb']:,.0f}",
     }
@@ -270,7 +272,8 @@ def _print_scores(summary: dict, console: Console) -> None:
         title=f"Matching quality by simulator profile, {summary['persons']:,} persons",
         caption=(
             "exact: share of people whose records form exactly one cluster; review queue: pairs waiting for a "
-            "steward; secs and peak MB: matching only"
+            "steward; held back: possible matches not asked, resting on one kind of evidence; secs and peak MB: "
+            "matching only"
         ),
     )
     quality.add_column("")
@@ -279,7 +282,7 @@ def _print_scores(summary: dict, console: Console) -> None:
         for matcher, scores in report["scores"].items():
             quality.add_column(f"{name}\n{matcher}", justify="right")
             columns.append(_cells(report, matcher, scores))
-    for label in ("records", "precision", "recall", "F1", "exact", "clusters", "review queue", "secs", "peak MB"):
+    for label in columns[0] if columns else ():  # in the order ``_cells`` gives them
         quality.add_row(label, *(cells[label] for cells in columns))
     console.print(quality)
 

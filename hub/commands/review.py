@@ -12,8 +12,19 @@ app = typer.Typer(help="Possible matches for a steward to decide.", no_args_is_h
 
 
 @app.callback(invoke_without_command=True)
-def review_list(ctx: typer.Context, limit: int = typer.Option(20)) -> None:
+def review_list(
+    ctx: typer.Context,
+    limit: int = typer.Option(20),
+    held_back: bool = typer.Option(
+        False, "--held-back", help="List instead the possible matches not asked: one kind of evidence alone."
+    ),
+) -> None:
     """List possible matches with the evidence for and against each, the most instructive first.
+
+    Only pairs whose records agree on two kinds of evidence or more (a name, an email, a phone, a birth
+    date, an address) are asked: a shared name alone, or two nameless records sharing only an email or a
+    phone, give a steward nothing to weigh, and a decision on one teaches nothing about the next. They
+    stay apart; `--held-back` lists them.
 
     Every decision is a label the next run learns from: it corrects the score of every pair with the
     same levels (its pattern). So a pair comes first when the model is unsure of it (the entropy of its
@@ -27,10 +38,11 @@ def review_list(ctx: typer.Context, limit: int = typer.Option(20)) -> None:
     import pandas as pd
 
     from hub import storage
-    from hub.review import SHOWN_FIELDS, review_queue
+    from hub.review import SHOWN_FIELDS, queue_size, review_queue
 
     reader = require(ctx, "mdm.source_record", "mdm.match_pair")
-    items = review_queue(storage.engine(load_settings().database_url), limit)
+    engine = storage.engine(load_settings().database_url)
+    items = review_queue(engine, limit, held_back)
     if not items:
         console.print("Nothing to review.")
     for item in items:
@@ -50,6 +62,9 @@ def review_list(ctx: typer.Context, limit: int = typer.Option(20)) -> None:
             table.add_row(f"[dim]{evidence.feature}[/dim]", f"[dim]{evidence.level}[/dim]", f"{evidence.weight:+.1f}")
         console.print(table)
     console.print("Decide with `hub --role steward review accept LEFT RIGHT` (or `reject`).")
+    if not held_back:
+        held = queue_size(engine, held_back=True)
+        console.print(f"{held:,} more possible matches rest on one kind of evidence and are not asked (`--held-back`).")
 
 
 def _decide(ctx: typer.Context, left: str, right: str, accept: bool, reason: str | None) -> None:

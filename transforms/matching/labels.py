@@ -64,6 +64,22 @@ def patterns(levels: pd.DataFrame) -> np.ndarray:
     return code
 
 
+def corroborated(levels: pd.DataFrame) -> np.ndarray:
+    """Pairs whose records agree, at least in part, on two kinds of evidence or more: a name (either part),
+    an email, a phone, a birth date, an address.
+
+    The review queue asks only about these. A possible match resting on one kind alone (a shared name whose
+    other fields differ or are missing, or two nameless records sharing an email or a phone) gives a steward
+    nothing to weigh that the model has not weighed already, and a decision on one teaches nothing about the
+    next: its pattern stays as uncertain as it was (in the simulator about two in three name-only pairs are
+    one person however many are decided), so each would need a decision of its own, on no evidence. At
+    400,000 persons they were two thirds of the queue.
+    """
+    names = (levels["first_name"].to_numpy() > 0) | (levels["last_name"].to_numpy() > 0)
+    contacts = (levels[["email", "phone", "birth", "address"]].to_numpy() > 0).sum(axis=1)
+    return names.astype(int) + contacts >= 2
+
+
 def positions_in(pairs: np.ndarray, labels: Labels) -> np.ndarray:
     """For each label, the row of ``pairs`` holding the same pair, or -1 when blocking never proposed it."""
     if not len(labels) or not len(pairs):
