@@ -73,7 +73,7 @@ def corroborated(levels: pd.DataFrame) -> np.ndarray:
     nothing to weigh that the model has not weighed already, and a decision on one teaches nothing about the
     next: its pattern stays as uncertain as it was (in the simulator about two in three name-only pairs are
     one person however many are decided), so each would need a decision of its own, on no evidence. At
-    400,000 persons they were two thirds of the queue.
+    400,000 persons they were three quarters of the queue (18,756 of 24,139 questions).
     """
     names = (levels["first_name"].to_numpy() > 0) | (levels["last_name"].to_numpy() > 0)
     contacts = (levels[["email", "phone", "birth", "address"]].to_numpy() > 0).sum(axis=1)
