@@ -265,6 +265,27 @@ def test_another_familys_name_in_a_nameless_records_email_makes_a_shared_phone_a
     assert levels.loc[1, ["phone", "address"]].tolist() == [level("phone", "exact"), level("address", "exact")]
 
 
+def test_a_nameless_records_email_of_one_first_name_joins_it_to_that_member_of_the_household():
+    # Ari and Tiina give one phone and one home; the nameless order with 'tiina95@' is Tiina's. A word is a
+    # name when two records use it, and a first name when more use it so than as a last name ('aho tiina' is
+    # one record's swap). 'lumi7' names no one: no record is called Lumi.
+    frame = records(
+        ("ari", "harju", None, "+358449996549", None, "haahkatie 5", "70130"),
+        ("tiina", "harju", None, "+358449996549", None, "haahkatie 5", "70130"),
+        (None, None, "tiina95@gmail.com", "+358449996549", None, "haahkatie 5", "70130"),
+        ("tiina", "aho", None, None, None, None, None),
+        ("aho", "tiina", None, None, None, None, None),
+        (None, None, "lumi7@gmail.com", None, None, None, None),
+    )
+    named = with_names_from_email(frame)
+    assert named.loc[2, ["first_name", "last_name"]].tolist() == ["tiina", None]
+    assert named.loc[5, "first_name"] is None
+    levels = levels_of(named, [[0, 2], [1, 2]])
+    assert levels.loc[0, ["phone", "address"]].tolist() == [MISSING, MISSING], "Ari's household, not Ari"
+    assert levels.loc[1, "first_name"] == level("first_name", "exact")
+    assert levels.loc[1, ["phone", "address"]].tolist() == [level("phone", "exact"), level("address", "exact")]
+
+
 # Missed merges --------------------------------------------------------------------------------------------
 
 

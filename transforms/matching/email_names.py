@@ -9,8 +9,11 @@ that holds only a last name the records use, alone or beside an initial or anoth
 ('ylijokinummi20', 'ttakala', 'e.rosenblad', 'perhe.alanen'), names the family but not the member:
 the record stays nameless and gets that name as ``email_family``, evidence against only, so that
 another family's phone or home it shares is not taken for its owner's (a family's address is
-everyone's in it, so the name is no evidence for any one of them). Anything else ('sauna10') names
-no one.
+everyone's in it, so the name is no evidence for any one of them). A user part that is one first name
+the records use, of four letters or more and more often a first name than a last name (some records
+carry their names swapped), with or without digits ('tiina95'), names its owner's first name: a
+household's phone and home then join the account to that member, not to whoever else lives there.
+Anything else ('sauna10') names no one.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from transforms.standardise.text import first_word
 _TWO_WORDS = re.compile(r"^([a-z]{2,})[._-](?:[a-z][._-])?([a-z]{2,})\d*$")
 _WORDS = re.compile(r"[a-z]+")
 FAMILY_NAME_LETTERS = 6  # the shortest last name an email is read for
+FIRST_NAME_LETTERS = 4  # the shortest first name a one-word user part is read as
+_ONE_WORD = re.compile(rf"^([a-z]{{{FIRST_NAME_LETTERS},}})\d*$")
 
 
-def _known(names: pd.Series) -> set[str]:
+def _known(uses: dict[str, int]) -> set[str]:
     """Names used by at least two records: a single record's typo is not a name."""
-    counts = names.dropna().value_counts()
-    return set(counts.index[counts >= 2])
+    return {name for name, count in uses.items() if count >= 2}
 
 
 def _family_name(local: str, lasts: set[str]) -> str | None:
@@ -55,8 +59,9 @@ def with_names_from_email(records: pd.DataFrame) -> pd.DataFrame:
     nameless = borrows_names(records)
     if not nameless.any():
         return records
-    firsts = _known(first_word(records["first_name"]))
-    lasts = _known(records["last_name"])
+    first_uses = first_word(records["first_name"]).value_counts().to_dict()
+    last_uses = records["last_name"].value_counts().to_dict()
+    firsts, lasts = _known(first_uses), _known(last_uses)
 
     def read(local: str) -> tuple[str | None, str | None]:
         words = _TWO_WORDS.match(local)
@@ -66,6 +71,13 @@ def with_names_from_email(records: pd.DataFrame) -> pd.DataFrame:
                 return a, b
             if b in firsts and a in lasts:
                 return b, a
+        word = _ONE_WORD.match(local)
+        if (
+            word is not None
+            and word.group(1) in firsts
+            and first_uses.get(word.group(1), 0) > last_uses.get(word.group(1), 0)
+        ):
+            return word.group(1), None
         return None, None
 
     locals_ = records.loc[nameless, "email_local"]
