@@ -72,12 +72,9 @@ def with_names_from_email(records: pd.DataFrame) -> pd.DataFrame:
             if b in firsts and a in lasts:
                 return b, a
         word = _ONE_WORD.match(local)
-        if (
-            word is not None
-            and word.group(1) in firsts
-            and first_uses.get(word.group(1), 0) > last_uses.get(word.group(1), 0)
-        ):
-            return word.group(1), None
+        name = word.group(1) if word is not None else None
+        if name in firsts and first_uses[name] > last_uses.get(name, 0):
+            return name, None
         return None, None
 
     locals_ = records.loc[nameless, "email_local"]
