@@ -286,6 +286,29 @@ def test_a_nameless_records_email_of_one_first_name_joins_it_to_that_member_of_t
     assert levels.loc[1, ["phone", "address"]].tolist() == [level("phone", "exact"), level("address", "exact")]
 
 
+def test_siblings_named_alike_each_named_by_their_own_email_are_two_people():
+    # Hannu and Hanna Kaikkonen, Marja and Markus Lehtola: one home, one household phone, first names a
+    # letter or a pet form apart, but each gave an email with their own first name in it ('kaikkonen.hanna',
+    # the glued 'markuslehtola'). Jukka's 'jukkis' is his pet form, Tapani's second record a typo with his own
+    # email, Antero's swapped fields: the same person each time.
+    home = ("+358405837051", None, "maakatu 2", "00100")
+    frame = records(
+        ("hannu", "kaikkonen", "hannu.kaikkonen@luukku.com", *home),
+        ("hanna", "kaikkonen", "kaikkonen.hanna@yahoo.com", *home),
+        ("marja", "lehtola", "marja_lehtola@gmail.com", *home),
+        ("markus", "lehtola", "markuslehtola1957@gmail.com", *home),
+        ("jukka", "sainio", "jukka.sainio@gmail.com", *home),
+        ("jukkis", "sainio", "jukkis_sainio@gmail.com", *home),
+        ("tapani", "ojala", "tapani.ojala@gmail.com", *home),
+        ("tpani", "ojala", "tapani.ojala@hotmail.com", *home),
+        ("antero", "salo", "antero.salo@gmail.com", *home),
+        ("salo", "antti", "salo.antti@gmail.com", *home),
+    )
+    levels = levels_of(frame, [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]])
+    different, close = level("first_name", "different"), level("first_name", "nickname or close")
+    assert levels["first_name"].tolist() == [different, different, close, close, close]
+
+
 # Missed merges --------------------------------------------------------------------------------------------
 
 

@@ -7,6 +7,8 @@ computed for whole arrays at once with rapidfuzz, not pair by pair in Python.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import recordlinkage
@@ -16,7 +18,7 @@ from recordlinkage.base import BaseCompareFeature
 
 from transforms.matching.emails import EMAIL_PARTS, with_email_parts
 from transforms.matching.levels import LEVELS, MISSING
-from transforms.matching.nicknames import equivalent
+from transforms.matching.nicknames import SURE_PET_FORM_LETTERS, equivalent
 from transforms.matching.owners import shared_by_several
 from transforms.matching.settings import Comparisons
 from transforms.standardise.addresses import house_number
@@ -212,8 +214,10 @@ def _in_context(levels: pd.DataFrame, records: pd.DataFrame, pairs: np.ndarray, 
     So is an email or phone that several people use (``owners``) between records without names, or
     with first names only close to each other (siblings named alike). A last name that differs
     between records with the same first name and an email or phone of their own is a name replaced
-    at marriage: no evidence against.
+    at marriage: no evidence against. First names only close to each other, each named by its own
+    record's email, are two people's: different (``_first_names_each_in_own_email``).
     """
+    levels.loc[_first_names_each_in_own_email(records, pairs, levels["first_name"].to_numpy()), "first_name"] = 0
     first, last = levels["first_name"].to_numpy(), levels["last_name"].to_numpy()
     another_family = (first == 0) | _other_family_in_email(records, pairs)
     for feature in CONTACT_FEATURES:
@@ -227,6 +231,46 @@ def _in_context(levels: pd.DataFrame, records: pd.DataFrame, pairs: np.ndarray, 
     )
     levels.loc[(first == _top("first_name")) & (last == 0) & own_contact, "last_name"] = MISSING
     return levels
+
+
+_EMAIL_WORDS = re.compile(r"[a-z]+")
+
+
+def _names_own_first(first: str, last: object, local: object) -> bool:
+    """Whether an email's user part names its record's first name: as one of its words ('hanna.jokinen',
+    'jokinen.hanna84', 'hanna.ja.pekka') or glued to the record's last name ('kaisuvainioluoto')."""
+    if not isinstance(local, str):
+        return False
+    words = _EMAIL_WORDS.findall(local)
+    return first in words or (isinstance(last, str) and "".join(words).startswith(first + last.replace(" ", "")))
+
+
+def _first_names_each_in_own_email(records: pd.DataFrame, pairs: np.ndarray, first_level: np.ndarray) -> np.ndarray:
+    """Pairs whose first names are only close ('Hanna' and 'Hannu', 'Marja' and 'Markus') while each record's
+    email names its own first name: each name is confirmed by the address its owner chose, so they are two
+    people's names, not one typed two ways. Siblings and spouses named alike share a home, a phone, a surname;
+    this keeps those from joining them. Names of one person are left alone: the listed nicknames and pet
+    forms sharing four letters ('Jukkis', 'Jukka'), and a name typed into the other's last-name field."""
+    out = np.zeros(len(pairs), dtype=bool)
+    close = np.flatnonzero(first_level == 1)
+    if not len(close):
+        return out
+    firsts, lasts, locals_ = (records[c].to_numpy(object) for c in ("first_name", "last_name", "email_local"))
+    for k in close:
+        i, j = pairs[k]
+        if not (isinstance(firsts[i], str) and isinstance(firsts[j], str)):
+            continue  # close to a name in the other's last-name field
+        a, b = firsts[i].split(" ")[0], firsts[j].split(" ")[0]
+        swapped = (isinstance(lasts[j], str) and a in lasts[j].split()) or (
+            isinstance(lasts[i], str) and b in lasts[i].split()
+        )
+        out[k] = (
+            not swapped
+            and not equivalent(a, b, SURE_PET_FORM_LETTERS)
+            and _names_own_first(a, lasts[i], locals_[i])
+            and _names_own_first(b, lasts[j], locals_[j])
+        )
+    return out
 
 
 def _other_family_in_email(records: pd.DataFrame, pairs: np.ndarray) -> np.ndarray:

@@ -98,11 +98,17 @@ def _build() -> dict[str, frozenset[str]]:
 _EQUIVALENTS = _build()
 
 
-def equivalent(a: str, b: str) -> bool:
+PET_FORM_LETTERS = 3  # a pet form starts like its name ('Jartsa' of 'Jari')
+SURE_PET_FORM_LETTERS = 4  # ... and surely so when it shares four ('Jukkis' of 'Jukka', not 'Marja' of 'Markus')
+
+
+def equivalent(a: str, b: str, shared: int = PET_FORM_LETTERS) -> bool:
     """True when ``a`` and ``b`` (folded first names) can be the same person's name.
 
     Beyond the table, a short name that starts like a longer one is taken as its pet form
-    ('Sakke' for 'Sakari', 'Jartsa' for 'Jari'): Finnish nicknames are mostly built that way.
+    ('Sakke' for 'Sakari', 'Jartsa' for 'Jari'): Finnish nicknames are mostly built that way. Three
+    letters in common also pair names that are not ('Marja', 'Markus'); ``shared=4`` asks for the
+    surer pet forms only.
     """
     if a == b:
         return True
@@ -110,4 +116,4 @@ def equivalent(a: str, b: str) -> bool:
     if group is not None and b in group:
         return True
     short, long = sorted((a, b), key=len)
-    return 3 <= len(short) <= 5 and len(long) > len(short) and short[:3] == long[:3]
+    return 3 <= len(short) <= 5 and len(long) > len(short) and short[:shared] == long[:shared]
