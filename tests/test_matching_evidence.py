@@ -286,6 +286,25 @@ def test_a_nameless_records_email_of_one_first_name_joins_it_to_that_member_of_t
     assert levels.loc[1, ["phone", "address"]].tolist() == [level("phone", "exact"), level("address", "exact")]
 
 
+def test_a_households_email_on_a_nameless_account_does_not_say_which_member_it_is():
+    # Niilo's loyalty card carries the couple's 'tuula.ja.niilo@' and the family's 'perhe.haukkasto@'; the
+    # nameless webshop accounts with those addresses may be Tuula's. 'sammakko77@' names no one and no
+    # family: the account with it is its cardholder's.
+    frame = records(
+        ("niilo", "haukkasto", "tuula.ja.niilo@suomi24.fi", None, None, None, None),
+        (None, None, "tuula.ja.niilo@suomi24.fi", None, None, None, None),
+        ("niilo", "haukkasto", "perhe.haukkasto@gmail.com", None, None, None, None),
+        (None, None, "perhe.haukkasto@gmail.com", None, None, None, None),
+        ("tuula", "haukkasto", "sammakko77@gmail.com", None, None, None, None),
+        (None, None, "sammakko77@gmail.com", None, None, None, None),
+        ("tuula", "haukkasto", None, None, None, None, None),
+    )
+    named = with_names_from_email(frame)
+    assert named["email_household"].tolist() == [False, True, False, True, False, False, False]
+    levels = levels_of(named, [[0, 1], [2, 3], [4, 5]])
+    assert levels["email"].tolist() == [MISSING, MISSING, level("email", "exact")]
+
+
 def test_siblings_named_alike_each_named_by_their_own_email_are_two_people():
     # Hannu and Hanna Kaikkonen, Marja and Markus Lehtola: one home, one household phone, first names a
     # letter or a pet form apart, but each gave an email with their own first name in it ('kaikkonen.hanna',

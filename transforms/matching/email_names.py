@@ -9,7 +9,9 @@ that holds only a last name the records use, alone or beside an initial or anoth
 ('ylijokinummi20', 'ttakala', 'e.rosenblad', 'perhe.alanen'), names the family but not the member:
 the record stays nameless and gets that name as ``email_family``, evidence against only, so that
 another family's phone or home it shares is not taken for its owner's (a family's address is
-everyone's in it, so the name is no evidence for any one of them). A user part that is one first name
+everyone's in it, so the name is no evidence for any one of them). Such an address, or one naming two
+people ('tuula.ja.niilo'), is the household's (``email_household``): the same address on a member's
+record does not say the account is that member's. A user part that is one first name
 the records use, of four letters or more and more often a first name than a last name (some records
 carry their names swapped), with or without digits ('tiina95'), names its owner's first name: a
 household's phone and home then join the account to that member, not to whoever else lives there.
@@ -85,6 +87,9 @@ def with_names_from_email(records: pd.DataFrame) -> pd.DataFrame:
     family = pd.Series(None, index=records.index, dtype=object)
     unnamed = locals_[last[nameless].isna().to_numpy()]
     family[unnamed.index] = unnamed.map({v: _family_name(v, lasts) for v in unnamed.unique()})
+    couple = pd.Series(False, index=records.index)
+    couple[unnamed.index] = unnamed.map({v: len(set(_WORDS.findall(v)) & firsts) >= 2 for v in unnamed.unique()})
     out = records.copy(deep=False)  # the name columns are replaced, not written into: the caller's stay
     out["first_name"], out["last_name"], out["email_family"] = first, last, family
+    out["email_household"] = family.notna() | couple
     return out

@@ -215,9 +215,11 @@ def _in_context(levels: pd.DataFrame, records: pd.DataFrame, pairs: np.ndarray, 
     with first names only close to each other (siblings named alike). A last name that differs
     between records with the same first name and an email or phone of their own is a name replaced
     at marriage: no evidence against. First names only close to each other, each named by its own
-    record's email, are two people's: different (``_first_names_each_in_own_email``).
+    record's email, are two people's: different (``_first_names_each_in_own_email``). A nameless
+    record's email that is a household's says nothing about which member it is.
     """
     levels.loc[_first_names_each_in_own_email(records, pairs, levels["first_name"].to_numpy()), "first_name"] = 0
+    levels.loc[_a_households_email(records, pairs), "email"] = MISSING
     first, last = levels["first_name"].to_numpy(), levels["last_name"].to_numpy()
     another_family = (first == 0) | _other_family_in_email(records, pairs)
     for feature in CONTACT_FEATURES:
@@ -231,6 +233,15 @@ def _in_context(levels: pd.DataFrame, records: pd.DataFrame, pairs: np.ndarray, 
     )
     levels.loc[(first == _top("first_name")) & (last == 0) & own_contact, "last_name"] = MISSING
     return levels
+
+
+def _a_households_email(records: pd.DataFrame, pairs: np.ndarray) -> np.ndarray:
+    """Pairs with a nameless record whose email is a household's (``email_names``: 'perhe.alanen', 'tuula.ja.niilo'):
+    the same address on the other record says the account is the household's, not whose in it."""
+    if "email_household" not in records:
+        return np.zeros(len(pairs), dtype=bool)
+    household = records["email_household"].to_numpy(bool)
+    return household[pairs[:, 0]] | household[pairs[:, 1]]
 
 
 _EMAIL_WORDS = re.compile(r"[a-z]+")
