@@ -3,9 +3,9 @@
 Matching is incremental by default: records whose standardised fingerprint changed since they were
 last matched are compared with all others, and stored pairs of the rest are kept. A full rebuild
 re-scores every pair with the same model (and gives the same clusters); ``refit`` re-estimates the
-model itself. Clustering redoes only the parts of the match graph that changed (everything once when its
-code changed), survivorship only the customers whose records changed; both give what redoing everything
-would.
+model itself, as a run does once after matching's code or settings changed. Clustering redoes only the
+parts of the match graph that changed (everything once when its code changed), survivorship only the
+customers whose records changed; both give what redoing everything would.
 """
 
 import hashlib
@@ -38,7 +38,7 @@ from transforms.matching.blocking import blocking_salt, candidate_pairs, hashed_
 from transforms.matching.clustering import ClusterInput, cluster
 from transforms.matching.coherence import COHERENCE_COLUMNS
 from transforms.matching.email_names import borrows_names, with_names_from_email
-from transforms.matching.engine import score_pairs
+from transforms.matching.engine import score_pairs, scoring_digest
 from transforms.matching.labels import Labels
 from transforms.matching.model import MatchModel
 from transforms.matching.settings import BLOCKING_KEYS, Comparisons, MatchSettings
@@ -57,6 +57,7 @@ from transforms.survivorship import (
 
 DEFAULT_MATCHING = "matching.toml"
 CLUSTERING_STEP = "customer_xref"  # the code it last clustered with (``hub.step_progress``)
+MATCHING_STEP = "match_pairs"  # the code and settings it last scored pairs with
 
 
 class MatchingConfig(Config):
@@ -154,7 +155,7 @@ def match_pairs(context: AssetExecutionContext, config: MatchingConfig, database
         full = config.full_rebuild or model is None
         pairs, touching = candidates(records, settings, full, database)
         scored, fitted = score_pairs(records, pairs, model, settings, labels)
-        save_matching(database, records, scored, None if model else (fitted, settings), touching)
+        save_matching(database, records, scored, settings, None if model else fitted, touching)
     context.log.info(f"scored {len(scored):,} candidate pairs ({'full' if full else 'incremental'})")
     return meter.result(
         **matching_summary(records, scored, full, touching, model is None), decisions_learned=len(labels)
@@ -171,9 +172,10 @@ def load_matching(
         model, stored = store.load_model(connection) or (None, None)
         labels = read_labels(connection, pd.Index(records["unique_id"]))
         relearn = model is not None and labels_changed(connection, model, labels)
-    settings = matching_settings(config, stored)
-    if config.refit or config.settings_file or stored is None or not model.current or relearn:
-        model = None  # fit again: asked to, other settings, settings not kept, levels or decisions changed since
+        settings = matching_settings(config, stored)
+        upgraded = read_step_progress(connection, MATCHING_STEP, scoring_digest(settings)) is None
+    if config.refit or config.settings_file or stored is None or not model.current or relearn or upgraded:
+        model = None  # fit again: asked to, other settings, settings not kept, levels, decisions or code changed
     return records, model, settings, labels
 
 
@@ -224,16 +226,19 @@ def save_matching(
     database: HubDatabase,
     records: pd.DataFrame,
     scored: pd.DataFrame,
-    fitted: tuple[MatchModel, MatchSettings] | None,
+    settings: MatchSettings,
+    fitted: MatchModel | None,
     touching: list[str] | None,
 ) -> None:
-    """Store the scored pairs (and a newly fitted model) in one transaction; forget pairs of records gone."""
+    """Store the scored pairs (and a newly fitted model) in one transaction, with the code and settings they were
+    scored with; forget pairs of records gone."""
     with database.engine().begin() as connection:
         if fitted is not None:
-            store.save_model(connection, *fitted)
+            store.save_model(connection, fitted, settings)
         store.replace_pairs(connection, store.pairs_to_store(scored, records["unique_id"].to_numpy()), touching)
         store.forget_pairs_of_gone(connection)
         store.mark_matched(connection)
+        save_step_progress(connection, MATCHING_STEP, store.now(), scoring_digest(settings))
 
 
 def matching_summary(

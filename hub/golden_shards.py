@@ -139,7 +139,7 @@ def _collect_op(shards: int):
             if len(compared) != len(plan.pairs):
                 raise RuntimeError(f"the shards compared {len(compared):,} pairs of the {len(plan.pairs):,} planned")
             scored, fitted = score_pairs(records, plan.pairs, model, settings, labels, levels=compared)
-            save_matching(database, records, scored, None if model else (fitted, settings), touching)
+            save_matching(database, records, scored, settings, None if model else fitted, touching)
         context.log.info(f"scored {len(scored):,} candidate pairs from {shards} shards")
         metadata = matching_summary(records, scored, full, touching, model is None)
         yield Output(None, metadata={**metadata, **_figures(plan, parts, meter)})

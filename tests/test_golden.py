@@ -137,11 +137,17 @@ def test_ids_survive_a_second_run_and_a_full_rebuild(piped_settings):
     assert second.materializations["golden/golden_customer"]["customers_survived"] == 0
     assert second.materializations["golden/customer_xref"]["records_clustered"] == 0
     assert xref(settings.database_url).equals(first)
-    with storage.engine(settings.database_url).begin() as connection:  # as if clustering's code had changed
-        connection.execute(sa.text("UPDATE mdm.step_progress SET code_digest = 'older' WHERE step = 'customer_xref'"))
+    with storage.engine(settings.database_url).begin() as connection:  # as if matching's code had changed
+        connection.execute(
+            sa.text("UPDATE mdm.step_progress SET code_digest = 'older' WHERE step IN ('match_pairs', 'customer_xref')")
+        )
     upgraded = run_assets(settings, "golden")
     assert upgraded.ok and upgraded.materializations["golden/customer_xref"]["records_clustered"] == len(first)
+    matched = upgraded.materializations["golden/match_pairs"]
+    assert matched["mode"] == "full" and matched["model_refitted"], "every pair judged again by the new code"
     assert xref(settings.database_url).equals(first)
+    again = run_assets(settings, "golden")  # the new code's digest is kept: the next run is incremental again
+    assert again.ok and again.materializations["golden/match_pairs"]["mode"] == "incremental"
     rebuilt = run_assets(settings, "golden", run_config=FULL_REBUILD)
     assert rebuilt.ok and rebuilt.materializations["golden/match_pairs"]["mode"] == "full"
     assert xref(settings.database_url).equals(first)

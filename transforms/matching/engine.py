@@ -9,9 +9,13 @@ model learns from them, and a decided pair takes its decision.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 
+from transforms.code_digest import code_digest
+from transforms.matching import blocking, email_names, emails, features, labels, levels, model, nicknames, owners
 from transforms.matching.email_names import with_names_from_email
 from transforms.matching.features import LEVELS, compare
 from transforms.matching.labels import Labels, corrected_weights, pattern_corrections, patterns, positions_in
@@ -37,6 +41,15 @@ def hard_conflicts(levels: pd.DataFrame) -> np.ndarray:
     elsewhere = np.isin(levels["address"].to_numpy(), (0, LEVELS["address"].index("another home, same postal code")))
     owners_differ = shared_email & (levels["phone"].to_numpy() == 0) & elsewhere & (birth < 2)
     return (birth == 0) | names_differ | owners_differ
+
+
+def scoring_digest(settings: MatchSettings) -> str:
+    """The code and settings stored pairs were found, compared and scored with. Pairs stored under another
+    digest are stale: an upgraded hub compares and scores every pair again once, as it clusters and survives
+    everyone again after those steps' code changed; an incremental run would otherwise judge only the
+    changed records' pairs by the new rules."""
+    judges = (sys.modules[__name__], blocking, email_names, emails, features, labels, levels, model, nicknames, owners)
+    return code_digest(judges, repr(settings))
 
 
 def random_pairs(size: int, estimation: Estimation) -> np.ndarray:
