@@ -49,6 +49,15 @@ def _family_name(local: str, lasts: set[str]) -> str | None:
     return None
 
 
+def names_own_first(first: str, last: object, local: object) -> bool:
+    """Whether a named record's email names its own first name: as one of its user part's words
+    ('hanna.jokinen', 'jokinen.hanna84', 'hanna.ja.pekka') or glued to the record's last name ('kaisuvainioluoto')."""
+    if not isinstance(local, str):
+        return False
+    words = _WORDS.findall(local)
+    return first in words or (isinstance(last, str) and "".join(words).startswith(first + last.replace(" ", "")))
+
+
 def borrows_names(records: pd.DataFrame) -> pd.Series:
     """Whether a record would be given names from its email: what it gets depends on the other records (a word
     is a name while two records use it), so whatever is derived from its names is its own only for this run."""

@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 
 from transforms.code_digest import code_digest
-from transforms.matching import blocking, email_names, emails, features, labels, levels, model, nicknames, owners
+from transforms.matching import blocking as blocking_module
+from transforms.matching import email_names as email_names_module
+from transforms.matching import emails as emails_module
+from transforms.matching import features as features_module
+from transforms.matching import labels as labels_module
+from transforms.matching import levels as levels_module
+from transforms.matching import model as model_module
+from transforms.matching import nicknames as nicknames_module
+from transforms.matching import owners as owners_module
 from transforms.matching.email_names import with_names_from_email
 from transforms.matching.features import LEVELS, compare
 from transforms.matching.labels import Labels, corrected_weights, pattern_corrections, patterns, positions_in
@@ -48,7 +56,18 @@ def scoring_digest(settings: MatchSettings) -> str:
     digest are stale: an upgraded hub compares and scores every pair again once, as it clusters and survives
     everyone again after those steps' code changed; an incremental run would otherwise judge only the
     changed records' pairs by the new rules."""
-    judges = (sys.modules[__name__], blocking, email_names, emails, features, labels, levels, model, nicknames, owners)
+    judges = (
+        sys.modules[__name__],
+        blocking_module,
+        email_names_module,
+        emails_module,
+        features_module,
+        labels_module,
+        levels_module,
+        model_module,
+        nicknames_module,
+        owners_module,
+    )
     return code_digest(judges, repr(settings))
 
 

@@ -7,8 +7,6 @@ computed for whole arrays at once with rapidfuzz, not pair by pair in Python.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import recordlinkage
@@ -16,6 +14,7 @@ from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 from rapidfuzz.process import cpdist
 from recordlinkage.base import BaseCompareFeature
 
+from transforms.matching.email_names import names_own_first
 from transforms.matching.emails import EMAIL_PARTS, with_email_parts
 from transforms.matching.levels import LEVELS, MISSING
 from transforms.matching.nicknames import SURE_PET_FORM_LETTERS, equivalent
@@ -244,18 +243,6 @@ def _a_households_email(records: pd.DataFrame, pairs: np.ndarray) -> np.ndarray:
     return household[pairs[:, 0]] | household[pairs[:, 1]]
 
 
-_EMAIL_WORDS = re.compile(r"[a-z]+")
-
-
-def _names_own_first(first: str, last: object, local: object) -> bool:
-    """Whether an email's user part names its record's first name: as one of its words ('hanna.jokinen',
-    'jokinen.hanna84', 'hanna.ja.pekka') or glued to the record's last name ('kaisuvainioluoto')."""
-    if not isinstance(local, str):
-        return False
-    words = _EMAIL_WORDS.findall(local)
-    return first in words or (isinstance(last, str) and "".join(words).startswith(first + last.replace(" ", "")))
-
-
 def _first_names_each_in_own_email(records: pd.DataFrame, pairs: np.ndarray, first_level: np.ndarray) -> np.ndarray:
     """Pairs whose first names are only close ('Hanna' and 'Hannu', 'Marja' and 'Markus') while each record's
     email names its own first name: each name is confirmed by the address its owner chose, so they are two
@@ -278,8 +265,8 @@ def _first_names_each_in_own_email(records: pd.DataFrame, pairs: np.ndarray, fir
         out[k] = (
             not swapped
             and not equivalent(a, b, SURE_PET_FORM_LETTERS)
-            and _names_own_first(a, lasts[i], locals_[i])
-            and _names_own_first(b, lasts[j], locals_[j])
+            and names_own_first(a, lasts[i], locals_[i])
+            and names_own_first(b, lasts[j], locals_[j])
         )
     return out
 
